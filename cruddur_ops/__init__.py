@@ -1,0 +1,3 @@
+"""cruddur-ops: data chores for the Cruddur app (PostgreSQL, DynamoDB, RDS, Cognito)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from cruddur_ops.cli.app import main
+
+main()

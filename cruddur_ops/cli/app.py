@@ -1,0 +1,113 @@
+"""The root of ``cruddur``: global options, the command groups, and the error edge."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from cruddur_ops import __version__
+from cruddur_ops.cli import cognito, db, ddb, local, rds, render
+from cruddur_ops.cli.errors import user_message
+from cruddur_ops.settings import Settings
+
+# Global options may stand anywhere on the line, as in the AWS CLI: `cruddur ddb seed --prod` works.
+VALUE_FLAGS = {"--endpoint-url", "--profile", "--region", "--data-dir"}
+BOOL_FLAGS = {"--prod", "--debug"}
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Move global flags written after a command to the front, where the root parser reads them."""
+    front, rest = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in BOOL_FLAGS:
+            front.append(arg)
+        elif name in VALUE_FLAGS and "=" in arg:
+            front.append(arg)
+        elif arg in VALUE_FLAGS and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class RootGroup(TyperGroup):
+    """Hoists global flags and turns errors the user can fix into one red line on stderr, exit 1."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, hoist_global_flags(list(args)))
+
+    def invoke(self, ctx) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if type(exc).__module__.startswith(("click", "typer")):
+                raise
+            settings = ctx.obj if isinstance(ctx.obj, Settings) else None
+            message = user_message(exc, settings)
+            if message is None:
+                raise
+            if settings is not None and settings.debug:
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
+            render.error(message)
+            code = getattr(exc, "exit_code", 1)
+            ctx.exit(code if isinstance(code, int) else 1)
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="cruddur",
+    no_args_is_help=True,
+    help="Data chores for Cruddur: PostgreSQL, DynamoDB, RDS and Cognito, from one CLI.",
+    epilog="Example: cruddur local demo",
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(ddb.app, name="ddb")
+app.add_typer(db.app, name="db")
+app.add_typer(rds.app, name="rds")
+app.add_typer(cognito.app, name="cognito")
+app.add_typer(local.app, name="local")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"cruddur {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", help="Endpoint for every AWS service (else AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL).", show_default=False)] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="AWS profile (else AWS_PROFILE).", show_default=False)] = None,
+    region: Annotated[Optional[str], typer.Option("--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION).", show_default=False)] = None,
+    prod: Annotated[bool, typer.Option("--prod", help="Allow writes to non-local endpoints; use PROD_CONNECTION_URL.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where local engines live (else CRUDDUR_HOME, ~/.local/share/cruddur).", show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Data chores for Cruddur: PostgreSQL, DynamoDB, RDS and Cognito, from one CLI.
+
+    Global options may also follow the command: `cruddur ddb seed --prod`.
+    """
+    ctx.obj = Settings.from_env(endpoint_url=endpoint_url, profile=profile, region=region, prod=prod, debug=debug, data_dir=data_dir)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,5 @@
+"""`cruddur cognito`."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="cognito commands.")

@@ -1,0 +1,52 @@
+"""Options shared by many commands, declared once, and the helpers every command uses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops.cli.render import Output
+from cruddur_ops.errors import ConfirmationError
+from cruddur_ops.settings import Settings
+
+OutputOpt = Annotated[
+    Optional[Output],
+    typer.Option("--output", "-o", help="table (default on a terminal) or json (default when piped).", show_default=False),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
+TableOpt = Annotated[str, typer.Option("--table", "-t", help="DynamoDB table name.")]
+PriceFileOpt = Annotated[
+    Optional[Path],
+    typer.Option("--price-file", help="JSON file of on-demand prices (default: the bundled us-east-1 prices).", show_default=False),
+]
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The Settings the root callback built from the global flags and the environment."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings.from_env()
+    return root.obj
+
+
+def confirm(question: str, *, yes: bool, what: str) -> None:
+    """Ask before a destructive action. ``--yes`` skips; without a terminal and without --yes, refuse."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfirmationError(f"refusing to {what} without confirmation: no terminal to ask on; pass --yes")
+    if not typer.confirm(question, default=False, err=True):
+        raise ConfirmationError(f"{what}: cancelled")
+
+
+def confirm_by_name(name: str, *, what: str) -> None:
+    """For production: the user types the name of what is about to be destroyed."""
+    if not sys.stdin.isatty():
+        raise ConfirmationError(f"refusing to {what} on production without a terminal to type '{name}' on")
+    typed = typer.prompt(f"This acts on PRODUCTION. Type '{name}' to {what}", err=True, default="", show_default=False)
+    if typed.strip() != name:
+        raise ConfirmationError(f"{what}: cancelled (typed name did not match '{name}')")

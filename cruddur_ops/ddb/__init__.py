@@ -1,0 +1,1 @@
+"""DynamoDB: schemas, seeding, scans and the app's access patterns."""

@@ -1,0 +1,1 @@
+"""Local engines the tool starts itself: DynamoDB Local (and PostgreSQL)."""

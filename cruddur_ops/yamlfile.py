@@ -1,0 +1,82 @@
+"""Read YAML fast (libyaml's CSafeLoader) and point at the line of a value only when something is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from cruddur_ops.errors import InputError
+
+
+def _loader():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_text(path: Path, error=InputError) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise error("file not found", path=path) from None
+    except IsADirectoryError:
+        raise error("is a directory, not a file", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
+
+
+def load(path: Path, error=InputError) -> Any:
+    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
+    import yaml
+
+    text = _read_text(path, error)
+    try:
+        return yaml.load(text, Loader=_loader())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"YAML error: {exc}", path=path) from None
+
+
+def line_of(path: Path, keypath: Sequence[str | int]) -> int | None:
+    """The 1-based line of the value at ``keypath`` (mapping keys and list indexes), or of its nearest parent.
+
+    Composes the node tree again, so call it only to report an error.
+    """
+    import yaml
+
+    try:
+        node = yaml.compose(_read_text(path), Loader=_loader())
+    except (yaml.YAMLError, InputError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in keypath:
+        if isinstance(node, yaml.MappingNode):
+            for knode, vnode in node.value:
+                if knode.value == str(key):
+                    node = vnode
+                    # a key's own line reads best for scalars and block values alike
+                    line = knode.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def dotted(keypath: Sequence[str | int]) -> str:
+    """``["conversations", 2, "between"]`` -> ``conversations[2].between``."""
+    out = ""
+    for key in keypath:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
