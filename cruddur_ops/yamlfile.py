@@ -28,13 +28,39 @@ def _read_text(path: Path, error=InputError) -> str:
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
 
 
-def load(path: Path, error=InputError) -> Any:
+_CFN_LOADER = None
+
+
+def _cloudformation_loader():
+    """A safe loader that reads CloudFormation's short tags (``!Ref x`` -> ``{"Ref": "x"}``)."""
+    global _CFN_LOADER
+    if _CFN_LOADER is None:
+        import yaml
+
+        class CloudFormationLoader(_loader()):
+            pass
+
+        def construct(loader, suffix, node):
+            if isinstance(node, yaml.ScalarNode):
+                value = loader.construct_scalar(node)
+            elif isinstance(node, yaml.SequenceNode):
+                value = loader.construct_sequence(node, deep=True)
+            else:
+                value = loader.construct_mapping(node, deep=True)
+            return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+        CloudFormationLoader.add_multi_constructor("!", construct)
+        _CFN_LOADER = CloudFormationLoader
+    return _CFN_LOADER
+
+
+def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
     """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
     import yaml
 
     text = _read_text(path, error)
     try:
-        return yaml.load(text, Loader=_loader())
+        return yaml.load(text, Loader=_cloudformation_loader() if cloudformation_tags else _loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -1,0 +1,292 @@
+"""Seed ``cruddur-messages`` from a seed file: one message item per message, two group rows per conversation.
+
+Writes go through ``batch_write_item`` in parallel workers; ``UnprocessedItems`` and throttling are retried with
+capped, jittered exponential backoff. Keys are deterministic, so a rerun overwrites instead of adding.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator
+
+from cruddur_ops import yamlfile
+from cruddur_ops.ddb.capacity import Capacity
+from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, User, group_item, message_item, message_uuid_for
+from cruddur_ops.errors import CruddurError, SeedError
+from cruddur_ops.seedfile import Conversation, SeedFile
+
+BATCH = 25  # BatchWriteItem's limit
+RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+             "InternalServerError", "ServiceUnavailable"}
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with an explicit offset, to the second: ``2024-02-28T23:50:00+00:00``."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class PlannedConversation:
+    conversation: Conversation
+    timestamps: list[str]
+    group_uuid: str
+    moves: bool  # no fixed start: timestamps follow "now", so older copies must be cleaned up
+
+    @property
+    def last_at(self) -> str:
+        return self.timestamps[-1]
+
+
+def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) -> list[PlannedConversation]:
+    """Give every message its timestamp and check that no two group rows of one user collide."""
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    anchor = now - timedelta(minutes=1)
+    floating = [c for c in seed.conversations if c.start is None]
+    ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
+    planned, row_keys = [], {}
+    for conv in seed.conversations:
+        n = len(conv.messages)
+        if conv.start is not None:
+            times = [iso(conv.start + timedelta(minutes=i)) for i in range(n)]
+        else:
+            end = ends[conv.index]
+            times = [iso(end - timedelta(minutes=n - 1 - i)) for i in range(n)]
+        pc = PlannedConversation(conv, times, conv.group_uuid, conv.start is None)
+        for handle in conv.between:
+            key = (users[handle].uuid, pc.last_at)
+            if key in row_keys:
+                other = row_keys[key]
+                keypath = ["conversations", conv.index, "start"]
+                raise SeedError(
+                    f"{yamlfile.dotted(keypath)}: conversations {other + 1} and {conv.index + 1} both end at {pc.last_at} "
+                    f"for '{handle}', so their group rows (pk GRP#…, sk = last message time) would overwrite each other; "
+                    "move one start",
+                    path=seed.path, line=yamlfile.line_of(seed.path, keypath),
+                )
+            row_keys[key] = conv.index
+        planned.append(pc)
+    return planned
+
+
+def items_for(pc: PlannedConversation, users: dict[str, User]) -> Iterator[dict]:
+    """The conversation's message items, then one group row per participant (describing the other one)."""
+    conv = pc.conversation
+    for i, ((sender, text), created_at) in enumerate(zip(conv.messages, pc.timestamps)):
+        yield message_item(pc.group_uuid, created_at, message_uuid_for(pc.group_uuid, i), text, users[sender])
+    a, b = (users[h] for h in conv.between)
+    last_text = conv.messages[-1][1]
+    yield group_item(a, b, pc.group_uuid, pc.last_at, last_text)
+    yield group_item(b, a, pc.group_uuid, pc.last_at, last_text)
+
+
+def plan_items(planned: list[PlannedConversation], users: dict[str, User]) -> Iterator[dict]:
+    for pc in planned:
+        yield from items_for(pc, users)
+
+
+def _attrs(item: dict) -> dict:
+    # Seed items are all strings; the general serializer is in items.to_attrs.
+    return {k: {"S": v} for k, v in item.items()}
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+class IncompleteWrite(CruddurError):
+    def __init__(self, written: int, pending: int, attempts: int):
+        super().__init__(
+            f"DynamoDB kept throttling: {written:,} items written, {pending:,} still unprocessed after {attempts} "
+            "attempts; run the same seed again to complete the rest (seeding is idempotent)"
+        )
+        self.written = written
+        self.pending = pending
+
+
+@dataclass
+class WriteStats:
+    written: int = 0
+    deleted: int = 0
+    retries: int = 0
+    capacity: Capacity = field(default_factory=lambda: Capacity("write"))
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class BatchWriter:
+    """Parallel ``batch_write_item`` with retries of UnprocessedItems and throttling errors."""
+
+    def __init__(self, client, table: str, *, workers: int = 8, max_attempts: int = 10, base_delay: float = 0.05,
+                 max_delay: float = 2.0, on_progress: Callable[[int], None] | None = None, sleep=time.sleep):
+        self.client, self.table, self.workers = client, table, workers
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
+        self.on_progress = on_progress or (lambda n: None)
+        self.sleep = sleep
+        self.stats = WriteStats()
+
+    def _backoff(self, attempt: int) -> None:
+        self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt)))  # full jitter
+
+    def _send(self, requests: list[dict]) -> None:
+        pending = {self.table: requests}
+        for attempt in range(self.max_attempts):
+            try:
+                response = self.client.batch_write_item(RequestItems=pending, ReturnConsumedCapacity="INDEXES")
+            except Exception as exc:  # botocore ClientError, throttled after botocore's own retries
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code not in RETRYABLE:
+                    raise
+                with self.stats.lock:
+                    self.stats.retries += 1
+                self._backoff(attempt)
+                continue
+            unprocessed = response.get("UnprocessedItems") or {}
+            left = unprocessed.get(self.table, [])
+            done = len(pending[self.table]) - len(left)
+            with self.stats.lock:
+                self.stats.capacity.add(response.get("ConsumedCapacity"))
+                self.stats.capacity.requests += 1
+                puts = sum(1 for r in pending[self.table] if "PutRequest" in r) - sum(1 for r in left if "PutRequest" in r)
+                self.stats.written += puts
+                self.stats.deleted += done - puts
+            self.on_progress(done)
+            if not left:
+                return
+            pending = {self.table: left}
+            with self.stats.lock:
+                self.stats.retries += 1
+            self._backoff(attempt)
+        raise IncompleteWrite(self.stats.written, len(pending[self.table]), self.max_attempts)
+
+    def write(self, requests: Iterable[dict]) -> WriteStats:
+        """Send ``{"PutRequest": …}`` / ``{"DeleteRequest": …}`` entries, 25 a call, ``workers`` calls at once.
+
+        At most ``2 × workers`` batches are held in memory, so a generator of any length streams through.
+        """
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="seed") as pool:
+            in_flight = set()
+            try:
+                for batch in _chunks(requests, BATCH):
+                    if len(in_flight) >= 2 * self.workers:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    in_flight.add(pool.submit(self._send, batch))
+                for future in in_flight:
+                    future.result()
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise
+        return self.stats
+
+
+def _chunks(requests: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    batch, keys = [], set()
+    for request in requests:
+        # one batch may not hold the same key twice: start a new one instead
+        body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
+        key = (body["pk"]["S"], body["sk"]["S"])
+        if len(batch) == size or key in keys:
+            yield batch
+            batch, keys = [], set()
+        batch.append(request)
+        keys.add(key)
+    if batch:
+        yield batch
+
+
+# --- cleaning up conversations whose timestamps move --------------------------------------------------------
+def stale_keys(client, table: str, pc: PlannedConversation, planned_items: list[dict]) -> list[dict]:
+    """Earlier seeds' copies of this conversation: our message_uuids or group rows at another ``sk``."""
+    wanted = {(i["pk"], i["sk"]) for i in planned_items}
+    ours = {i["message_uuid"] for i in planned_items if "message_uuid" in i}
+    stale = []
+    pages = client.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ProjectionExpression="pk, sk, message_uuid",
+        ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            key = (item["pk"]["S"], item["sk"]["S"])
+            if key not in wanted and item.get("message_uuid", {}).get("S") in ours:
+                stale.append({"pk": item["pk"], "sk": item["sk"]})
+    pages = client.get_paginator("query").paginate(
+        TableName=table, IndexName=GROUP_INDEX, KeyConditionExpression="message_group_uuid = :g",
+        ProjectionExpression="pk, sk", ExpressionAttributeValues={":g": {"S": pc.group_uuid}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            if (item["pk"]["S"], item["sk"]["S"]) not in wanted:
+                stale.append({"pk": item["pk"], "sk": item["sk"]})
+    return stale
+
+
+@dataclass
+class SeedResult:
+    table: str
+    conversations: int
+    messages: int
+    group_rows: int
+    items_written: int
+    stale_deleted: int
+    seconds: float
+    retries: int
+    workers: int
+    capacity: Capacity
+
+    def to_dict(self, prices=None) -> dict:
+        return {
+            "table": self.table, "conversations": self.conversations, "messages": self.messages,
+            "group_rows": self.group_rows, "items_written": self.items_written,
+            "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
+            "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
+            "retries": self.retries, "workers": self.workers,
+            "consumed_capacity": self.capacity.to_dict(prices),
+        }
+
+
+def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 8,
+         on_progress: Callable[[int], None] | None = None, now: datetime | None = None,
+         writer: BatchWriter | None = None) -> SeedResult:
+    """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data)."""
+    by_handle = {u.handle: u for u in users}
+    missing = sorted(seed_file.handles() - set(by_handle))
+    if missing:
+        raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
+    planned = plan(seed_file, by_handle, now)
+    started = time.perf_counter()
+    writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress)
+
+    def requests() -> Iterator[dict]:
+        for pc in planned:
+            items = list(items_for(pc, by_handle))
+            for item in items:
+                yield {"PutRequest": {"Item": _attrs(item)}}
+            if pc.moves:
+                for key in stale_keys(client, table, pc, items):
+                    yield {"DeleteRequest": {"Key": key}}
+
+    stats = writer.write(requests())
+    return SeedResult(
+        table=table, conversations=len(planned), messages=seed_file.message_count, group_rows=2 * len(planned),
+        items_written=stats.written, stale_deleted=stats.deleted, seconds=time.perf_counter() - started,
+        retries=stats.retries, workers=writer.workers, capacity=stats.capacity,
+    )
+
+
+def dry_run(seed_file: SeedFile, users: list[User], *, table: str = TABLE, now: datetime | None = None) -> dict:
+    """What ``seed`` would write, without a single request."""
+    by_handle = {u.handle: u for u in users}
+    planned = plan(seed_file, by_handle, now)
+    return {
+        "table": table, "dry_run": True, "conversations": len(planned), "messages": seed_file.message_count,
+        "group_rows": 2 * len(planned), "items": seed_file.message_count + 2 * len(planned),
+        "plan": [
+            {"message_group_uuid": pc.group_uuid, "between": list(pc.conversation.between),
+             "messages": len(pc.conversation.messages), "first_at": pc.timestamps[0], "last_at": pc.last_at,
+             "fixed_start": not pc.moves}
+            for pc in planned
+        ],
+    }
