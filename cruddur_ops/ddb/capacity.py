@@ -20,6 +20,7 @@ class Capacity:
     table: float = 0.0
     indexes: dict[str, float] = field(default_factory=dict)
     requests: int = 0
+    scanned: int = 0  # items examined, for scans
 
     def add(self, consumed: dict | list | None) -> None:
         """Add a response's ``ConsumedCapacity`` (one dict, or a list from batch calls)."""

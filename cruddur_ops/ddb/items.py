@@ -41,8 +41,12 @@ def plain_value(av: dict) -> Any:
 
 
 def to_plain(item: dict) -> dict:
-    """``{"sk": {"S": "2024-…"}}`` -> ``{"sk": "2024-…"}``; numbers become int or float."""
-    return {k: plain_value(v) for k, v in item.items()}
+    """``{"sk": {"S": "2024-…"}}`` -> ``{"sk": "2024-…"}``; numbers become int or float.
+
+    Keys come out in a stable order: ``pk``, ``sk``, then the rest alphabetically.
+    """
+    order = sorted(item, key=lambda k: (k != "pk", k != "sk", k))
+    return {k: plain_value(item[k]) for k in order}
 
 
 def attr_value(value: Any) -> dict:

@@ -1,0 +1,377 @@
+"""`cruddur ddb …`: DynamoDB tables, seeding, scans and the app's access patterns."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops import defaults
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.render import Column, Output, Section
+from cruddur_ops.ddb.model import TABLE
+from cruddur_ops.errors import CruddurError, TableDiffersError
+
+app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
+pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
+app.add_typer(pattern_app, name="pattern")
+
+SchemaOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("--schema", "-s", help="Schema file(s) declaring AccessPatterns (default: schemas/*.yaml).", show_default=False),
+]
+
+
+def _prices(price_file: Path | None):
+    from cruddur_ops.ddb.capacity import Prices
+
+    return Prices.load(price_file)
+
+
+def _schemas(files: list[Path] | None):
+    from cruddur_ops.ddb import schema
+
+    files = files or defaults.schema_files()
+    if not files:
+        raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass FILE arguments")
+    return schema.read(files)
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+@app.command("schema-load")
+def schema_load(
+    ctx: typer.Context,
+    files: Annotated[Optional[list[Path]], typer.Argument(help="CreateTable YAML, a list of them, or a CloudFormation/SAM template (default: schemas/*.yaml).", show_default=False)] = None,
+    recreate: Annotated[bool, typer.Option("--recreate", help="Drop and recreate tables that differ from their schema (asks first).")] = False,
+    yes: YesOpt = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until every table is ACTIVE.")] = True,
+    output: OutputOpt = None,
+) -> None:
+    """Create the tables described in FILES; tables that already exist alike are left alone.
+
+    Every file is validated before anything is created. A table that exists with other keys or indexes is
+    reported with the difference and the command exits 1 (--recreate drops and recreates it).
+
+    Example: cruddur ddb schema-load schemas/cruddur-messages.yaml
+    """
+    from cruddur_ops.ddb import schema
+
+    s = settings(ctx)
+    read = _schemas(files)
+    s.guard_write("dynamodb", "create tables")
+    client = s.dynamodb()
+    if recreate:
+        differing = [t.name for t in read.tables if (d := schema.existing(client, t.name)) and schema.differences(t, d)]
+        if differing:
+            confirm(f"Drop and recreate {', '.join(differing)}? All their items are lost.", yes=yes, what="recreate tables")
+        recreate = bool(differing)
+    results = schema.load(client, read.tables, recreate=recreate, wait=wait)
+    doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
+           "endpoint": s.describe_endpoint("dynamodb")}
+
+    def sections():
+        caption = f"{read.ignored_resources} other CloudFormation resource(s) ignored" if read.ignored_resources else None
+        out = [Section("Tables", [Column("name", "name"), Column("status", "status"), Column("keys", "keys"),
+                                  Column("indexes", "indexes"), Column("billing", "billing"), Column("stream", "stream")],
+                       doc["tables"], caption=caption)]
+        diffs = [{"table": r["name"], "difference": d} for r in doc["tables"] for d in r["differences"]]
+        if diffs:
+            out.append(Section("Differences", [Column("table", "table"), Column("difference", "difference")], diffs))
+        return out
+
+    render.emit(doc, output, sections)
+    bad = [r for r in results if r.status == "differs"]
+    if bad:
+        raise TableDiffersError(
+            f"{bad[0].name} exists but differs from its schema ({bad[0].differences[0]}); "
+            "rerun with --recreate to drop and recreate it")
+
+
+@app.command("drop")
+def drop(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="The table to delete.")],
+    yes: YesOpt = False,
+) -> None:
+    """Delete a table and every item in it (asks first).
+
+    Example: cruddur ddb drop cruddur-messages --yes
+    """
+    from cruddur_ops.ddb import schema
+
+    s = settings(ctx)
+    s.guard_write("dynamodb", f"drop table {table}")
+    confirm(f"Delete table {table} on {s.describe_endpoint('dynamodb')} and all its items?", yes=yes, what=f"drop {table}")
+    schema.drop(s.dynamodb(), table)
+    render.note(f"dropped {table}")
+
+
+@app.command("list-tables")
+def list_tables(ctx: typer.Context, output: OutputOpt = None) -> None:
+    """List the tables with status, item count and indexes.
+
+    Example: cruddur ddb list-tables --output json
+    """
+    from cruddur_ops.ddb import tables
+
+    rows = tables.list_tables(settings(ctx).dynamodb())
+    render.emit({"tables": rows, "count": len(rows)}, output, lambda: [Section("Tables", [
+        Column("name", "name"), Column("status", "status"), Column("items", "item_count", justify="right"),
+        Column("indexes", "indexes"), Column("billing", "billing"), Column("stream", "stream")], rows)])
+
+
+@app.command("describe")
+def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.")] = TABLE, output: OutputOpt = None) -> None:
+    """Show a table's keys, indexes, stream, billing and size.
+
+    Example: cruddur ddb describe cruddur-messages
+    """
+    from cruddur_ops.ddb import tables
+
+    d = tables.describe(settings(ctx).dynamodb(), table)
+
+    def sections():
+        facts = [{"field": k, "value": v} for k, v in (
+            ("name", d["name"]), ("status", d["status"]), ("keys", d["keys"]), ("billing", d["billing"]),
+            ("stream", f"{d['stream']['view_type']} {d['stream']['arn'] or ''}" if d["stream"]["enabled"] else "off"),
+            ("items", d["item_count"]), ("size (bytes)", d["size_bytes"]), ("created", d["created_at"]),
+            ("deletion protection", d["deletion_protection"]))]
+        return [Section(d["name"], [Column("", "field"), Column("", "value")], facts),
+                Section("Indexes", [Column("name", "name"), Column("kind", "kind"), Column("keys", "keys"),
+                                    Column("projection", "projection"), Column("status", "status")], d["indexes"])]
+
+    render.emit({"table": d}, output, sections)
+
+
+# --- seeding and scanning ------------------------------------------------------------------------------------
+class UsersFrom(str, Enum):
+    yaml = "yaml"
+    db = "db"
+
+
+@app.command("seed")
+def seed(
+    ctx: typer.Context,
+    file: Annotated[Optional[Path], typer.Argument(help="Seed file (default: seeds/conversations.yaml).", show_default=False)] = None,
+    users_from: Annotated[Optional[UsersFrom], typer.Option("--users-from", help="Where user uuids come from: the seed file (yaml) or PostgreSQL users (db; the default when CONNECTION_URL is set).", show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    table: TableOpt = TABLE,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Parallel batch_write_item calls.")] = 8,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Write the seed file's conversations: each message, and two group rows per conversation.
+
+    Keys are deterministic, so seeding twice leaves the same items. Nothing is written when any
+    conversation names an unknown handle.
+
+    Example: cruddur ddb seed seeds/conversations.yaml --dry-run
+    """
+    from cruddur_ops import seedfile
+    from cruddur_ops.ddb import seed as seeding
+
+    s = settings(ctx)
+    path = file or defaults.seed_file()
+    if users_from is None:
+        users_from = UsersFrom.db if s.connection_url else UsersFrom.yaml
+    users = None
+    if users_from is UsersFrom.db:
+        from cruddur_ops.pg.users import fetch_users
+
+        users = fetch_users(s)
+    parsed = seedfile.read(path, users_override=users)
+    users = users if users is not None else parsed.users
+    if dry_run:
+        doc = seeding.dry_run(parsed, users, table=table)
+        doc["users_from"] = users_from.value
+        render.emit(doc, output, lambda: [Section(
+            f"Plan: {doc['items']} items ({doc['messages']} messages, {doc['group_rows']} group rows) into {table}",
+            [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
+             Column("first", "first_at"), Column("last", "last_at")], doc["plan"])])
+        return
+    s.guard_write("dynamodb", f"seed {table}")
+    client = s.dynamodb()
+    with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
+        result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance)
+    doc = result.to_dict(_prices(price_file))
+    doc["users_from"] = users_from.value
+    render.emit(doc, output, lambda: [
+        Section(f"Seeded {table}", [Column("", "k"), Column("", "v", justify="right")], [
+            {"k": "conversations", "v": doc["conversations"]}, {"k": "messages", "v": doc["messages"]},
+            {"k": "group rows", "v": doc["group_rows"]}, {"k": "items written", "v": doc["items_written"]},
+            {"k": "stale copies deleted", "v": doc["stale_deleted"]}, {"k": "seconds", "v": doc["seconds"]},
+            {"k": "items/s", "v": doc["items_per_second"]}, {"k": "retries", "v": doc["retries"]}]),
+        render.capacity_section(doc["consumed_capacity"], "Consumed write capacity")])
+
+
+class ScanOutput(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("scan")
+def scan(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items.", show_default=False)] = None,
+    segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
+    price_file: PriceFileOpt = None,
+    output: Annotated[Optional[ScanOutput], typer.Option("--output", "-o", help="table, json, or jsonl (one item per line, streamed).", show_default=False)] = None,
+) -> None:
+    """Print every item of a table (all pages), as a table, one JSON document, or JSON lines.
+
+    Example: cruddur ddb scan cruddur-messages --output jsonl | head
+    """
+    from cruddur_ops.ddb.capacity import Capacity
+    from cruddur_ops.ddb.scan import iter_scan
+
+    capacity = Capacity("read")
+    items = iter_scan(settings(ctx).dynamodb(), table, limit=limit, segments=segments, capacity=capacity)
+    mode = render.resolve(Output(output.value) if output else None)
+    if mode is Output.jsonl:
+        count = render.emit_lines(items)
+        render.note(f"{count} items, {capacity.total:g} read capacity units")
+        return
+    rows = list(items)
+    doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
+           "consumed_capacity": capacity.to_dict(_prices(price_file))}
+
+    def sections():
+        keys = []
+        for row in rows:
+            keys += [k for k in row if k not in keys]
+        keys = [k for k in ("pk", "sk") if k in keys] + [k for k in keys if k not in ("pk", "sk")]
+        return [Section(f"{table}: {len(rows)} items", [Column(k, k, max_width=60) for k in keys], rows),
+                render.capacity_section(doc["consumed_capacity"])]
+
+    render.emit(doc, mode, sections)
+
+
+# --- access patterns -----------------------------------------------------------------------------------------
+def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view):
+    from cruddur_ops.ddb import patterns
+
+    pattern = patterns.find(_schemas(schema_files).tables, name)
+    request = patterns.build_request(pattern, params, limit=limit, table=table)
+    if explain:
+        render.emit(request, output, lambda: [Section(f"Query for pattern {name} (not sent)",
+                    [Column("field", "k"), Column("value", "v")],
+                    [{"k": k, "v": v} for k, v in request.items()])])
+        return
+    result = patterns.run(settings(ctx).dynamodb(), request, reverse=pattern.reverse)
+    doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
+           "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
+           "latency_ms": round(result.seconds * 1000, 2),
+           "consumed_capacity": result.capacity.to_dict(_prices(price_file))}
+    title, columns = view(pattern)
+    render.emit(doc, output, lambda: [
+        Section(f"{title} ({result.count} items, {doc['latency_ms']} ms)", columns, result.items),
+        render.capacity_section(doc["consumed_capacity"])])
+
+
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
+
+
+@pattern_app.command("get-conversation")
+def get_conversation(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Option("--group", "-g", help="message_group_uuid of the conversation.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="The newest N messages.")] = 20,
+    table: TableOpt = TABLE,
+    schema: SchemaOpt = None,
+    explain: ExplainOpt = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Pattern A: the newest messages of a conversation, shown oldest first (as the app does).
+
+    Example: cruddur ddb pattern get-conversation --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399
+    """
+    _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
+                 table=table, explain=explain, output=output, price_file=price_file,
+                 view=lambda p: (f"Conversation {group}", [
+                     Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]))
+
+
+@pattern_app.command("list-conversations")
+def list_conversations(
+    ctx: typer.Context,
+    user_uuid: Annotated[Optional[str], typer.Option("--user-uuid", "-u", help="The user's uuid.", show_default=False)] = None,
+    handle: Annotated[Optional[str], typer.Option("--handle", help="The user's handle, resolved through PostgreSQL users.", show_default=False)] = None,
+    limit: LimitOpt = None,
+    table: TableOpt = TABLE,
+    schema: SchemaOpt = None,
+    explain: ExplainOpt = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Pattern B: a user's conversations (message groups), newest first.
+
+    Example: cruddur ddb pattern list-conversations --user-uuid 0b6f6e7e-8a9c-4f0e-9d1a-2c3b4d5e6f70
+    """
+    if not user_uuid and not handle:
+        raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
+    if handle and not user_uuid:
+        from cruddur_ops.pg.users import uuid_for_handle
+
+        user_uuid = uuid_for_handle(settings(ctx), handle)
+    _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
+                 table=table, explain=explain, output=output, price_file=price_file,
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", [
+                     Column("with", "user_handle"), Column("name", "user_display_name"),
+                     Column("last message", "message", max_width=60), Column("when", "sk"),
+                     Column("group", "message_group_uuid")]))
+
+
+@pattern_app.command("list")
+def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt = None) -> None:
+    """List every access pattern the schema files declare.
+
+    Example: cruddur ddb pattern list --output json
+    """
+    read = _schemas(schema)
+    rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
+        Column("name", "name"), Column("table", "table"), Column("index", "index"),
+        Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
+        Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
+        Column("parameters", "parameters"), Column("description", "description", max_width=50)], rows)])
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CruddurError(f"--param takes name=value, got '{pair}'")
+        params[name.strip()] = value
+    return params
+
+
+@pattern_app.command("run")
+def pattern_run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pattern name (see `cruddur ddb pattern list`).")],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="A parameter as name=value; repeat for more.", show_default=False)] = None,
+    limit: LimitOpt = None,
+    table: Annotated[Optional[str], typer.Option("--table", "-t", help="Run against another table of the same shape.", show_default=False)] = None,
+    schema: SchemaOpt = None,
+    explain: ExplainOpt = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Run a declared access pattern (a Query over all pages up to the limit).
+
+    Example: cruddur ddb pattern run messages-since -p message_group_uuid=5ae290ed-… -p since=2024-03-01
+    """
+    def view(p):
+        keys = ["pk", "sk", "user_handle", "message"]
+        return f"{name}", [Column(k, k, max_width=60) for k in keys]
+
+    _run_pattern(ctx, name, _params(param or []), schema_files=schema, limit=limit, table=table,
+                 explain=explain, output=output, price_file=price_file, view=view)

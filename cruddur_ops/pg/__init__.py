@@ -1,0 +1,1 @@
+"""PostgreSQL: connections and masking (database), schema.sql (schema), seed data (seed), sessions, users."""

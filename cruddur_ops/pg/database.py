@@ -1,0 +1,232 @@
+"""Connections to PostgreSQL, and the masking that keeps passwords out of every output and error.
+
+The URL is the settings' ``connection_url`` (``CONNECTION_URL`` / ``DATABASE_URL``, or ``PROD_CONNECTION_URL``
+with --prod), else ``DEFAULT_URL``. URLs are parsed and rebuilt with psycopg's conninfo helpers, so another
+database of the same server is ``make_conninfo(url, dbname="postgres")`` — never an edit of the URL's text.
+Every connection gets a connect timeout and ``application_name=cruddur`` unless the URL sets its own.
+
+A database whose host is not loopback (or a local socket) counts as production: writing to it needs --prod.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import quote, urlencode
+
+from cruddur_ops.errors import CruddurError, EngineError, InputError, ProdGuardError
+from cruddur_ops.settings import Settings, is_loopback_host
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cruddur"
+CONNECT_TIMEOUT = 3
+APPLICATION_NAME = "cruddur"
+MASK = "***"
+
+# Databases every server has, used to create, drop or look at the URL's own database from outside it.
+MAINTENANCE_DATABASES = ("postgres", "template1")
+
+_URL_RE = re.compile(r"postgres(?:ql)?://[^\s'\"<>`]+", re.IGNORECASE)
+_TRAILING = ".,;:)]}"
+_USERINFO_RE = re.compile(r"^([a-z]+://[^:@/?#]*:)(.*)@", re.IGNORECASE)
+_QUERY_PASSWORD_RE = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_CONNINFO_PASSWORD_RE = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)", re.IGNORECASE)
+
+
+# --- masking ------------------------------------------------------------------------------------------
+def _is_url(text: str) -> bool:
+    return text.lower().startswith(("postgresql://", "postgres://"))
+
+
+def to_url(params: Mapping[str, str]) -> str:
+    """A ``postgresql://`` URL from conninfo parameters (as ``conninfo_to_dict`` returns them).
+
+    A password equal to ``MASK`` is written as is, so masked URLs read ``postgresql://user:***@host/db``.
+    Local-socket and multi-host hosts go into the query, where libpq accepts them too.
+    """
+    rest = dict(params)
+    user, password = rest.pop("user", None), rest.pop("password", None)
+    host, port, dbname = rest.pop("host", None), rest.pop("port", None), rest.pop("dbname", None)
+    netloc = ""
+    if user is not None or password is not None:
+        netloc = quote(user or "", safe="")
+        if password is not None:
+            netloc += ":" + (MASK if password == MASK else quote(password, safe=""))
+        netloc += "@"
+    if host and not host.startswith("/") and "," not in host:
+        netloc += f"[{host}]" if ":" in host else host
+        if port:
+            netloc += f":{port}"
+    else:
+        if host:
+            rest = {"host": host, **rest}
+        if port:
+            rest = {"port": port, **rest}
+    url = "postgresql://" + netloc + ("/" + quote(dbname, safe="") if dbname else "")
+    if rest:
+        url += "?" + urlencode(rest, quote_via=quote, safe="/,")
+    return url
+
+
+def mask_url(url: str) -> str:
+    """The URL (or key=value conninfo) with its password shown as ``***``; unchanged when it has none."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(url)
+    except ProgrammingError:
+        return _mask_unparsed(url)
+    if "password" in params:
+        params["password"] = MASK
+        url = to_url(params) if _is_url(url) else make_conninfo(**params)
+    # libpq reads an unencoded '/' or '@' of a password as part of the host: mask by shape as well
+    return _mask_unparsed(url) if _is_url(url) else url
+
+
+def _mask_unparsed(text: str) -> str:
+    """A URL libpq cannot parse: hide everything between the user and the last '@', and any password=."""
+    text = _USERINFO_RE.sub(lambda m: m.group(1) + MASK + "@", text)
+    return _QUERY_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _mask_url_token(match: re.Match) -> str:
+    token = match.group(0)
+    stripped = token.rstrip(_TRAILING)
+    return mask_url(stripped) + token[len(stripped):]
+
+
+def mask_text(text: str) -> str:
+    """``text`` with the password of every PostgreSQL URL and every ``password=…`` fragment masked."""
+    if not text:
+        return text
+    text = _URL_RE.sub(_mask_url_token, text)
+    return _CONNINFO_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, text)
+
+
+# --- the database a command acts on ------------------------------------------------------------------
+def parse(url: str) -> dict[str, str]:
+    """The URL's conninfo parameters; an unparseable URL is an InputError (password masked)."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(url)
+    except ProgrammingError as exc:
+        raise InputError(f"invalid connection URL {mask_text(url)}: {mask_text(str(exc).strip())}") from None
+
+
+@dataclass(frozen=True)
+class Database:
+    """One PostgreSQL database, named by a libpq URL; knows how to reach it and whether it is production."""
+
+    url: str
+    source: str = "URL"  # where the URL came from: CONNECTION_URL, DATABASE_URL, PROD_CONNECTION_URL, default
+    params: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_url(cls, url: str, source: str = "URL") -> "Database":
+        return cls(url, source, parse(url))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        url = settings.connection_url
+        if settings.prod:
+            if not url:
+                raise CruddurError("--prod acts on PROD_CONNECTION_URL, which is not set")
+            return cls.from_url(url, "PROD_CONNECTION_URL")
+        if not url:
+            return cls.from_url(DEFAULT_URL, "default")
+        source = "CONNECTION_URL" if settings.env.get("CONNECTION_URL") else "DATABASE_URL"
+        return cls.from_url(url, source)
+
+    @property
+    def masked(self) -> str:
+        return mask_url(self.url)
+
+    @property
+    def name(self) -> str | None:
+        """The database named by the URL (None when the URL leaves it to libpq's default)."""
+        return self.params.get("dbname") or None
+
+    def require_name(self) -> str:
+        if not self.name:
+            raise InputError(f"the connection URL {self.masked} names no database; add one, e.g. …/cruddur")
+        return self.name
+
+    @property
+    def hosts(self) -> list[str]:
+        value = self.params.get("hostaddr") or self.params.get("host") or ""
+        return [h for h in value.split(",") if h] or [""]
+
+    @property
+    def host(self) -> str:
+        return ",".join(h or "local socket" for h in self.hosts)
+
+    @property
+    def is_local(self) -> bool:
+        """Loopback hosts and local sockets (no host, or a path) are local; anything else is production."""
+        return all(h == "" or h.startswith("/") or is_loopback_host(h) for h in self.hosts)
+
+    def guard_write(self, *, prod: bool, action: str) -> None:
+        """Refuse to change a database that is not local unless --prod was given. Connects to nothing."""
+        if not self.is_local and not prod:
+            raise ProdGuardError(
+                f"refusing to {action} on {self.masked}: {self.host} is not a local host; pass --prod to act on production"
+            )
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        """The conninfo to connect with: the URL, maybe another database, plus timeout and application name."""
+        from psycopg.conninfo import make_conninfo
+
+        extra: dict = {"fallback_application_name": APPLICATION_NAME}
+        if "connect_timeout" not in self.params:
+            extra["connect_timeout"] = CONNECT_TIMEOUT
+        if dbname is not None:
+            extra["dbname"] = dbname
+        return make_conninfo(self.url, **extra)
+
+    def describe(self, dbname: str | None = None) -> str:
+        """The masked URL, naming ``dbname`` instead of the URL's database when given."""
+        if dbname is None:
+            return self.masked
+        params = dict(self.params, dbname=dbname)
+        if "password" in params:
+            params["password"] = MASK
+        return to_url(params)
+
+    def connect(self, *, dbname: str | None = None, autocommit: bool = False):
+        """A psycopg connection; a failure is an EngineError with a hint and no password."""
+        import psycopg
+
+        try:
+            return psycopg.connect(self.conninfo(dbname), autocommit=autocommit)
+        except psycopg.OperationalError as exc:
+            raise connect_error(self.describe(dbname), exc) from None
+
+    @property
+    def maintenance_name(self) -> str:
+        return next(name for name in MAINTENANCE_DATABASES if name != self.name)
+
+    def connect_maintenance(self):
+        """An autocommit connection to the server's maintenance database (to create, drop, or look from outside)."""
+        return self.connect(dbname=self.maintenance_name, autocommit=True)
+
+
+def reason(exc: BaseException) -> str:
+    """The useful part of a psycopg error, on one line, masked."""
+    text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip()) or type(exc).__name__
+    text = re.sub(r"^connection failed:\s*", "", text)
+    return mask_text(re.sub(r"\s+", " ", text))
+
+
+def connect_error(where: str, exc: BaseException) -> EngineError:
+    text = reason(exc)
+    hint = ""
+    if "does not exist" in text and "database" in text:
+        hint = "; create it with `cruddur db create` (or `cruddur db setup`)"
+    elif "refused" in text or "timeout expired" in text or "could not translate host" in text:
+        hint = "; is PostgreSQL running there?"
+    elif "password authentication failed" in text:
+        hint = "; check the user and password in the connection URL"
+    return EngineError(f"cannot connect to {where}: {text}{hint}")
