@@ -20,6 +20,7 @@ _CREATE_TABLE = re.compile(
     rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)",
     re.IGNORECASE,
 )
+_TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|ABORT)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,11 @@ def read(path: Path) -> tuple[str, list[Statement]]:
     statements = split_statements(text)
     if not statements:
         raise InputError("no SQL statements in the file", path=path)
+    for statement in statements:
+        if _TRANSACTION_CONTROL.match(statement.text):
+            raise InputError(
+                "transaction control (BEGIN/COMMIT/ROLLBACK) is not allowed: schema-load runs the whole file "
+                "in one transaction of its own", path=path, line=statement.line)
     return text, statements
 
 
@@ -169,7 +175,7 @@ def load(conn, path: Path, *, reset: bool = False) -> dict:
                     cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(*parts)))
             for statement in statements:
                 try:
-                    cur.execute(statement.text.encode("utf-8"))
+                    cur.execute(statement.text)
                 except psycopg.Error as exc:
                     diag = exc.diag
                     position = diag.statement_position

@@ -1,0 +1,65 @@
+"""The sessions connected to a database (``pg_stat_activity``), and ending them."""
+
+from __future__ import annotations
+
+# Client backends of the current database, except the session asking.
+_OTHERS = """
+    FROM pg_stat_activity
+    WHERE datname = current_database()
+      AND backend_type = 'client backend'
+      AND pid <> pg_backend_pid()
+"""
+
+# Whether the current user may terminate a backend; asking pg_terminate_backend otherwise raises an error.
+_MAY_SIGNAL = """(
+    (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+    OR pg_has_role(usesysid, 'MEMBER')
+    OR (pg_has_role('pg_signal_backend', 'MEMBER') AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = usesysid))
+)"""
+
+
+def list_sessions(conn) -> list[dict]:
+    """Every other session on ``conn``'s database: pid, user, application, client, state, since, query."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT pid, usename, application_name,
+                   CASE WHEN client_addr IS NULL THEN 'local socket'
+                        ELSE host(client_addr) || ':' || client_port END,
+                   state, coalesce(state_change, backend_start), query
+            """ + _OTHERS + " ORDER BY backend_start, pid"
+        )
+        return [
+            {
+                "pid": pid,
+                "user": user,
+                "application": application or None,
+                "client": client,
+                "state": state,
+                "since": since.isoformat() if since else None,
+                "query": query or None,
+            }
+            for pid, user, application, client, state, since, query in cur.fetchall()
+        ]
+
+
+def end_sessions(conn) -> dict:
+    """Terminate every other session on ``conn``'s database; report which ended and which could not be."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pid, usename, application_name, CASE WHEN " + _MAY_SIGNAL + " THEN pg_terminate_backend(pid) END"
+            + _OTHERS + " ORDER BY pid"
+        )
+        rows = cur.fetchall()
+    ended = [{"pid": pid, "user": user, "application": app or None} for pid, user, app, ok in rows if ok]
+    refused = [{"pid": pid, "user": user, "application": app or None} for pid, user, app, ok in rows if not ok]
+    return {"ended": ended, "not_ended": refused}
+
+
+def count_sessions(conn, dbname: str) -> int:
+    """How many sessions are connected to ``dbname`` (asked from another database)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [dbname]
+        )
+        return cur.fetchone()[0]
