@@ -92,3 +92,71 @@ def env(ctx: typer.Context) -> None:
 
         raise EngineError("DynamoDB Local is not running: start it with `cruddur local up`")
     print("\n".join(_env_lines(engine.endpoint)))
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    handle: Annotated[Optional[str], typer.Option("--handle", help="Whose conversations to show (default: the seed file's first user).", show_default=False)] = None,
+    output: OutputOpt = None,
+) -> None:
+    """The main job end to end on local engines: DynamoDB Local up, schema-load, seed, then a user's
+    conversations and their newest conversation, with consumed capacity.
+
+    Example: cruddur local demo
+    """
+    import dataclasses
+
+    from cruddur_ops import defaults, seedfile
+    from cruddur_ops.ddb import patterns, schema
+    from cruddur_ops.ddb import seed as seeding
+    from cruddur_ops.ddb.capacity import Prices
+    from cruddur_ops.local import dynamodb_local
+
+    s = settings(ctx)
+    with render.progress("starting DynamoDB Local", None):
+        engine, started = dynamodb_local.up(s.data_dir)
+    render.note(("started" if started else "using running") + f" DynamoDB Local on {engine.endpoint}")
+    s = dataclasses.replace(s, endpoint_url=engine.endpoint)
+    client = s.dynamodb()
+
+    read = schema.read(defaults.schema_files())
+    loaded = schema.load(client, read.tables)
+    render.note("tables: " + ", ".join(f"{r.name} {r.status}" for r in loaded))
+
+    seed_doc = seedfile.read(defaults.seed_file())
+    with render.progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
+        seeded = seeding.seed(client, seed_doc, seed_doc.users, on_progress=advance)
+    render.note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s")
+
+    user = next((u for u in seed_doc.users if u.handle == handle), None) if handle else seed_doc.users[0]
+    if user is None:
+        from cruddur_ops.errors import NotFoundError
+
+        raise NotFoundError(f"no user '{handle}' in {seed_doc.path}")
+    prices = Prices.load()
+    groups = patterns.run_pattern(client, patterns.find(read.tables, "list-conversations"), {"user_uuid": user.uuid})
+    doc = {"endpoint": engine.endpoint, "tables": [r.to_dict() for r in loaded], "seed": seeded.to_dict(prices),
+           "user": {"handle": user.handle, "uuid": user.uuid, "display_name": user.display_name},
+           "conversations": {"items": groups.items, "count": groups.count,
+                             "consumed_capacity": groups.capacity.to_dict(prices)}}
+    sections = [
+        Section(f"Conversations of {user.display_name} (@{user.handle})", [
+            Column("with", "user_handle"), Column("last message", "message", max_width=60), Column("when", "sk"),
+            Column("group", "message_group_uuid")], groups.items),
+        render.capacity_section(doc["conversations"]["consumed_capacity"]),
+    ]
+    if groups.items:
+        newest = groups.items[0]
+        messages = patterns.run_pattern(client, patterns.find(read.tables, "get-conversation"),
+                                        {"message_group_uuid": newest["message_group_uuid"]})
+        doc["conversation"] = {"message_group_uuid": newest["message_group_uuid"], "items": messages.items,
+                               "count": messages.count, "consumed_capacity": messages.capacity.to_dict(prices)}
+        sections += [
+            Section(f"Conversation with @{newest['user_handle']}", [
+                Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)],
+                messages.items),
+            render.capacity_section(doc["conversation"]["consumed_capacity"]),
+        ]
+    render.emit(doc, output, sections)
+    render.note(f'next: eval "$(cruddur local env)" and try `cruddur ddb pattern list`')
