@@ -1,5 +1,99 @@
-"""`cruddur cognito`."""
+"""`cruddur cognito …`: the Cognito user pool's users, and linking them to the app's users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="cognito commands.")
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import DryRunOpt, OutputOpt, settings
+from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.errors import CruddurError
+from cruddur_ops.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="Cognito: list the pool's users; copy their ids into PostgreSQL users.")
+
+PoolOpt = Annotated[
+    Optional[str],
+    typer.Option("--pool-id", help="User pool id (default: AWS_COGNITO_USER_POOL_ID).", show_default=False),
+]
+
+
+def _pool(s: Settings, pool_id: str | None) -> str:
+    pool = pool_id or s.cognito_pool_id
+    if not pool:
+        raise CruddurError("no user pool: pass --pool-id or set AWS_COGNITO_USER_POOL_ID")
+    return pool
+
+
+@app.command("list-users")
+def list_users(ctx: typer.Context, pool_id: PoolOpt = None, output: OutputOpt = None) -> None:
+    """List every user of the pool (all pages): username, sub, preferred_username, email, status.
+
+    Example: cruddur cognito list-users --pool-id us-east-1_AbCdEf123 --output json
+    """
+    from cruddur_ops.aws import cognito
+
+    s = settings(ctx)
+    pool = _pool(s, pool_id)
+    users = cognito.list_users(s.client("cognito-idp"), pool)
+    doc = {"pool_id": pool, "count": len(users), "users": users}
+    render.emit(doc, output, lambda: [Section(f"Users of {pool}", [
+        Column("username", "username"), Column("sub", "sub"), Column("preferred_username", "preferred_username"),
+        Column("email", "email"), Column("status", "status")], users, caption=f"{len(users)} user(s)")])
+
+
+@app.command("update-user-ids")
+def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRunOpt = False, output: OutputOpt = None) -> None:
+    """Set users.cognito_user_id to the Cognito sub where users.handle is the user's preferred_username.
+
+    One transaction. Reports what was updated, what was right already, and who matches nobody.
+
+    Example: cruddur cognito update-user-ids --dry-run
+    """
+    from cruddur_ops.aws import cognito
+    from cruddur_ops.pg import users as pgusers
+    from cruddur_ops.pg.database import Database
+
+    s = settings(ctx)
+    pool = _pool(s, pool_id)
+    db = Database.from_settings(s)
+    if not dry_run:
+        db.guard_write(prod=s.prod, action="update users.cognito_user_id")
+    cognito_users = cognito.list_users(s.client("cognito-idp"), pool)
+    with db.connect() as conn:
+        plan = cognito.plan_user_ids(cognito_users, pgusers.list_users(conn))
+        changed = 0 if dry_run else pgusers.set_cognito_user_ids(conn, [(u["uuid"], u["cognito_user_id"]) for u in plan["updates"]])
+        name = conn.info.dbname
+    doc = {"pool_id": pool, "database": name, "dry_run": dry_run, "rows_changed": changed, **plan}
+    for user in plan["without_preferred_username"]:
+        render.warn(f"Cognito user {user['username']} has no preferred_username; it matches no handle")
+    for row in plan["ambiguous"]:
+        render.warn(f"handle {row['handle']}: {len(row['cognito_users'])} Cognito users share this preferred_username; left alone")
+    verb = "would update" if dry_run else "updated"
+    render.note(f"{verb} {len(plan['updates'])}, already right {len(plan['already_right'])}")
+
+    def sections():
+        out = [Section("Updated" if not dry_run else "Would update", [
+            Column("handle", "handle"), Column("cognito_user_id", "cognito_user_id"), Column("previous", "previous")],
+            plan["updates"]),
+            Section("Already right", [Column("handle", "handle"), Column("cognito_user_id", "cognito_user_id")], plan["already_right"])]
+        if plan["users_without_cognito"]:
+            out.append(Section("Users with no Cognito account", [Column("handle", "handle"), Column("uuid", "uuid")],
+                               plan["users_without_cognito"]))
+        if plan["unmatched_cognito_users"]:
+            out.append(Section("Cognito users with no matching handle", [
+                Column("username", "username"), Column("preferred_username", "preferred_username"), Column("sub", "sub")],
+                plan["unmatched_cognito_users"]))
+        if plan["without_preferred_username"]:
+            out.append(Section("Cognito users without preferred_username", [
+                Column("username", "username"), Column("email", "email"), Column("sub", "sub")],
+                plan["without_preferred_username"]))
+        if plan["ambiguous"]:
+            out.append(Section("Handles shared by several Cognito users (left alone)", [
+                Column("handle", "handle"), Column("cognito users", lambda r: [u["username"] for u in r["cognito_users"]])],
+                plan["ambiguous"]))
+        return out
+
+    render.emit(doc, output, sections)

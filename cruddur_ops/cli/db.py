@@ -1,5 +1,337 @@
-"""`cruddur db`."""
+"""`cruddur db …`: the app's PostgreSQL database — create, schema, seed, sessions, status."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="db commands.")
+from cruddur_ops import defaults
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_by_name, settings
+from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.errors import EngineError
+from cruddur_ops.pg.database import DEFAULT_URL, Database
+from cruddur_ops.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help=(
+        "PostgreSQL: create, schema-load, seed, sessions and status of the app's database. "
+        f"The database is CONNECTION_URL (else DATABASE_URL, else {DEFAULT_URL}); with --prod, "
+        "PROD_CONNECTION_URL. A host that is not loopback counts as production: changing it needs --prod."
+    ),
+)
+
+SeedFileArg = Annotated[
+    Optional[Path], typer.Argument(help="Seed file with the users (default: seeds/conversations.yaml).", show_default=False)
+]
+ActivitiesOpt = Annotated[
+    Optional[Path],
+    typer.Option("--activities", help="Activities YAML (default: activities.yaml next to the seed file, if any).", show_default=False),
+]
+SchemaFileArg = Annotated[Optional[Path], typer.Argument(help="SQL file (default: schemas/schema.sql).", show_default=False)]
+
+
+def _target(ctx: typer.Context) -> tuple[Settings, Database]:
+    s = settings(ctx)
+    return s, Database.from_settings(s)
+
+
+def _confirm_destroy(s: Settings, db: Database, question: str, *, yes: bool, what: str) -> None:
+    """Destructive: ask (or --yes); on --prod the user types the database name whatever --yes says."""
+    if s.prod:
+        confirm_by_name(db.require_name(), what=what)
+    else:
+        confirm(question, yes=yes, what=what)
+
+
+def _confirm_prod(s: Settings, db: Database, *, yes: bool, what: str) -> None:
+    """Not destructive, but production: ask once unless --yes."""
+    if s.prod:
+        confirm(f"{what[0].upper()}{what[1:]} on PRODUCTION ({db.masked})?", yes=yes, what=what)
+
+
+def _facts(title: str | None, pairs: list[tuple[str, object]]) -> Section:
+    return Section(title, [Column("", "field"), Column("", "value")], [{"field": k, "value": v} for k, v in pairs])
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)
+
+
+def _seed_input(file: Path | None, activities_file: Path | None) -> dict:
+    """Read and validate the seed users and activities before anything is written."""
+    from cruddur_ops import seedfile
+    from cruddur_ops.pg import seed as pgseed
+
+    path = file or defaults.seed_file()
+    seed = seedfile.read(path)
+    handles = {u.handle for u in seed.users}
+    activities = pgseed.parse_activities(seed.activities, handles, seed.path)
+    sibling = Path(path).with_name("activities.yaml")
+    act_path = activities_file or (sibling if sibling.is_file() else None)
+    if act_path is not None:
+        activities += pgseed.read_activities(act_path, handles)
+    return {"path": Path(path), "users": seed.users, "activities": activities, "activities_path": act_path}
+
+
+def _table_section(title: str, tables: list[dict]) -> Section:
+    return Section(title, [Column("table", "name"), Column("action", "action"),
+                           Column("rows dropped", "dropped_rows", justify="right")], tables)
+
+
+def _seed_section(doc: dict) -> Section:
+    rows = [{"what": k, **doc[k]} for k in ("users", "activities")]
+    return Section("Seed", [Column("", "what"), Column("inserted", "inserted", justify="right"),
+                            Column("already there", "existing", justify="right")], rows)
+
+
+def _warn_mismatched(mismatched: list[dict]) -> None:
+    for m in mismatched:
+        render.warn(
+            f"user '{m['handle']}' exists with uuid {m['database_uuid'] or '(none)'}, not the seed file's {m['seed_uuid']}; "
+            "left alone (seed DynamoDB with --users-from db to match PostgreSQL)"
+        )
+
+
+# --- the database ---------------------------------------------------------------------------------------
+@app.command("create")
+def create(ctx: typer.Context, output: OutputOpt = None) -> None:
+    """Create the connection URL's database (through the server's maintenance database); nothing if it exists.
+
+    Example: cruddur db create
+    """
+    from cruddur_ops.pg import admin
+
+    s, db = _target(ctx)
+    db.guard_write(prod=s.prod, action="create a database")
+    doc = {**admin.create_database(db), "url": db.masked}
+    render.note(("created database " if doc["created"] else "database exists: ") + doc["database"])
+    render.emit(doc, output, lambda: [_facts(None, [("database", doc["database"]), ("created", doc["created"]), ("url", doc["url"])])])
+
+
+@app.command("drop")
+def drop(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) -> None:
+    """Drop the connection URL's database, ending its open sessions first (asks; --prod: type its name).
+
+    Example: cruddur db drop --yes
+    """
+    from cruddur_ops.pg import admin
+
+    s, db = _target(ctx)
+    name = db.require_name()
+    db.guard_write(prod=s.prod, action=f"drop database {name}")
+    _confirm_destroy(s, db, f"Drop database {name} on {db.host} and everything in it?", yes=yes, what=f"drop database {name}")
+    doc = {**admin.drop_database(db), "url": db.masked}
+    if doc["dropped"]:
+        render.note(f"dropped database {name}" + (f", ending {doc['sessions_ended']} open session(s)" if doc["sessions_ended"] else ""))
+    else:
+        render.note(f"database {name} does not exist; nothing to drop")
+    render.emit(doc, output, lambda: [_facts(None, [("database", name), ("dropped", doc["dropped"]),
+                                                     ("sessions ended", doc["sessions_ended"])])])
+
+
+@app.command("schema-load")
+def schema_load(
+    ctx: typer.Context,
+    file: SchemaFileArg = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Drop the file's tables first, so they come back empty (asks).")] = False,
+    yes: YesOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Run schemas/schema.sql in one transaction; existing tables are kept, the first error names file and line.
+
+    Example: cruddur db schema-load --reset --yes
+    """
+    from cruddur_ops.pg import schema
+
+    s, db = _target(ctx)
+    path = file or defaults.sql_schema_file()
+    schema.read(path)
+    db.guard_write(prod=s.prod, action="load the schema")
+    if reset:
+        _confirm_destroy(s, db, f"Drop and recreate the tables of {path.name} in {db.name or 'the database'}? Their rows are lost.",
+                         yes=yes, what="reset the schema")
+    with db.connect() as conn:
+        doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, reset=reset)}
+    render.emit(doc, output, lambda: [_table_section(f"{path} → {doc['database']}", doc["tables"])])
+
+
+@app.command("seed")
+def seed(
+    ctx: typer.Context,
+    file: SeedFileArg = None,
+    activities: ActivitiesOpt = None,
+    yes: YesOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Insert the seed file's users (same uuids as DynamoDB's seed) and a few activities; a rerun adds nothing.
+
+    Activities come from the seed file's `activities` list and activities.yaml beside it (or --activities).
+
+    Example: cruddur db seed seeds/conversations.yaml
+    """
+    from cruddur_ops.pg import seed as pgseed
+
+    s, db = _target(ctx)
+    data = _seed_input(file, activities)
+    db.guard_write(prod=s.prod, action="seed the database")
+    _confirm_prod(s, db, yes=yes, what="seed test users")
+    with db.connect() as conn:
+        report = pgseed.seed(conn, data["users"], data["activities"])
+        name = conn.info.dbname
+    _warn_mismatched(report["mismatched"])
+    doc = {"database": name, "url": db.masked, "seed_file": str(data["path"]),
+           "activities_file": str(data["activities_path"]) if data["activities_path"] else None, **report}
+    render.emit(doc, output, lambda: [_seed_section(doc)])
+
+
+@app.command("setup")
+def setup(
+    ctx: typer.Context,
+    file: SeedFileArg = None,
+    activities: ActivitiesOpt = None,
+    schema_file: Annotated[Optional[Path], typer.Option("--schema", help="SQL file (default: schemas/schema.sql).", show_default=False)] = None,
+    yes: YesOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Create the database, load the schema and seed it, in one go; a second run changes nothing.
+
+    Example: cruddur db setup
+    """
+    from cruddur_ops.pg import admin, schema
+    from cruddur_ops.pg import seed as pgseed
+
+    s, db = _target(ctx)
+    schema_path = schema_file or defaults.sql_schema_file()
+    schema.read(schema_path)
+    data = _seed_input(file, activities)
+    db.guard_write(prod=s.prod, action="set up the database")
+    _confirm_prod(s, db, yes=yes, what="set up the database")
+    created = admin.create_database(db)
+    with db.connect() as conn:
+        loaded = schema.load(conn, schema_path)
+        seeded = pgseed.seed(conn, data["users"], data["activities"])
+    _warn_mismatched(seeded["mismatched"])
+    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"])
+               or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
+    doc = {
+        "database": created["database"], "url": db.masked, "created": created["created"],
+        "schema": loaded, "seed": {"seed_file": str(data["path"]), **seeded}, "changed": changed,
+    }
+    render.note(("set up " if changed else "already set up, nothing changed: ") + db.masked)
+    render.emit(doc, output, lambda: [
+        _facts(None, [("database", doc["database"]), ("created", doc["created"]), ("changed", changed)]),
+        _table_section("Schema", loaded["tables"]), _seed_section(seeded)])
+
+
+@app.command("connect", context_settings={"ignore_unknown_options": True})
+def connect(
+    ctx: typer.Context,
+    psql_args: Annotated[Optional[list[str]], typer.Argument(help="Arguments for psql, after --.", show_default=False)] = None,
+) -> None:
+    """Open psql on the database (the password goes through PGPASSWORD, never the command line).
+
+    Example: cruddur db connect -- -c "select count(*) from users"
+    """
+    import subprocess
+
+    from cruddur_ops.pg.database import psql_command
+
+    s, db = _target(ctx)
+    argv, env = psql_command(db, list(psql_args or []), s.env)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to psql now
+    try:
+        code = subprocess.run(argv, env=env).returncode
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    raise typer.Exit(code)
+
+
+# --- sessions and status --------------------------------------------------------------------------------
+SESSION_COLUMNS = [
+    Column("pid", "pid", justify="right"), Column("user", "user"), Column("application", "application"),
+    Column("client", "client"), Column("state", "state"), Column("since", "since"),
+    Column("query", "query", max_width=60),
+]
+
+
+@app.command("sessions")
+def sessions(ctx: typer.Context, output: OutputOpt = None) -> None:
+    """List the other sessions connected to the database (pg_stat_activity).
+
+    Example: cruddur db sessions --output json
+    """
+    from cruddur_ops.pg import sessions as pgsessions
+
+    _, db = _target(ctx)
+    with db.connect(autocommit=True) as conn:
+        rows = pgsessions.list_sessions(conn)
+        name = conn.info.dbname
+    doc = {"database": name, "count": len(rows), "sessions": rows}
+    render.emit(doc, output, lambda: [Section(f"Sessions on {name}", SESSION_COLUMNS, rows)])
+
+
+@app.command("kill-all")
+def kill_all(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) -> None:
+    """End every session on the database except this one (asks; --prod: type its name).
+
+    Example: cruddur db kill-all --yes
+    """
+    from cruddur_ops.pg import sessions as pgsessions
+
+    s, db = _target(ctx)
+    db.guard_write(prod=s.prod, action="end sessions")
+    with db.connect(autocommit=True) as conn:
+        name = conn.info.dbname
+        others = pgsessions.list_sessions(conn)
+        if others:
+            _confirm_destroy(s, db, f"End {len(others)} session(s) on {name}?", yes=yes, what=f"end the sessions on {name}")
+            result = pgsessions.end_sessions(conn)
+        else:
+            result = {"ended": [], "not_ended": []}
+    doc = {"database": name, "count": len(result["ended"]), **result}
+    render.note(f"ended {doc['count']} session(s) on {name}")
+    for row in result["not_ended"]:
+        render.warn(f"could not end session {row['pid']} of {row['user']}: not allowed for this user")
+    render.emit(doc, output, lambda: [Section("Ended", SESSION_COLUMNS[:3], result["ended"]),
+                                      *([Section("Not ended", SESSION_COLUMNS[:3], result["not_ended"])] if result["not_ended"] else [])])
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    wait: Annotated[Optional[float], typer.Option("--wait", min=0, help="Wait up to SECONDS for the server to answer.", show_default=False)] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Show whether the server answers, its version, the database's size and rows per table; exit 1 when unreachable.
+
+    Example: cruddur db status --wait 30
+    """
+    from cruddur_ops.pg import admin
+
+    _, db = _target(ctx)
+    if wait is not None:
+        waited = admin.wait_until_up(db, wait)
+        render.note(f"server answered after {waited:.1f} s")
+    doc = admin.status(db)
+    if doc["reachable"] and doc["exists"] is False:
+        render.warn(f"database {doc['database']} does not exist; create it with `cruddur db setup`")
+    render.emit(doc, output, lambda: [
+        _facts("PostgreSQL", [("url", f"{doc['url']} ({doc['source']})"), ("reachable", doc["reachable"]),
+                              ("server version", doc["server_version"]), ("database", doc["database"]),
+                              ("exists", doc["exists"]), ("size", _size(doc["size_bytes"]))]),
+        Section("Tables", [Column("table", "name"), Column("rows", "rows", justify="right")], doc["tables"]),
+    ])
+    if not doc["reachable"]:
+        raise EngineError(doc["error"] or f"cannot reach {doc['url']}")

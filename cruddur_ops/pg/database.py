@@ -230,3 +230,24 @@ def connect_error(where: str, exc: BaseException) -> EngineError:
     elif "password authentication failed" in text:
         hint = "; check the user and password in the connection URL"
     return EngineError(f"cannot connect to {where}: {text}{hint}")
+
+
+def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run ``psql`` on the database; the password travels in PGPASSWORD, not argv."""
+    import shutil
+
+    from psycopg.conninfo import make_conninfo
+
+    exe = shutil.which("psql", path=env.get("PATH"))
+    if not exe:
+        raise EngineError(
+            "psql not found on PATH: install the PostgreSQL client (apt-get install postgresql-client, "
+            "brew install libpq) or connect with any client to " + db.masked
+        )
+    params = dict(db.params)
+    password = params.pop("password", None)
+    params.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
+    child_env = dict(env)
+    if password is not None:
+        child_env["PGPASSWORD"] = password
+    return [exe, "--dbname", make_conninfo(**params), *args], child_env
