@@ -65,6 +65,8 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem and exc.context_mark is not None:
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML error: {exc}", path=path) from None
