@@ -1,0 +1,74 @@
+"""moto_server on a loopback port for the Cognito, EC2 and RDS tests; state is reset before each test."""
+
+from __future__ import annotations
+
+import pytest
+
+_SESSION: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One ThreadedMotoServer for the session (shared by every module that imports this fixture)."""
+    if "url" in _SESSION:
+        yield _SESSION["url"]
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    _SESSION["url"] = f"http://{host}:{port}"
+    try:
+        yield _SESSION["url"]
+    finally:
+        _SESSION.clear()
+        server.stop()
+
+
+@pytest.fixture
+def moto_env(aws_env, moto_endpoint):
+    """AWS_ENDPOINT_URL on the moto server, its state wiped; returns the endpoint."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=5).close()
+    aws_env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    return moto_endpoint
+
+
+@pytest.fixture
+def aws(moto_env):
+    """Clients on the moto server, made by the tool's own factory: ``aws("ec2")``."""
+    from cruddur_ops.settings import Settings
+
+    settings = Settings.from_env()
+    return settings.client
+
+
+def make_pool(cognito, users: list[dict]) -> str:
+    """A user pool holding ``users`` ({username, preferred_username?, email?}); returns its id."""
+    pool = cognito.create_user_pool(PoolName="cruddur-test")["UserPool"]["Id"]
+    for user in users:
+        attrs = [{"Name": "email", "Value": user.get("email", f"{user['username']}@cruddur.test")}]
+        if user.get("preferred_username"):
+            attrs.append({"Name": "preferred_username", "Value": user["preferred_username"]})
+        cognito.admin_create_user(UserPoolId=pool, Username=user["username"], UserAttributes=attrs,
+                                  MessageAction="SUPPRESS")
+    return pool
+
+
+def sub_of(cognito, pool: str, username: str) -> str:
+    attrs = cognito.admin_get_user(UserPoolId=pool, Username=username)["UserAttributes"]
+    return next(a["Value"] for a in attrs if a["Name"] == "sub")
+
+
+def make_security_group(ec2) -> str:
+    return ec2.create_security_group(GroupName="cruddur-rds", Description="cruddur test")["GroupId"]
+
+
+def make_instance(rds, instance_id: str = "cruddur-db-instance") -> str:
+    rds.create_db_instance(
+        DBInstanceIdentifier=instance_id, Engine="postgres", EngineVersion="15.4", DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20, MasterUsername="root", MasterUserPassword="dontshowme1",
+    )
+    return instance_id
