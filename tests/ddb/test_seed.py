@@ -1,0 +1,173 @@
+"""Seeding: the plan (unit) and the writes on DynamoDB Local (integration)."""
+
+import json
+import textwrap
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from cruddur_ops import seedfile
+from cruddur_ops.ddb import seed as seeding
+from cruddur_ops.ddb.model import group_uuid_for, user_uuid_for
+from cruddur_ops.errors import SeedError
+from tests.conftest import SEED
+
+SMALL = """\
+users:
+  - {handle: ana, display_name: Ana Alves}
+  - {handle: bo, display_name: "Bo Ek", uuid: 11111111-2222-4333-8444-555555555555}
+  - {handle: cy, display_name: Cy Young}
+conversations:
+  - between: [ana, bo]
+    start: 2024-02-28T23:58:00+00:00
+    messages:
+      - ana: first
+      - bo: "second: with a colon"
+      - ana: third, over midnight
+  - between: [cy, ana]
+    messages:
+      - cy: floating one
+      - ana: floating two
+"""
+
+
+def write(tmp_path, text=SMALL, name="seed.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
+
+
+def test_plan_items_follow_the_apps_contract(tmp_path):
+    seed = seedfile.read(write(tmp_path))
+    users = {u.handle: u for u in seed.users}
+    assert users["ana"].uuid == user_uuid_for("ana") and users["bo"].uuid == "11111111-2222-4333-8444-555555555555"
+    planned = seeding.plan(seed, users, NOW)
+    items = list(seeding.plan_items(planned, users))
+    assert len(items) == 5 + 4  # one item per message, two group rows per conversation
+
+    group = group_uuid_for("ana", "bo")
+    messages = [i for i in items if i["pk"] == f"MSG#{group}"]
+    assert [m["sk"] for m in messages] == ["2024-02-28T23:58:00+00:00", "2024-02-28T23:59:00+00:00", "2024-02-29T00:00:00+00:00"]
+    assert set(messages[0]) == {"pk", "sk", "message_uuid", "message", "user_uuid", "user_display_name", "user_handle"}
+    assert messages[1]["user_handle"] == "bo" and messages[1]["message"] == "second: with a colon"
+
+    ana_row = next(i for i in items if i["pk"] == f"GRP#{users['ana'].uuid}" and i["message_group_uuid"] == group)
+    assert ana_row == {"pk": f"GRP#{users['ana'].uuid}", "sk": "2024-02-29T00:00:00+00:00", "message_group_uuid": group,
+                       "message": "third, over midnight", "user_uuid": users["bo"].uuid,
+                       "user_display_name": "Bo Ek", "user_handle": "bo"}
+
+
+def test_without_start_a_conversation_ends_just_before_now(tmp_path):
+    seed = seedfile.read(write(tmp_path))
+    users = {u.handle: u for u in seed.users}
+    floating = seeding.plan(seed, users, NOW)[1]
+    assert floating.timestamps == ["2025-01-01T11:58:30+00:00", "2025-01-01T11:59:30+00:00"]
+    assert all(datetime.fromisoformat(t) < NOW for t in floating.timestamps)
+
+
+def test_start_offsets_are_kept_in_utc(tmp_path):
+    seed = seedfile.read(write(tmp_path, SMALL.replace("2024-02-28T23:58:00+00:00", "2024-02-29T01:58:00+02:00")))
+    users = {u.handle: u for u in seed.users}
+    assert seeding.plan(seed, users, NOW)[0].timestamps[0] == "2024-02-28T23:58:00+00:00"
+
+
+def test_group_rows_that_would_collide_are_an_error(tmp_path):
+    text = SMALL.replace("  - between: [cy, ana]\n", "  - between: [cy, ana]\n    start: 2024-02-28T23:59:00+00:00\n")
+    seed = seedfile.read(write(tmp_path, text))
+    with pytest.raises(SeedError, match="both end at 2024-02-29T00:00:00\\+00:00 for 'ana'"):
+        seeding.plan(seed, {u.handle: u for u in seed.users}, NOW)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("between: [cy, ana]", "between: [cy, zed]", "conversations[1].between[1]: unknown handle 'zed' in conversation 2"),
+    ("between: [cy, ana]", "between: [cy, cy]", "two different people"),
+    ("start: 2024-02-28T23:58:00+00:00", "start: yesterday", "'yesterday' is not an ISO 8601 timestamp"),
+    ("start: 2024-02-28T23:58:00+00:00", "start: 2024-02-28T23:58:00", "has no UTC offset"),
+    ("      - cy: floating one\n      - ana: floating two\n", "      []\n", "at least one message"),
+    ("      - cy: floating one", "      - bo: floating one", "sender 'bo' is not in this conversation"),
+    ("{handle: cy, display_name: Cy Young}", "{handle: cy}", "missing required field 'display_name'"),
+    ("{handle: cy, display_name: Cy Young}", "{handle: cy, display_name: Cy, colour: red}", "unknown field 'colour'"),
+])
+def test_bad_seed_files_name_the_field(tmp_path, old, new, message):
+    assert old in SMALL
+    with pytest.raises(SeedError) as err:
+        seedfile.read(write(tmp_path, SMALL.replace(old, new)))
+    text = str(err.value)
+    assert message in text and text.startswith(str(tmp_path / "seed.yaml") + ":")
+
+
+def test_unknown_handle_error_names_line(tmp_path):
+    with pytest.raises(SeedError) as err:
+        seedfile.read(write(tmp_path, SMALL.replace("between: [cy, ana]", "between: [cy, zed]")))
+    assert f"{tmp_path / 'seed.yaml'}:12:" in str(err.value)
+
+
+def test_the_project_seed_is_valid():
+    seed = seedfile.read(SEED)
+    assert len(seed.users) >= 5 and len(seed.conversations) >= 5
+    seeding.plan(seed, {u.handle: u for u in seed.users})
+
+
+def test_dry_run_sends_nothing(cli, aws_env, tmp_path):
+    doc = cli.json("ddb", "seed", write(tmp_path), "--dry-run", "--endpoint-url", "http://127.0.0.1:9")
+    assert doc["dry_run"] and doc["items"] == 9 and doc["messages"] == 5 and doc["group_rows"] == 4
+    assert doc["plan"][0]["last_at"] == "2024-02-29T00:00:00+00:00"
+
+
+# --- on DynamoDB Local -----------------------------------------------------------------------------
+def all_items(client):
+    pages = client.get_paginator("scan").paginate(TableName="cruddur-messages")
+    return [i for p in pages for i in p["Items"]]
+
+
+@pytest.mark.integration
+def test_seed_twice_leaves_the_same_items(messages_table, cli, tmp_path):
+    path = write(tmp_path)
+    first = cli.json("ddb", "seed", path)
+    assert first["items_written"] == 9 and first["conversations"] == 2
+    assert first["consumed_capacity"]["total"] > 0 and "cost" in first["consumed_capacity"]
+    keys = sorted((i["pk"]["S"], i["sk"]["S"]) for i in all_items(messages_table))
+    time.sleep(1.05)  # "now" moves on by a second, so the floating conversation gets new keys
+    second = cli.json("ddb", "seed", path)
+    assert second["stale_deleted"] == 4  # the floating conversation moved: its 2 messages and 2 group rows
+    after = all_items(messages_table)
+    assert len(after) == 9
+    fixed = [k for k in keys if "2024-" in k[1]]
+    assert fixed == sorted(k for k in ((i["pk"]["S"], i["sk"]["S"]) for i in after) if "2024-" in k[1])
+
+
+@pytest.mark.integration
+def test_the_gsi_holds_group_rows_only(messages_table, cli, tmp_path):
+    cli.json("ddb", "seed", write(tmp_path))
+    group = group_uuid_for("ana", "bo")
+    rows = messages_table.query(TableName="cruddur-messages", IndexName="message-group-sk-index",
+                                KeyConditionExpression="message_group_uuid = :g",
+                                ExpressionAttributeValues={":g": {"S": group}})["Items"]
+    assert sorted(r["pk"]["S"][:4] for r in rows) == ["GRP#", "GRP#"]
+    index_count = sum(p["Count"] for p in messages_table.get_paginator("scan").paginate(
+        TableName="cruddur-messages", IndexName="message-group-sk-index"))
+    assert index_count == 4
+
+
+@pytest.mark.integration
+def test_unknown_handle_writes_nothing(messages_table, cli, tmp_path):
+    result = cli("ddb", "seed", write(tmp_path, SMALL.replace("between: [cy, ana]", "between: [cy, zed]")), ok=False)
+    assert result.exit_code == 1 and "unknown handle 'zed'" in result.stderr
+    assert all_items(messages_table) == []
+
+
+@pytest.mark.integration
+def test_seed_into_a_missing_table_says_how_to_create_it(ddb, cli, tmp_path):
+    result = cli("ddb", "seed", write(tmp_path), ok=False)
+    assert result.exit_code == 1 and "schema-load" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
+def test_seed_output_table_on_stdout_progress_elsewhere(messages_table, cli, tmp_path):
+    result = cli("ddb", "seed", write(tmp_path), "-o", "table")
+    assert "items written" in result.stdout and "Consumed write capacity" in result.stdout
+    assert json.loads(cli("ddb", "seed", write(tmp_path), "-o", "json").stdout)["items_written"] == 9
