@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class Prices:
         path = Path(path) if path else DEFAULT_PRICE_FILE
         try:
             doc = json.loads(path.read_text("utf-8"))
-            return cls(
+            prices = cls(
                 read_per_million=float(doc["on_demand"]["read_request_unit_per_million"]),
                 write_per_million=float(doc["on_demand"]["write_request_unit_per_million"]),
                 region=str(doc["region"]),
@@ -75,12 +76,21 @@ class Prices:
             )
         except FileNotFoundError:
             raise InputError("price file not found", path=path) from None
+        except IsADirectoryError:
+            raise InputError("price file is a directory, not a file", path=path) from None
+        except OSError as exc:
+            raise InputError(f"cannot read price file: {exc.strerror or exc}", path=path) from None
         except (ValueError, KeyError, TypeError) as exc:
+            why = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise InputError(
-                f"not a price file ({exc}); expected region, as_of and on_demand."
+                f"not a price file ({why}); expected region, as_of and on_demand."
                 "{read,write}_request_unit_per_million",
                 path=path,
             ) from None
+        for unit, price in (("read", prices.read_per_million), ("write", prices.write_per_million)):
+            if not math.isfinite(price) or price < 0:
+                raise InputError(f"on_demand.{unit}_request_unit_per_million must be a price ≥ 0, not {price}", path=path)
+        return prices
 
     def cost(self, kind: str, units: float) -> dict:
         per_million = self.write_per_million if kind == "write" else self.read_per_million
