@@ -1,0 +1,111 @@
+"""Patterns C and D, the app's writes: `ddb pattern create-message-group` and `ddb pattern create-message`.
+
+The functions are registered on ``cruddur ddb pattern`` by cli/ddb.py.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops import defaults
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import OutputOpt, TableOpt, settings
+from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.ddb.model import TABLE
+from cruddur_ops.settings import Settings
+
+
+class UsersFrom(str, Enum):  # the same choice as `ddb seed --users-from`
+    yaml = "yaml"
+    db = "db"
+
+
+UsersFromOpt = Annotated[
+    Optional[UsersFrom],
+    typer.Option("--users-from", help="Where handles resolve to uuid and display name: the seed file (yaml) or PostgreSQL users (db; the default when CONNECTION_URL is set).", show_default=False),
+]
+HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")]
+MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]
+
+
+def _users(s: Settings, users_from: UsersFrom | None):
+    """(users, where they came from, the choice made)."""
+    if users_from is None:
+        users_from = UsersFrom.db if s.connection_url else UsersFrom.yaml
+    if users_from is UsersFrom.db:
+        from cruddur_ops.pg.users import fetch_users
+
+        return fetch_users(s), "PostgreSQL users", users_from
+    from cruddur_ops import seedfile
+
+    path = defaults.seed_file()
+    return seedfile.read(path).users, str(path), users_from
+
+
+ITEM_COLUMNS = [Column("pk", "pk"), Column("sk", "sk"), Column("user", "user_handle"),
+                Column("message", "message", max_width=60)]
+
+
+def create_message_group(
+    ctx: typer.Context,
+    handle: HandleOpt,
+    other_handle: Annotated[str, typer.Option("--other-handle", help="The handle of the person written to.")],
+    message: MessageOpt,
+    users_from: UsersFromOpt = None,
+    table: TableOpt = TABLE,
+    output: OutputOpt = None,
+) -> None:
+    """Pattern C: start a conversation — one message and both group rows, in one transaction.
+
+    Fails, naming the existing message_group_uuid, when the two already have a conversation (use pattern D).
+
+    Example: cruddur ddb pattern create-message-group --handle mira --other-handle olaf --message "Hi Olaf!"
+    """
+    from cruddur_ops.ddb import messages
+
+    s = settings(ctx)
+    users, source, chosen = _users(s, users_from)
+    sender = messages.resolve_user(users, handle, source)
+    other = messages.resolve_user(users, other_handle, source)
+    s.guard_write("dynamodb", f"write a conversation to {table}")
+    written = messages.create_message_group(s.dynamodb(), sender, other, message, table=table)
+    doc = {**written.to_dict(), "users_from": chosen.value}
+    render.emit(doc, output, lambda: [Section(
+        f"New conversation {written.group} in {table}: {written.to_dict()['items_written']} items, one transaction",
+        ITEM_COLUMNS, [written.message, *written.group_rows])])
+
+
+def create_message(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Option("--group", "-g", help="message_group_uuid of the conversation.")],
+    handle: HandleOpt,
+    message: MessageOpt,
+    users_from: UsersFromOpt = None,
+    table: TableOpt = TABLE,
+    output: OutputOpt = None,
+) -> None:
+    """Pattern D: add a message to a conversation and move both group rows to it (the stream processor's code).
+
+    The sender must be one of the conversation's two participants.
+
+    Example: cruddur ddb pattern create-message --group 4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611 --handle mira --message "Done!"
+    """
+    from cruddur_ops.ddb import messages
+
+    s = settings(ctx)
+    users, source, chosen = _users(s, users_from)
+    sender = messages.resolve_user(users, handle, source)
+    s.guard_write("dynamodb", f"write a message to {table}")
+    written = messages.create_message(s.dynamodb(), group, sender, message, table=table)
+    doc = {**written.to_dict(), "users_from": chosen.value}
+    for move in written.moves:
+        if move.outcome != "moved":
+            render.warn(f"{move.pk} (with {move.user_handle}) stays at {move.sk}: {move.outcome.replace('_', ' ')}")
+    render.emit(doc, output, lambda: [
+        Section(f"Message in {group}", ITEM_COLUMNS, [written.message]),
+        Section(f"Group rows: {written.rows_moved} moved", [
+            Column("row", "pk"), Column("with", "user_handle"), Column("from", "from_sk"), Column("now at", "sk"),
+            Column("outcome", "outcome")], doc["group_rows"])])
