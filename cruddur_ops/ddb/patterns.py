@@ -88,7 +88,7 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
             fail(kp, "expected a mapping with at least 'key'")
         for key in decl:
             if key not in FIELDS:
-                fail(kp + [key], f"unknown field '{key}' in pattern '{name}' (expected {', '.join(sorted(FIELDS))})")
+                fail(kp + [key], f"pattern '{name}': unknown field '{key}' (expected {', '.join(sorted(FIELDS))})")
         index = decl.get("index")
         if index is not None and index not in spec.index_names():
             known = ", ".join(spec.index_names()) or "none"
@@ -101,6 +101,9 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
         ((key_attr, key_template),) = key.items()
         if key_attr != hash_key:
             fail(kp + ["key"], f"pattern '{name}': '{key_attr}' is not the partition key of {where} (it is '{hash_key}')")
+        problem = _template_problem(key_template)
+        if problem:
+            fail(kp + ["key", key_attr], f"pattern '{name}': {problem}")
         sort_op, sort_templates = None, ()
         if decl.get("sort") is not None:
             sort = decl["sort"]
@@ -112,9 +115,14 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
             if sort_op == "between":
                 if not isinstance(value, list) or len(value) != 2:
                     fail(kp + ["sort", sort_op], f"pattern '{name}': between takes [low, high]")
-                sort_templates = tuple(str(v) for v in value)
+                sort_templates = tuple(value)
             else:
-                sort_templates = (str(value),)
+                sort_templates = (value,)
+            for template in sort_templates:
+                problem = _template_problem(template)
+                if problem:
+                    fail(kp + ["sort", sort_op], f"pattern '{name}': {problem}")
+            sort_templates = tuple(str(v) for v in sort_templates)
         limit = decl.get("limit")
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             fail(kp + ["limit"], f"pattern '{name}': limit must be a whole number ≥ 1")
@@ -132,12 +140,31 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
     return patterns
 
 
+def _template_problem(template: Any) -> str | None:
+    """Why ``template`` cannot be a key or sort template, or None: only ``{name}`` placeholders are allowed."""
+    if template is None or isinstance(template, (dict, list, bool)):
+        return f"expected a value or a template such as \"GRP#{{user_uuid}}\", not {template!r}"
+    try:
+        fields = list(string.Formatter().parse(str(template)))
+    except ValueError as exc:
+        return f"bad template {str(template)!r}: {exc} (write a literal brace as {{{{ or }}}})"
+    for _, field_name, spec, conversion in fields:
+        if field_name is None:
+            continue
+        if not field_name.isidentifier() or spec or conversion:
+            return f"bad placeholder in {str(template)!r}: use {{name}} with a plain parameter name"
+    return None
+
+
 def find(tables, name: str) -> Pattern:
-    """The pattern called ``name`` among the tables' declarations."""
+    """The pattern called ``name`` among the tables' declarations; a name declared twice is an error."""
     found = [t.patterns[name] for t in tables if name in t.patterns]
     if not found:
         known = sorted(n for t in tables for n in t.patterns)
         raise CruddurError(f"no access pattern '{name}' (declared: {', '.join(known) or 'none'})")
+    if len(found) > 1:
+        where = ", ".join(f"{p.table} ({p.source})" for p in found)
+        raise CruddurError(f"access pattern '{name}' is declared for more than one table: {where}; pass --schema FILE")
     return found[0]
 
 
