@@ -1,6 +1,12 @@
-"""moto_server on a loopback port for the Cognito, EC2 and RDS tests; state is reset before each test."""
+"""moto_server on a loopback port for the Cognito, EC2 and RDS tests.
+
+The server is not reset between tests (EC2's backend takes a second to come back after a reset): every
+test makes its own pool, group and instance under a fresh name instead.
+"""
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 
@@ -28,10 +34,7 @@ def moto_endpoint():
 
 @pytest.fixture
 def moto_env(aws_env, moto_endpoint):
-    """AWS_ENDPOINT_URL on the moto server, its state wiped; returns the endpoint."""
-    import urllib.request
-
-    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=5).close()
+    """AWS_ENDPOINT_URL on the moto server; returns the endpoint."""
     aws_env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     return moto_endpoint
 
@@ -47,7 +50,7 @@ def aws(moto_env):
 
 def make_pool(cognito, users: list[dict]) -> str:
     """A user pool holding ``users`` ({username, preferred_username?, email?}); returns its id."""
-    pool = cognito.create_user_pool(PoolName="cruddur-test")["UserPool"]["Id"]
+    pool = cognito.create_user_pool(PoolName=f"cruddur-test-{secrets.token_hex(4)}")["UserPool"]["Id"]
     for user in users:
         attrs = [{"Name": "email", "Value": user.get("email", f"{user['username']}@cruddur.test")}]
         if user.get("preferred_username"):
@@ -63,10 +66,11 @@ def sub_of(cognito, pool: str, username: str) -> str:
 
 
 def make_security_group(ec2) -> str:
-    return ec2.create_security_group(GroupName="cruddur-rds", Description="cruddur test")["GroupId"]
+    return ec2.create_security_group(GroupName=f"cruddur-rds-{secrets.token_hex(4)}", Description="cruddur test")["GroupId"]
 
 
-def make_instance(rds, instance_id: str = "cruddur-db-instance") -> str:
+def make_instance(rds, instance_id: str | None = None) -> str:
+    instance_id = instance_id or f"cruddur-db-{secrets.token_hex(4)}"
     rds.create_db_instance(
         DBInstanceIdentifier=instance_id, Engine="postgres", EngineVersion="15.4", DBInstanceClass="db.t3.micro",
         AllocatedStorage=20, MasterUsername="root", MasterUserPassword="dontshowme1",

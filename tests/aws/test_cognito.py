@@ -1,0 +1,66 @@
+"""cruddur_ops.aws.cognito: every page of ListUsers, and matching Cognito users to app users."""
+
+from __future__ import annotations
+
+import pytest
+
+from cruddur_ops.aws import cognito
+from cruddur_ops.errors import NotFoundError
+from tests.aws.fixtures import make_pool, sub_of
+
+
+def test_list_users_reads_every_page(aws):
+    client = aws("cognito-idp")
+    people = [{"username": f"filler{i:02d}", "preferred_username": f"filler{i:02d}"} for i in range(64)]
+    pool = make_pool(client, people + [{"username": "late", "preferred_username": "ada"}])
+    first_page = client.list_users(UserPoolId=pool)
+    assert len(first_page["Users"]) == 60 and "PaginationToken" in first_page
+    assert "late" not in [u["Username"] for u in first_page["Users"]]
+
+    users = cognito.list_users(client, pool)
+    assert len(users) == 65
+    late = next(u for u in users if u["username"] == "late")
+    assert late["preferred_username"] == "ada" and late["sub"] == sub_of(client, pool, "late")
+    assert late["email"] == "late@cruddur.test" and late["status"] == "FORCE_CHANGE_PASSWORD"
+    assert set(late) == {"username", "sub", "preferred_username", "email", "status", "enabled", "created_at"}
+
+
+def test_a_user_without_preferred_username_lists_with_none(aws):
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "nameless"}])
+    (user,) = cognito.list_users(client, pool)
+    assert user["preferred_username"] is None and user["sub"]
+
+
+def test_a_missing_pool_is_a_clear_error(aws):
+    with pytest.raises(NotFoundError, match="no Cognito user pool 'us-east-1_nope'"):
+        cognito.list_users(aws("cognito-idp"), "us-east-1_nope")
+
+
+def _cog(username, preferred, sub):
+    return {"username": username, "preferred_username": preferred, "sub": sub, "email": f"{username}@x"}
+
+
+def test_plan_sorts_every_user_into_one_bucket():
+    db_users = [
+        {"uuid": "u-ada", "handle": "ada", "cognito_user_id": None},
+        {"uuid": "u-bo", "handle": "bo", "cognito_user_id": "sub-bo"},
+        {"uuid": "u-cy", "handle": "cy", "cognito_user_id": "stale"},
+        {"uuid": "u-dee", "handle": "dee", "cognito_user_id": None},
+        {"uuid": "u-eve", "handle": "eve", "cognito_user_id": None},
+    ]
+    cognito_users = [
+        _cog("ada1", "ada", "sub-ada"), _cog("bo1", "bo", "sub-bo"), _cog("cy1", "cy", "sub-cy"),
+        _cog("stranger", "zed", "sub-zed"), _cog("anon", None, "sub-anon"),
+        _cog("eve1", "eve", "sub-eve1"), _cog("eve2", "eve", "sub-eve2"),
+    ]
+    plan = cognito.plan_user_ids(cognito_users, db_users)
+    assert plan["updates"] == [
+        {"handle": "ada", "uuid": "u-ada", "cognito_user_id": "sub-ada", "previous": None},
+        {"handle": "cy", "uuid": "u-cy", "cognito_user_id": "sub-cy", "previous": "stale"},
+    ]
+    assert plan["already_right"] == [{"handle": "bo", "uuid": "u-bo", "cognito_user_id": "sub-bo"}]
+    assert plan["users_without_cognito"] == [{"handle": "dee", "uuid": "u-dee"}]
+    assert plan["unmatched_cognito_users"] == [{"username": "stranger", "sub": "sub-zed", "preferred_username": "zed"}]
+    assert plan["without_preferred_username"] == [{"username": "anon", "sub": "sub-anon", "email": "anon@x"}]
+    assert [a["handle"] for a in plan["ambiguous"]] == ["eve"]
