@@ -18,6 +18,8 @@ from cruddur_ops.settings import Settings, default_data_dir
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schemas" / "cruddur-messages.yaml"
 SEED = ROOT / "seeds" / "conversations.yaml"
+# Where this machine keeps the installed DynamoDB Local, read before any test changes CRUDDUR_HOME.
+ENGINE_HOME = default_data_dir(os.environ)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +27,7 @@ def ddb_local():
     """One in-memory DynamoDB Local for the test session; yields its endpoint URL."""
     from cruddur_ops.local import dynamodb_local
 
-    data_dir = default_data_dir(os.environ)  # the engine is installed once per machine, here
-    engine = dynamodb_local.start(data_dir, port=dynamodb_local.free_port(8700), in_memory=True)
+    engine = dynamodb_local.start(ENGINE_HOME, port=dynamodb_local.free_port(8700), in_memory=True)
     try:
         yield engine.endpoint
     finally:

@@ -46,9 +46,6 @@ def install_dir(data_dir: Path) -> Path:
 
 
 def find_jar(data_dir: Path) -> Path | None:
-    override = os.environ.get("CRUDDUR_DYNAMODB_LOCAL_JAR")
-    if override:
-        return Path(override)
     jar = install_dir(data_dir) / "DynamoDBLocal.jar"
     return jar if jar.exists() else None
 
@@ -99,15 +96,31 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+_reserved: dict[int, object] = {}  # port -> open lock file, held while this process lives
+
+
 def free_port(start: int = DEFAULT_PORT) -> int:
+    """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
+    `cruddur local up` started at the same moment never pick the same one."""
+    import fcntl
+
     for port in range(start, start + 100):
-        if not port_open(port):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+        if port in _reserved or port_open(port):
+            continue
+        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                lock.close()
+                continue
+        _reserved[port] = lock
+        return port
     raise EngineError(f"no free port in {start}–{start + 99}")
 
 
@@ -140,7 +153,7 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-600:]
             raise EngineError(f"DynamoDB Local exited at start (code {proc.returncode}); log {log}: {tail.strip()}")
-        if _answers(engine.endpoint):
+        if _answers(engine.endpoint) and proc.poll() is None:
             return engine
         time.sleep(0.1)
     stop_pid(proc.pid)
