@@ -11,11 +11,12 @@ A database whose host is not loopback (or a local socket) counts as production: 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
-from cruddur_ops.errors import CruddurError, EngineError, InputError, ProdGuardError
+from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
 from cruddur_ops.settings import Settings, is_loopback_host
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cruddur"
@@ -211,6 +212,20 @@ class Database:
     def connect_maintenance(self):
         """An autocommit connection to the server's maintenance database (to create, drop, or look from outside)."""
         return self.connect(dbname=self.maintenance_name, autocommit=True)
+
+
+@contextmanager
+def schema_required(db_name: str | None = None):
+    """Turn "relation users does not exist" into a hint to load the schema first."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.errors.UndefinedTable as exc:
+        where = f" in database {db_name}" if db_name else ""
+        raise NotFoundError(
+            f"{exc.diag.message_primary}{where}: load the schema first with `cruddur db schema-load` (or `cruddur db setup`)"
+        ) from None
 
 
 def reason(exc: BaseException) -> str:

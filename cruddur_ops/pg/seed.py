@@ -119,7 +119,9 @@ def seed(conn, users: Sequence, activities: Sequence[SeedActivity]) -> dict:
         "activities": {"inserted": 0, "existing": 0},
         "mismatched": [],
     }
-    with conn.transaction(), conn.cursor() as cur:
+    from cruddur_ops.pg.database import schema_required
+
+    with schema_required(conn.info.dbname), conn.transaction(), conn.cursor() as cur:
         for user in users:
             cur.execute(
                 """

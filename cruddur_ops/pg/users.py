@@ -7,7 +7,9 @@ from typing import Iterable
 
 def list_users(conn) -> list[dict]:
     """Every user: uuid, handle, display_name, email, cognito_user_id, ordered by handle."""
-    with conn.cursor() as cur:
+    from cruddur_ops.pg.database import schema_required
+
+    with schema_required(conn.info.dbname), conn.cursor() as cur:
         cur.execute(
             "SELECT uuid::text, handle, display_name, email, cognito_user_id FROM public.users ORDER BY handle"
         )
