@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -184,9 +185,12 @@ def move_row(client, table: str, row: dict, created_at: str, text: str) -> Move:
             ])
         except Exception as exc:  # botocore ClientError
             codes = _cancellation_codes(exc)
-            if not codes or "ConditionalCheckFailed" not in codes:
+            if not codes or not {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
                 raise
-            if codes[0] != "ConditionalCheckFailed":
+            if "ConditionalCheckFailed" not in codes:
+                # Another transaction was writing the same row at that moment: wait a little, look again.
+                time.sleep(random.uniform(0.005, 0.05))
+            elif codes[0] != "ConditionalCheckFailed":
                 # The old row is still there but the new key is taken: the user has another conversation's row
                 # at exactly this sk. Moving would overwrite it; leave this row where it is and report it.
                 return Move("sk_collision", pk, old_sk, handle)
@@ -383,7 +387,7 @@ def process_stream(client, streams, table: str, checkpoints: Checkpoints, *, sta
                    on_change: Callable[[Change], None] | None = None,
                    on_note: Callable[[str], None] | None = None,
                    should_stop: Callable[[StreamRun], bool] | None = None,
-                   sleep: Callable[[float], None] = time.sleep) -> StreamRun:
+                   sleep: Callable[[float], None] | None = None) -> StreamRun:
     """Read every shard of ``table``'s stream from its checkpoint and apply the records; save checkpoints as it goes.
 
     A shard without a checkpoint starts at ``start`` (``trim-horizon``: the oldest record kept, 24 h;
@@ -393,6 +397,7 @@ def process_stream(client, streams, table: str, checkpoints: Checkpoints, *, sta
     cleanly: checkpoints saved, ``interrupted`` set (without ``follow`` too).
     """
     note = on_note or (lambda message: None)
+    sleep = sleep or time.sleep
     arn = stream_arn(client, table)
     run = StreamRun(arn=arn, table=table)
     iterators: dict[str, str] = {}
