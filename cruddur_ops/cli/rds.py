@@ -56,7 +56,8 @@ def update_sg_rule(
         s.guard_write("ec2", "add a security group rule")
         doc = rds.create_rule(s.client("ec2"), group, cidr, port=port)
         if doc["created"]:
-            render.note(f"added rule {doc['rule_id']}; keep it: export DB_SG_RULE_ID={doc['rule_id']}")
+            render.note(f"added rule {doc['rule_id']} to {group}; keep its id:")
+            render.note(f"export DB_SG_RULE_ID={doc['rule_id']}")
         else:
             render.note(f"{group} already allows {cidr} on port {port} (rule {doc['rule_id']})")
     else:

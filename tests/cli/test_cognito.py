@@ -1,0 +1,79 @@
+"""`cruddur cognito …` on moto_server (Cognito) and the real PostgreSQL server (users)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.aws.fixtures import aws, make_pool, moto_endpoint, moto_env, sub_of  # noqa: F401  (fixtures)
+from tests.pg.fixtures import PASSWORD, pg_conn, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
+
+FILLERS = [{"username": f"filler{i:02d}", "preferred_username": f"filler{i:02d}"} for i in range(62)]
+
+
+def test_list_users_prints_every_page(cli, aws):
+    client = aws("cognito-idp")
+    pool = make_pool(client, FILLERS + [{"username": "nameless"}])
+    doc = cli.json("cognito", "list-users", "--pool-id", pool)
+    assert set(doc) == {"pool_id", "count", "users"} and doc["pool_id"] == pool and doc["count"] == 63
+    nameless = next(u for u in doc["users"] if u["username"] == "nameless")
+    assert nameless["preferred_username"] is None and nameless["sub"] == sub_of(client, pool, "nameless")
+
+
+def test_list_users_takes_the_pool_from_the_environment(cli, aws, aws_env):
+    pool = make_pool(aws("cognito-idp"), [{"username": "ada", "preferred_username": "ada"}])
+    aws_env.setenv("AWS_COGNITO_USER_POOL_ID", pool)
+    table = cli("cognito", "list-users", "-o", "table")
+    assert f"Users of {pool}" in table.stdout and "ada" in table.stdout and "1 user(s)" in table.stdout
+
+
+def test_no_pool_is_a_clear_error(cli, moto_env):
+    result = cli("cognito", "list-users", ok=False)
+    assert result.exit_code == 1 and "pass --pool-id or set AWS_COGNITO_USER_POOL_ID" in result.stderr
+
+
+def test_a_missing_pool_is_a_clear_error(cli, moto_env):
+    result = cli("cognito", "list-users", "--pool-id", "us-east-1_missing", ok=False)
+    assert result.exit_code == 1 and "no Cognito user pool 'us-east-1_missing'" in result.stderr
+    assert "ddb schema-load" not in result.stderr
+
+
+@pytest.mark.integration
+def test_update_user_ids_matches_across_pages_and_reports_the_rest(cli, aws, pg_env, pg_conn, seed_file):
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)  # users ada, bo, cy
+    client = aws("cognito-idp")
+    # ada's account is the 63rd: it is only on ListUsers' second page
+    pool = make_pool(client, FILLERS + [{"username": "ada-account", "preferred_username": "ada"},
+                                        {"username": "bo-without-name"}])
+    ada_sub = sub_of(client, pool, "ada-account")
+
+    dry = cli("cognito", "update-user-ids", "--pool-id", pool, "--dry-run", "-o", "json")
+    plan = json.loads(dry.stdout)
+    assert set(plan) == {"pool_id", "database", "dry_run", "rows_changed", "updates", "already_right",
+                         "unmatched_cognito_users", "users_without_cognito", "without_preferred_username", "ambiguous"}
+    assert plan["dry_run"] is True and plan["rows_changed"] == 0
+    assert [(u["handle"], u["cognito_user_id"], u["previous"]) for u in plan["updates"]] == [("ada", ada_sub, None)]
+    assert pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = 'ada'").fetchone()[0] is None
+
+    applied = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json")
+    doc = json.loads(applied.stdout)
+    assert doc["rows_changed"] == 1 and [u["handle"] for u in doc["updates"]] == ["ada"]
+    assert [u["handle"] for u in doc["users_without_cognito"]] == ["bo", "cy"]
+    assert [u["username"] for u in doc["without_preferred_username"]] == ["bo-without-name"]
+    assert len(doc["unmatched_cognito_users"]) == len(FILLERS)
+    assert "bo-without-name has no preferred_username" in applied.stderr
+    assert PASSWORD not in applied.stdout + applied.stderr
+    assert pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = 'ada'").fetchone()[0] == ada_sub
+
+    again = cli.json("cognito", "update-user-ids", "--pool-id", pool)
+    assert again["updates"] == [] and [u["handle"] for u in again["already_right"]] == ["ada"] and again["rows_changed"] == 0
+
+
+@pytest.mark.integration
+def test_update_user_ids_on_a_remote_database_needs_prod(cli, aws, aws_env):
+    pool = make_pool(aws("cognito-idp"), [{"username": "ada", "preferred_username": "ada"}])
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com/cruddur")
+    result = cli("cognito", "update-user-ids", "--pool-id", pool, ok=False)
+    assert result.exit_code == 1 and "pass --prod" in result.stderr and PASSWORD not in result.stderr
