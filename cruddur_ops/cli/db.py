@@ -261,7 +261,8 @@ def connect(
 # --- sessions and status --------------------------------------------------------------------------------
 SESSION_COLUMNS = [
     Column("pid", "pid", justify="right"), Column("user", "user"), Column("application", "application"),
-    Column("client", "client"), Column("state", "state"), Column("since", "since"),
+    Column("client", "client"), Column("state", "state"),
+    Column("since", lambda r: r["since"][:19].replace("T", " ") if r.get("since") else None),
     Column("query", "query", max_width=60),
 ]
 
