@@ -192,3 +192,8 @@ def test_a_missing_database_error_is_masked_with_a_hint(cli, aws_env, scratch_db
     result = cli("db", "sessions", ok=False)
     _clean(result)
     assert "does not exist; create it with `cruddur db create`" in _error_line(result)
+
+
+def test_help_names_the_default_url(cli):
+    result = cli("db", "--help")
+    assert "postgresql://postgres@127.0.0.1:5432/cruddur" in " ".join(result.stdout.split())
