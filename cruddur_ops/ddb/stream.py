@@ -239,14 +239,15 @@ def classify(record: dict) -> tuple[str | None, dict | None]:
 
 def apply_records(client, records: Iterable[dict], *, table: str = TABLE,
                   on_change: Callable[[Change], None] | None = None,
-                  on_record: Callable[[dict], None] | None = None) -> Summary:
+                  on_record: Callable[[dict], None] | None = None, summary: Summary | None = None) -> Summary:
     """Apply a batch of stream records in order; returns what was applied and why the rest was skipped.
 
     ``on_change`` hears of every moved row as it happens; ``on_record`` is called after each record is fully
     handled (the stream reader checkpoints there). An error other than a lost race propagates: the batch can be
-    retried as a whole, because applying a record twice changes nothing the second time.
+    retried as a whole, because applying a record twice changes nothing the second time. Pass ``summary`` to
+    add to a running one (it then counts the records handled before an interruption too).
     """
-    summary = Summary()
+    summary = Summary() if summary is None else summary
     for record in records:
         summary.records += 1
         reason, image = classify(record)
@@ -437,10 +438,12 @@ def process_stream(client, streams, table: str, checkpoints: Checkpoints, *, sta
         def checkpoint(record: dict) -> None:
             checkpoints.advance(arn, table, shard_id, record["dynamodb"]["SequenceNumber"])
 
-        try:
-            run.summary.merge(apply_records(client, records, table=table, on_change=on_change, on_record=checkpoint))
-        finally:
-            checkpoints.save()
+        if records:
+            try:
+                apply_records(client, records, table=table, on_change=on_change, on_record=checkpoint,
+                              summary=run.summary)
+            finally:
+                checkpoints.save()  # up to the last record fully handled, even when one failed
         following = response.get("NextShardIterator")
         if following is None:  # a closed shard, read to its end
             checkpoints.finish(arn, table, shard_id)
