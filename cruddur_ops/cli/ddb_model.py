@@ -1,0 +1,68 @@
+"""`cruddur ddb model …`: the schema files' data model, exported for CloudFormation or NoSQL Workbench."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops import defaults
+from cruddur_ops.cli import render
+from cruddur_ops.errors import CruddurError, InputError
+
+app = typer.Typer(no_args_is_help=True, help="The data model of the schema files: export it for CloudFormation or NoSQL Workbench.")
+
+
+class Format(str, Enum):
+    cloudformation = "cloudformation"
+    workbench = "workbench"
+
+
+class Syntax(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+@app.command("export")
+def export_model(
+    format: Annotated[Format, typer.Option("--format", "-f", help="cloudformation: a template with one AWS::DynamoDB::Table per table; workbench: a NoSQL Workbench data model (JSON).")] = Format.cloudformation,
+    schema: Annotated[Optional[list[Path]], typer.Option("--schema", "-s", help="Schema file(s) to export (default: schemas/*.yaml).", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.", show_default=False)] = None,
+    syntax: Annotated[Optional[Syntax], typer.Option("--syntax", help="Template syntax for cloudformation (default: json for a .json --out, else yaml); workbench is always json.", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Workbench model name (default: the table's name, or 'cruddur').", show_default=False)] = None,
+) -> None:
+    """Export the tables and access patterns of the schema files as a CloudFormation template or a NoSQL Workbench model.
+
+    `schema-load` of a CloudFormation export creates the same tables. Patterns go into the template's resource
+    Metadata, and into Workbench facets where the format allows (table patterns, not index patterns).
+
+    Example: cruddur ddb model export --format workbench --out cruddur-messages.json
+    """
+    from cruddur_ops.ddb import export, schema as schemas
+
+    files = schema or defaults.schema_files()
+    if not files:
+        raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass --schema FILE")
+    tables = schemas.read(files).tables
+    if format is Format.workbench:
+        if syntax is Syntax.yaml:
+            raise CruddurError("--syntax yaml: NoSQL Workbench imports JSON models only")
+        result = export.workbench(tables, name=name)
+        text = export.dump(result.document, "json")
+    else:
+        chosen = syntax or (Syntax.json if out is not None and out.suffix.lower() == ".json" else Syntax.yaml)
+        result = export.cloudformation(tables)
+        text = export.dump(result.document, chosen.value)
+    for note in result.notes:
+        render.warn(note)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from None
+    render.note(f"wrote {out}: {len(result.tables)} table(s) ({', '.join(result.tables)}), "
+                f"{len(result.patterns)} access pattern(s) as {'facets' if format is Format.workbench else 'resource Metadata'}")
