@@ -1,7 +1,10 @@
-"""`cruddur local …`: the local engines, started by the tool itself (no Docker)."""
+"""`cruddur local …`: the local engines, started by the tool itself (no Docker): DynamoDB Local and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -9,134 +12,265 @@ import typer
 from cruddur_ops.cli import render
 from cruddur_ops.cli.options import OutputOpt, settings
 from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.errors import EngineError
+from cruddur_ops.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, help="Start, stop and inspect the local engines (DynamoDB Local on Java).")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Start, stop and inspect the local engines: DynamoDB Local (on Java) and PostgreSQL (a server that "
+         "answers at CONNECTION_URL, else a private cluster in the data dir).",
+)
 
 
-def _env_lines(endpoint: str) -> list[str]:
-    return [
-        f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
-        "export AWS_REGION=${AWS_REGION:-us-east-1}",
-        "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
-        "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
-    ]
+class PgMode(str, Enum):
+    auto = "auto"
+    private = "private"
+    off = "off"
+
+
+PostgresOpt = Annotated[
+    PgMode,
+    typer.Option("--postgres", help="auto: the server at CONNECTION_URL (else postgresql://postgres@127.0.0.1:5432/cruddur) "
+                                    "when one answers, else a private cluster; private: always the private cluster; "
+                                    "off: no PostgreSQL."),
+]
+
+
+def _pg_line(service) -> str:
+    """The CONNECTION_URL export line; a URL with a password stays as the user set it (never printed)."""
+    from cruddur_ops.pg.database import parse
+
+    if "password" in parse(service.url):
+        return f"# CONNECTION_URL is kept as set: {service.masked}"
+    return f"export CONNECTION_URL={shlex.quote(service.url)}"
+
+
+def _env_lines(endpoint: str | None, service=None) -> list[str]:
+    lines = []
+    if endpoint:
+        lines += [
+            f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
+            "export AWS_REGION=${AWS_REGION:-us-east-1}",
+            "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
+            "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
+        ]
+    else:
+        lines.append("# DynamoDB Local is not running: start it with `cruddur local up`")
+    if service is not None:
+        lines.append(_pg_line(service))
+    return lines
+
+
+def _print_lines(lines: list[str]) -> None:
+    import sys
+
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
+
+
+def _with_database(s: Settings, url: str) -> Settings:
+    """The settings pointed at ``url`` (never production), for the library calls that take settings."""
+    return dataclasses.replace(s, prod=False, env={**s.env, "CONNECTION_URL": url})
 
 
 @app.command("up")
 def up(
     ctx: typer.Context,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port (default 8000, or the next free one).", show_default=False)] = None,
-    in_memory: Annotated[bool, typer.Option("--in-memory", help="Keep nothing on disk.")] = False,
-    reset: Annotated[bool, typer.Option("--reset", help="Stop it and wipe the local data first.")] = False,
+    port: Annotated[Optional[int], typer.Option("--port", help="DynamoDB Local's port (default 8000, or the next free one).", show_default=False)] = None,
+    in_memory: Annotated[bool, typer.Option("--in-memory", help="DynamoDB Local keeps nothing on disk.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Wipe the local data first: DynamoDB Local's files, the private PostgreSQL cluster (or the app's tables on the server in use).")] = False,
+    dynamodb: Annotated[bool, typer.Option("--dynamodb/--no-dynamodb", help="Start DynamoDB Local.")] = True,
+    postgres_mode: PostgresOpt = PgMode.auto,
+    pg_port: Annotated[Optional[int], typer.Option("--pg-port", help="Port of a private PostgreSQL cluster (default 5433, or the next free one).", show_default=False)] = None,
     output: OutputOpt = None,
 ) -> None:
-    """Start DynamoDB Local in the background (installing it on first use) and print the env line to use.
+    """Start (or find) DynamoDB Local and PostgreSQL, set the database up, and print the export lines to use.
+
+    Already running: says so and changes nothing. PostgreSQL is the server at CONNECTION_URL when one answers,
+    else a private cluster in the data dir (initdb, loopback only, a free port), set up as `db setup` does.
 
     Example: cruddur local up && eval "$(cruddur local env)"
     """
     from cruddur_ops.local import dynamodb_local
+    from cruddur_ops.local import postgres
 
     s = settings(ctx)
-    with render.progress("starting DynamoDB Local", None):
-        engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory, reset=reset)
-    render.note(("started" if started else "already running:") + f" DynamoDB Local pid {engine.pid} on {engine.endpoint}")
-    doc = {"dynamodb": {**engine.to_dict(), "started": started}, "env": _env_lines(engine.endpoint)}
+    doc: dict = {"dynamodb": None, "postgres": None, "env": []}
+    endpoint = None
+    if dynamodb:
+        with render.progress("starting DynamoDB Local", None):
+            engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory, reset=reset)
+        render.note(("started" if started else "already running:") + f" DynamoDB Local pid {engine.pid} on {engine.endpoint}")
+        doc["dynamodb"] = {**engine.to_dict(), "started": started}
+        endpoint = engine.endpoint
+    service, failure = None, None
+    if postgres_mode is not PgMode.off:
+        try:
+            service = postgres.up(s, mode=postgres_mode.value, port=pg_port, reset=reset, on_note=render.note)
+        except EngineError as exc:
+            failure = exc
+        else:
+            doc["postgres"] = service.to_dict()
+            if service.setup and service.setup["seed"]["mismatched"]:
+                render.warn(f"{len(service.setup['seed']['mismatched'])} seed user(s) exist with another uuid; "
+                            "seed DynamoDB with `--users-from db` to match PostgreSQL")
+    doc["env"] = _env_lines(endpoint, service) if (endpoint or service) else []
     if output is render.Output.json:
-        render.emit(doc, output)
+        render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
-        print(f"export AWS_ENDPOINT_URL_DYNAMODB={engine.endpoint}")
+        _print_lines([line for line in doc["env"] if line.startswith(("export AWS_ENDPOINT_URL", "export CONNECTION_URL"))])
+    if failure:
+        raise failure
 
 
 @app.command("down")
-def down(ctx: typer.Context) -> None:
-    """Stop the engines `cruddur local up` started (by their recorded pid); nothing else.
+def down(ctx: typer.Context, output: OutputOpt = None) -> None:
+    """Stop the engines `cruddur local up` started (by their recorded pids); a server it only used keeps running.
 
     Example: cruddur local down
     """
     from cruddur_ops.local import dynamodb_local
-
-    engine = dynamodb_local.down(settings(ctx).data_dir)
-    render.note(f"stopped DynamoDB Local pid {engine.pid}" if engine else "DynamoDB Local was not running")
-
-
-@app.command("status")
-def status(ctx: typer.Context, output: OutputOpt = None) -> None:
-    """Show each local engine: pid, endpoint, up or down.
-
-    Example: cruddur local status --output json
-    """
-    from cruddur_ops.local import dynamodb_local
+    from cruddur_ops.local import postgres
 
     s = settings(ctx)
+    engine = dynamodb_local.down(s.data_dir)
+    render.note(f"stopped DynamoDB Local pid {engine.pid}" if engine else "DynamoDB Local was not running")
+    cluster = postgres.down(s.data_dir)
+    render.note(f"stopped PostgreSQL pid {cluster.pid} (port {cluster.port})" if cluster
+                else "no private PostgreSQL cluster was running")
+    rows = [{"service": "dynamodb-local", "pid": engine.pid if engine else None, "stopped": bool(engine)},
+            {"service": "postgres", "pid": cluster.pid if cluster else None, "stopped": bool(cluster)}]
+    render.emit({"services": rows}, output, lambda: [Section("Stopped", [
+        Column("service", "service"), Column("pid", "pid"), Column("stopped", "stopped")], rows)])
+
+
+def _dynamodb_row(s: Settings) -> dict:
+    from cruddur_ops.local import dynamodb_local
+
     engine = dynamodb_local.running(s.data_dir)
     row = {"service": "dynamodb-local", "state": "up" if engine else "down",
            "pid": engine.pid if engine else None, "endpoint": engine.endpoint if engine else None,
            "data": (engine.db_path or "in memory") if engine else None,
-           "installed": bool(dynamodb_local.find_jar(s.data_dir))}
-    render.emit({"services": [row]}, output, lambda: [Section("Local engines", [
-        Column("service", "service"), Column("state", "state"), Column("pid", "pid"), Column("endpoint", "endpoint"),
-        Column("data", "data")], [row])])
+           "installed": bool(dynamodb_local.find_jar(s.data_dir)), "tables": [], "error": None}
+    if engine:
+        try:
+            client = dataclasses.replace(s, endpoint_url=engine.endpoint).dynamodb()
+            names = [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
+            # DynamoDB Local keeps ItemCount current (AWS refreshes it about every six hours)
+            row["tables"] = [{"name": n, "items": client.describe_table(TableName=n)["Table"].get("ItemCount")}
+                             for n in names]
+        except Exception as exc:  # botocore: the engine stopped answering
+            row["state"], row["error"] = "not answering", f"{type(exc).__name__}: {exc}"
+    return row
+
+
+@app.command("status")
+def status(ctx: typer.Context, output: OutputOpt = None) -> None:
+    """Show each local engine: pid, endpoint (password masked), up or down, and its tables with items or rows.
+
+    Example: cruddur local status --output json
+    """
+    from cruddur_ops.local import postgres
+
+    s = settings(ctx)
+    rows = [_dynamodb_row(s), postgres.status(s)]
+
+    def sections() -> list[Section]:
+        out = [Section("Local engines", [
+            Column("service", "service"), Column("state", "state"), Column("pid", "pid"),
+            Column("endpoint", "endpoint"), Column("data", "data")], rows)]
+        ddb, pg = rows
+        if ddb["state"] == "up":
+            out.append(Section("DynamoDB Local tables", [Column("table", "name"), Column("items", "items", justify="right")],
+                               ddb["tables"]))
+        if pg["state"] == "up":
+            out.append(Section(f"PostgreSQL tables ({pg['database']}, {pg['source']})",
+                               [Column("table", "name"), Column("rows", "rows", justify="right")], pg["tables"],
+                               empty="(none: run `cruddur db setup`)" if not pg["exists"] else "(none)"))
+        return out
+
+    render.emit({"services": rows}, output, sections)
 
 
 @app.command("env")
 def env(ctx: typer.Context) -> None:
-    """Print the export lines that point the AWS SDK (and cruddur) at the local engines.
+    """Print the export lines that point the AWS SDK, the app and cruddur at the local engines.
 
     Example: eval "$(cruddur local env)"
     """
     from cruddur_ops.local import dynamodb_local
+    from cruddur_ops.local import postgres
 
-    engine = dynamodb_local.running(settings(ctx).data_dir)
-    if not engine:
-        from cruddur_ops.errors import EngineError
-
+    s = settings(ctx)
+    engine = dynamodb_local.running(s.data_dir)
+    service = postgres.current(s)
+    if not engine and service.kind != "private":
         raise EngineError("DynamoDB Local is not running: start it with `cruddur local up`")
-    print("\n".join(_env_lines(engine.endpoint)))
+    _print_lines(_env_lines(engine.endpoint if engine else None, service))
 
 
 @app.command("demo")
 def demo(
     ctx: typer.Context,
     handle: Annotated[Optional[str], typer.Option("--handle", help="Whose conversations to show (default: the seed file's first user).", show_default=False)] = None,
+    postgres_mode: PostgresOpt = PgMode.auto,
     output: OutputOpt = None,
 ) -> None:
-    """The main job end to end on local engines: DynamoDB Local up, schema-load, seed, then a user's
-    conversations and their newest conversation, with consumed capacity.
+    """The main job end to end on local engines: DynamoDB Local and PostgreSQL up, schema-load, db setup, seed
+    DynamoDB with PostgreSQL's users, then a user's conversations and their newest one, with consumed capacity.
+
+    Without PostgreSQL it says so on stderr and seeds from the seed file's users.
 
     Example: cruddur local demo
     """
-    import dataclasses
-
     from cruddur_ops import defaults, seedfile
     from cruddur_ops.ddb import patterns, schema
     from cruddur_ops.ddb import seed as seeding
     from cruddur_ops.ddb.capacity import Prices
     from cruddur_ops.local import dynamodb_local
+    from cruddur_ops.local import postgres
 
     s = settings(ctx)
     with render.progress("starting DynamoDB Local", None):
         engine, started = dynamodb_local.up(s.data_dir)
     render.note(("started" if started else "using running") + f" DynamoDB Local on {engine.endpoint}")
+
+    service, pg_error = None, None
+    if postgres_mode is not PgMode.off:
+        try:
+            service = postgres.up(s, mode=postgres_mode.value, on_note=render.note)
+        except EngineError as exc:
+            pg_error = str(exc)
+            render.warn(f"{exc}\n→ going on without PostgreSQL: DynamoDB is seeded with the seed file's users")
+
     s = dataclasses.replace(s, endpoint_url=engine.endpoint)
     client = s.dynamodb()
-
     read = schema.read(defaults.schema_files())
     loaded = schema.load(client, read.tables)
     render.note("tables: " + ", ".join(f"{r.name} {r.status}" for r in loaded))
 
-    seed_doc = seedfile.read(defaults.seed_file())
-    with render.progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
-        seeded = seeding.seed(client, seed_doc, seed_doc.users, on_progress=advance)
-    render.note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s")
+    users, users_from = None, "seed file"
+    if service is not None:
+        from cruddur_ops.pg.users import fetch_users
 
-    user = next((u for u in seed_doc.users if u.handle == handle), None) if handle else seed_doc.users[0]
+        users, users_from = fetch_users(_with_database(s, service.url)), "postgres"
+    seed_doc = seedfile.read(defaults.seed_file(), users_override=users)
+    users = users if users is not None else seed_doc.users
+    with render.progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
+        seeded = seeding.seed(client, seed_doc, users, on_progress=advance)
+    render.note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s (users from {users_from})")
+
+    wanted = handle or seed_doc.users[0].handle
+    user = next((u for u in users if u.handle == wanted), None)
     if user is None:
         from cruddur_ops.errors import NotFoundError
 
-        raise NotFoundError(f"no user '{handle}' in {seed_doc.path}")
+        raise NotFoundError(f"no user '{wanted}' among the users of {'PostgreSQL' if service else seed_doc.path}")
     prices = Prices.load()
     groups = patterns.run_pattern(client, patterns.find(read.tables, "list-conversations"), {"user_uuid": user.uuid})
-    doc = {"endpoint": engine.endpoint, "tables": [r.to_dict() for r in loaded], "seed": seeded.to_dict(prices),
+    doc = {"endpoint": engine.endpoint, "tables": [r.to_dict() for r in loaded],
+           "postgres": service.to_dict() if service else None, "postgres_error": pg_error,
+           "users_from": users_from, "seed": seeded.to_dict(prices),
            "user": {"handle": user.handle, "uuid": user.uuid, "display_name": user.display_name},
            "conversations": {"items": groups.items, "count": groups.count,
                              "consumed_capacity": groups.capacity.to_dict(prices)}}
@@ -159,4 +293,4 @@ def demo(
             render.capacity_section(doc["conversation"]["consumed_capacity"]),
         ]
     render.emit(doc, output, sections)
-    render.note(f'next: eval "$(cruddur local env)" and try `cruddur ddb pattern list`')
+    render.note('next: eval "$(cruddur local env)" and try `cruddur ddb pattern list` or `cruddur doctor`')

@@ -3,30 +3,18 @@
 import pytest
 
 from cruddur_ops.local import dynamodb_local
-from tests.conftest import ENGINE_HOME
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def home(aws_env, tmp_path, ddb_local):
-    """A private data dir that shares the machine's installed engine (no second download)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    installed = dynamodb_local.install_dir(ENGINE_HOME).parent
-    (home / "dynamodb-local").symlink_to(installed, target_is_directory=True)
-    aws_env.setenv("CRUDDUR_HOME", str(home))
-    return home
-
-
 def test_up_status_env_down(home, cli):
     port = dynamodb_local.free_port(8800)
-    up = cli("local", "up", "--port", str(port), "--in-memory")
+    up = cli("local", "up", "--port", str(port), "--in-memory", "--postgres", "off")
     assert up.stdout.strip() == f"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port}"
     try:
         status = cli.json("local", "status")["services"][0]
         assert status["state"] == "up" and status["endpoint"] == f"http://127.0.0.1:{port}"
-        again = cli("local", "up")
+        again = cli("local", "up", "--postgres", "off")
         assert "already running" in again.stderr
         env = cli("local", "env").stdout
         assert f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port}" in env
@@ -40,7 +28,7 @@ def test_up_status_env_down(home, cli):
 
 def test_up_persists_to_the_data_dir(home, cli):
     port = dynamodb_local.free_port(8850)
-    cli("local", "up", "--port", str(port))
+    cli("local", "up", "--port", str(port), "--postgres", "off")
     try:
         assert (home / "dynamodb-data").is_dir()
         assert cli.json("local", "status")["services"][0]["data"] == str(home / "dynamodb-data")

@@ -1,0 +1,82 @@
+"""`cruddur local up | status | env | down` with PostgreSQL: a private cluster, or the clear install hint."""
+
+import os
+
+import pytest
+
+from cruddur_ops import seedfile
+from cruddur_ops.local import postgres
+from cruddur_ops.local.dynamodb_local import free_port, pid_alive
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_home(home):
+    """The private data dir, with the cluster that a test starts in it stopped and deleted afterwards."""
+    if postgres.find_binaries(os.environ) is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install -y postgresql")
+    yield home
+    postgres.wipe(home)
+
+
+def _count(url: str, sql: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=3) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_private_cluster_up_setup_status_env_down(pg_home, cli):
+    port = free_port(5600)
+    url = f"postgresql://postgres@127.0.0.1:{port}/cruddur"
+    up = cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", port)
+    assert up.stdout.strip() == f"export CONNECTION_URL={url}"
+    assert "initialised a PostgreSQL cluster" in up.stderr and f"on port {port}" in up.stderr
+    assert _count(url, "SELECT count(*) FROM users") == len(seedfile.read(SEED).users)  # `db setup` ran
+
+    again = cli("local", "up", "--no-dynamodb", "--postgres", "private", "--output", "json")
+    assert "already running: PostgreSQL" in again.stderr
+    assert '"started": false' in again.stdout
+
+    ddb, pg = cli.json("local", "status")["services"]
+    assert ddb["state"] == "down"
+    assert pg["state"] == "up" and pg["source"] == "private cluster" and pg["endpoint"] == url
+    assert pid_alive(pg["pid"]) and postgres.is_postmaster(pg["pid"], pg["data"])
+    assert {t["name"]: t["rows"] for t in pg["tables"]}["users"] == len(seedfile.read(SEED).users)
+
+    env = cli("local", "env").stdout
+    assert f"export CONNECTION_URL={url}" in env and "DynamoDB Local is not running" in env
+
+    cli("local", "down")
+    assert not pid_alive(pg["pid"])
+    assert "no private PostgreSQL cluster was running" in cli("local", "down").stderr
+    after = cli.json("local", "status")["services"][1]
+    assert after["source"] == "default" and after["pid"] is None  # the cluster's data stays, its server is gone
+
+
+def test_up_after_down_keeps_the_data_and_reset_wipes_it(pg_home, cli):
+    cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5650))
+    url = postgres.running(pg_home).url
+    _count(url, "INSERT INTO users (handle, display_name) VALUES ('zed', 'Zed') RETURNING 1")
+    cli("local", "down")
+
+    restarted = cli("local", "up", "--no-dynamodb")  # auto: the stopped cluster wins over the default URL's server
+    assert "initialised" not in restarted.stderr and "started PostgreSQL" in restarted.stderr
+    url = postgres.running(pg_home).url
+    assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 1
+
+    cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset")
+    url = postgres.running(pg_home).url
+    assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 0
+    cli("local", "down")
+
+
+def test_neither_a_server_nor_binaries_is_one_line_with_the_install_hint(home, cli, monkeypatch):
+    monkeypatch.setattr(postgres, "find_binaries", lambda env: None)
+    monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5700)}/cruddur")
+    result = cli("local", "up", "--no-dynamodb", ok=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "no PostgreSQL server answers" in result.stderr and "apt-get install -y postgresql" in result.stderr
+    assert "Traceback" not in result.stderr
