@@ -1,0 +1,66 @@
+"""`cruddur ddb audit`: deletion protection, backups, encryption, stream, TTL, capacity, tags, CloudTrail, Config."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.errors import CruddurError
+
+
+class AuditFailed(CruddurError):
+    """At least one check failed; the table above says which and how to fix it."""
+
+
+def audit(
+    ctx: typer.Context,
+    tables: Annotated[Optional[list[str]], typer.Argument(help="Tables to audit (default: every table on the endpoint).", show_default=False)] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Turn on deletion protection and point-in-time recovery where they are off (asks first; needs --prod on AWS).")] = False,
+    yes: YesOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Audit tables and the account: one row per check (ok, warn, fail, n/a) with what was found and the fix.
+
+    Checks deletion protection, point-in-time recovery, encryption, the app's stream, TTL, billing mode and
+    provisioned capacity against the last hour's use, owner/environment tags, a logging CloudTrail trail and a
+    recording AWS Config recorder. What DynamoDB Local cannot answer is n/a. Exits 1 when a check fails.
+
+    Example: cruddur ddb audit cruddur-messages --fix
+    """
+    from cruddur_ops.ddb import audit as auditing
+
+    s = settings(ctx)
+    if fix:
+        s.guard_write("dynamodb", "turn on deletion protection and point-in-time recovery")
+    clients = auditing.Clients.from_settings(s)
+    report = auditing.audit(clients, tables or None)
+    fixed: list[dict] = []
+    if fix:
+        todo = auditing.fixable(report)
+        if todo:
+            what = ", ".join(f"{f.check} on {f.scope}" for f in todo)
+            confirm(f"Turn on {what} ({s.describe_endpoint('dynamodb')})?", yes=yes, what="apply the audit's fixes")
+            fixed = auditing.apply_fixes(clients.dynamodb, todo)
+            report = auditing.audit(clients, report.tables)
+        else:
+            render.note("--fix: nothing to turn on (deletion protection and point-in-time recovery are on or n/a)")
+    doc = report.to_dict()
+    doc["fixed"] = fixed
+
+    def sections():
+        counts = ", ".join(f"{n} {status}" for status, n in doc["summary"].items() if n)
+        out = [Section(f"Audit of {', '.join(report.tables) or 'no tables'} on {report.endpoint}: {counts}", [
+            Column("scope", "scope"), Column("check", "check"), Column("status", "status"),
+            Column("found", "found"), Column("fix", "fix")], doc["checks"])]
+        if fixed:
+            out.append(Section("Fixed", [Column("table", "table"), Column("check", "check"), Column("action", "action")], fixed))
+        return out
+
+    render.emit(doc, output, sections)
+    if report.failed:
+        first = report.failed[0]
+        raise AuditFailed(f"{len(report.failed)} check(s) failed, first: {first.scope} {first.check} — {first.found}")
