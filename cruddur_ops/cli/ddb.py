@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import ddb_messages, ddb_model, ddb_stream, render
+from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
@@ -20,6 +20,7 @@ pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns 
 app.add_typer(pattern_app, name="pattern")
 app.add_typer(ddb_stream.app, name="stream")
 app.add_typer(ddb_model.app, name="model")
+app.command("audit")(ddb_audit.audit)
 pattern_app.command("create-message-group")(ddb_messages.create_message_group)
 pattern_app.command("create-message")(ddb_messages.create_message)
 
