@@ -329,7 +329,7 @@ def fixable(report: Report) -> list[Finding]:
 def apply_fixes(client, findings: list[Finding]) -> list[dict]:
     """Turn on point-in-time recovery and deletion protection where ``findings`` say they are off."""
     done = []
-    for finding in sorted(findings, key=lambda f: (f.scope, FIXABLE.index(f.check), )):
+    for finding in sorted(findings, key=lambda f: (f.scope, FIXABLE.index(f.check))):
         if finding.check == "point-in-time-recovery":
             client.update_continuous_backups(TableName=finding.scope,
                                              PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})

@@ -1,5 +1,6 @@
 """cruddur_ops/ddb/audit.py and `cruddur ddb audit`: on moto for the AWS paths, on DynamoDB Local for n/a."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -174,8 +175,6 @@ def test_cli_json_shape_and_exit_code(cli, aws):
     _table(aws)
     result = cli("ddb", "audit", "--output", "json", ok=False)
     assert result.exit_code == 1
-    import json
-
     doc = json.loads(result.stdout)
     assert list(doc) == ["endpoint", "local", "tables", "checks", "summary", "fixed"]
     assert doc["local"] is False and doc["tables"] == ["cruddur-messages"] and doc["fixed"] == []
@@ -245,8 +244,6 @@ def test_audit_on_dynamodb_local(cli, messages_table, unprotect, ddb_local):
                                 ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     result = cli("ddb", "audit", "--output", "json", ok=False)
     assert result.exit_code == 1  # deletion protection is off, and DynamoDB Local can say so
-    import json
-
     doc = json.loads(result.stdout)
     assert doc["local"] is True and doc["endpoint"] == ddb_local
     assert sorted(doc["tables"]) == ["cruddur-messages", "local-provisioned"]
