@@ -18,7 +18,7 @@ class AuditFailed(CruddurError):
 
 def audit(
     ctx: typer.Context,
-    tables: Annotated[Optional[list[str]], typer.Argument(help="Tables to audit (default: every table on the endpoint).", metavar="TABLE...", show_default=False)] = None,
+    tables: Annotated[Optional[list[str]], typer.Argument(help="Tables to audit (default: every table on the endpoint).", metavar="TABLE", show_default=False)] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Turn on deletion protection and point-in-time recovery where they are off (asks first; needs --prod on AWS).")] = False,
     yes: YesOpt = False,
     output: OutputOpt = None,
