@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from cruddur_ops import __version__
-from cruddur_ops.cli import cognito, db, ddb, local, rds, render
+from cruddur_ops.cli import cognito, db, ddb, doctor, local, rds, render
 from cruddur_ops.cli.errors import user_message
 from cruddur_ops.settings import Settings
 
@@ -83,6 +83,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(rds.app, name="rds")
 app.add_typer(cognito.app, name="cognito")
 app.add_typer(local.app, name="local")
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,71 @@
+"""`cruddur doctor`: one row per check across DynamoDB and PostgreSQL — ok / warn / fail, what was found, the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import OutputOpt, TableOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.ddb.model import TABLE
+
+STATUS_MARK = {"ok": "✔ ok", "warn": "! warn", "fail": "✘ fail", "n/a": "- n/a"}
+
+
+def _sections(doc: dict) -> list[Section]:
+    rows = [{**c, "mark": STATUS_MARK.get(c["status"], c["status"])} for c in doc["checks"]]
+    summary = ", ".join(f"{n} {status}" for status, n in doc["summary"].items() if n)
+    out = [Section("cruddur doctor", [Column("check", "name"), Column("status", "mark"),
+                                      Column("found", "found"), Column("fix", "fix")], rows, caption=summary)]
+    if doc["fixes"]:
+        out.append(Section("Fixes applied", [Column("check", "name"), Column("applied", "applied"),
+                                             Column("result", "result")], doc["fixes"]))
+    return out
+
+
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[bool, typer.Option("--fix", help="Repair what can be repaired safely (asks first), then check again.")] = False,
+    yes: YesOpt = False,
+    seed: Annotated[Optional[Path], typer.Option("--seed", help="Seed file whose handles must be in users (default: seeds/conversations.yaml).", show_default=False)] = None,
+    table: TableOpt = TABLE,
+    max_items: Annotated[int, typer.Option("--max-items", min=1, help="Scan at most this many items of the table.")] = 100_000,
+    output: OutputOpt = None,
+) -> None:
+    """Find, explain and (with --fix) repair the traps of the Cruddur data: endpoint, table and stream, PostgreSQL
+    and users, seed handles, Cognito ids, timestamps, stale or orphaned group rows, duplicate conversations,
+    and sessions that block `db drop`. Exits 1 when a check fails.
+
+    Example: cruddur doctor --fix
+    """
+    from cruddur_ops import doctor as lib
+
+    s = settings(ctx)
+    options = {"table": table, "seed_path": seed, "max_items": max_items}
+    fixes: list[dict] = []
+    with lib.Context(s, **options) as checking:
+        checks = lib.run_checks(checking)
+        if fix:
+            fixable = [c for c in checks if c.fixable]
+            if fixable:
+                names = ", ".join(c.name for c in fixable)
+                confirm(f"Apply {len(fixable)} fix(es): {names}?", yes=yes, what=f"apply the fixes ({names})")
+                fixes = lib.apply_fixes(checking, fixable, on_note=render.note)
+            else:
+                render.note("nothing that --fix can repair")
+        doc = lib.report(checking, checks, fixes)
+    if fixes:  # look again, from scratch
+        with lib.Context(s, **options) as again:
+            checks = lib.run_checks(again)
+            doc = lib.report(again, checks, fixes)
+    if doc["scan"]:
+        render.note(f"scanned {doc['scan']['items']:,} items of {table}"
+                    + (f" (stopped at --max-items {max_items:,})" if doc["scan"]["truncated"] else ""))
+    render.emit(doc, output, lambda: _sections(doc))
+    failed = [c["name"] for c in doc["checks"] if c["status"] == "fail"]
+    if failed:
+        render.error(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+        raise typer.Exit(1)
