@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
-from cruddur_ops.errors import CruddurError, EngineError
+from cruddur_ops.errors import CruddurError
 from cruddur_ops.settings import LOCAL_REGION, Settings
 
 OK, WARN, FAIL, NA = "ok", "warn", "fail", "n/a"
