@@ -104,11 +104,11 @@ def emit_lines(items: Iterable[Any]) -> int:
 
 def note(message: str, style: str = "dim") -> None:
     """A line for the person, on stderr."""
-    _console(stderr=True).print(message, style=style, markup=False)
+    _console(stderr=True).print(message, style=style, markup=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    _console(stderr=True).print(message, style="yellow", markup=False)
+    _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
 
 
 def error(message: str) -> None:
@@ -130,6 +130,14 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         yield lambda n=1: bar.advance(task, n)
 
 
+def _dollars(amount: float) -> str:
+    """Dollars with the digits that matter: $0.0000000625, $0.0625, $1,250.00."""
+    if amount >= 1 or amount == 0:
+        return f"${amount:,.2f}"
+    digits = f"{amount:.12f}".rstrip("0")
+    return "$" + digits
+
+
 def capacity_section(capacity: dict | None, title: str = "Consumed capacity") -> Section:
     """The consumed-capacity table every read and write command shows: total, table, each index, and cost."""
     capacity = capacity or {}
@@ -137,8 +145,8 @@ def capacity_section(capacity: dict | None, title: str = "Consumed capacity") ->
     rows = [{"where": "total", "units": capacity.get("total", 0)}, {"where": "table", "units": capacity.get("table", 0)}]
     rows += [{"where": f"index {name}", "units": units} for name, units in (capacity.get("indexes") or {}).items()]
     if cost:
-        rows[0]["usd"] = f"${cost['usd']:.8f}"
-        rows[0]["per_million"] = f"${cost['usd_per_million_calls']:,.2f}"
+        rows[0]["usd"] = _dollars(cost["usd"])
+        rows[0]["per_million"] = _dollars(cost["usd_per_million_calls"])
     caption = (
         f"Cost at on-demand prices ({cost['unit']}, {cost['region']}, as of {cost['as_of']})" if cost else None
     )

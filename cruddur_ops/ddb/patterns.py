@@ -73,7 +73,7 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
     """Validate a table's ``AccessPatterns`` against its keys and indexes; errors name file, pattern and field."""
     if raw is None:
         return {}
-    base = spec.keypath + ["AccessPatterns"]
+    base = spec.patterns_keypath if spec.patterns_keypath is not None else spec.keypath + ["AccessPatterns"]
 
     def fail(keypath: list, message: str):
         raise SchemaError(f"{yamlfile.dotted(base + keypath)}: {message}", path=spec.path,

@@ -37,6 +37,7 @@ class TableSpec:
     request: dict
     path: Path
     keypath: list = field(default_factory=list)  # where the table sits in its file
+    patterns_keypath: list | None = None  # where its AccessPatterns sit (CloudFormation: the resource's Metadata)
     patterns: dict = field(default_factory=dict)  # name -> patterns.Pattern
 
     @property
@@ -81,8 +82,9 @@ def read(files: list[Path]) -> ReadResult:
         doc = yamlfile.load(path, error=SchemaError, cloudformation_tags=True) if path.suffix != ".json" else _load_json(path)
         tables, ignored = _tables_in(doc, path)
         result.ignored_resources += ignored
-        for raw, keypath in tables:
+        for raw, keypath, patterns_keypath in tables:
             spec = _validate(raw, path, keypath)
+            spec.patterns_keypath = patterns_keypath
             if spec.name in seen:
                 other = seen[spec.name]
                 _fail(path, keypath + ["TableName"], f"duplicate table name '{spec.name}' (also in {other.path})")
@@ -108,18 +110,19 @@ def _fail(path: Path, keypath: list, message: str):
     raise SchemaError(f"{where}: {message}" if where else message, path=path, line=yamlfile.line_of(path, keypath))
 
 
-def _tables_in(doc: Any, path: Path) -> tuple[list[tuple[dict, list]], int]:
-    """The raw table mappings in a document, with their key paths, and how many other resources it held."""
+def _tables_in(doc: Any, path: Path) -> tuple[list[tuple[dict, list, list]], int]:
+    """The raw table mappings in a document, with the key paths of the table and of its patterns, and how many
+    other resources it held."""
     if isinstance(doc, list):
-        return [(t, [i]) for i, t in enumerate(doc)], 0
+        return [(t, [i], [i, PATTERNS_FIELD]) for i, t in enumerate(doc)], 0
     if not isinstance(doc, dict):
         _fail(path, [], "expected a CreateTable mapping, a list of them, or a CloudFormation template")
     if "Resources" in doc:
         return _cloudformation_tables(doc, path)
-    return [(doc, [])], 0
+    return [(doc, [], [PATTERNS_FIELD])], 0
 
 
-def _cloudformation_tables(doc: dict, path: Path) -> tuple[list[tuple[dict, list]], int]:
+def _cloudformation_tables(doc: dict, path: Path) -> tuple[list[tuple[dict, list, list]], int]:
     resources = doc["Resources"]
     if not isinstance(resources, dict):
         _fail(path, ["Resources"], "expected a mapping of resources")
@@ -129,9 +132,13 @@ def _cloudformation_tables(doc: dict, path: Path) -> tuple[list[tuple[dict, list
         kind = resource.get("Type") if isinstance(resource, dict) else None
         props = (resource.get("Properties") or {}) if isinstance(resource, dict) else {}
         if kind == "AWS::DynamoDB::Table":
-            tables.append((_from_cloudformation(props, path, kp + ["Properties"], logical_id), kp + ["Properties"]))
+            table = _from_cloudformation(props, path, kp + ["Properties"], logical_id)
+            declared = (resource.get("Metadata") or {}).get(PATTERNS_FIELD)
+            if declared is not None:  # what `cruddur ddb model export` writes; read back so patterns round-trip
+                table[PATTERNS_FIELD] = declared
+            tables.append((table, kp + ["Properties"], kp + ["Metadata", PATTERNS_FIELD]))
         elif kind == "AWS::Serverless::SimpleTable":
-            tables.append((_from_sam_simple_table(props, logical_id), kp + ["Properties"]))
+            tables.append((_from_sam_simple_table(props, logical_id), kp + ["Properties"], kp + ["Metadata", PATTERNS_FIELD]))
         else:
             ignored += 1
     return tables, ignored
