@@ -363,7 +363,7 @@ def check_postgres(ctx: Context) -> Check:
 
 
 def fix_postgres(ctx: Context) -> str:
-    from cruddur_ops.local.postgres import setup_database
+    from cruddur_ops.pg.setup import setup_database
 
     db = ctx.database()
     db.guard_write(prod=ctx.settings.prod, action="set up the database")

@@ -47,7 +47,7 @@ class World:
 def world(messages_table, pg_env, seed_file) -> World:
     """DynamoDB Local and a scratch PostgreSQL database, both set up and seeded from one small seed file
     (ada, bo, cy; one conversation between ada and bo)."""
-    from cruddur_ops.local.postgres import setup_database
+    from cruddur_ops.pg.setup import setup_database
     from cruddur_ops.pg.database import Database
 
     setup_database(Database.from_url(pg_env), seed_path=seed_file)

@@ -69,20 +69,10 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
-def _seed_input(file: Path | None, activities_file: Path | None) -> dict:
-    """Read and validate the seed users and activities before anything is written."""
-    from cruddur_ops import seedfile
-    from cruddur_ops.pg import seed as pgseed
+def _seed_input(file: Path | None, activities_file: Path | None):
+    from cruddur_ops.pg.setup import read_seed_input
 
-    path = file or defaults.seed_file()
-    seed = seedfile.read(path)
-    handles = {u.handle for u in seed.users}
-    activities = pgseed.parse_activities(seed.activities, handles, seed.path)
-    sibling = Path(path).with_name("activities.yaml")
-    act_path = activities_file or (sibling if sibling.is_file() else None)
-    if act_path is not None:
-        activities += pgseed.read_activities(act_path, handles)
-    return {"path": Path(path), "users": seed.users, "activities": activities, "activities_path": act_path}
+    return read_seed_input(file, activities_file)
 
 
 def _table_section(title: str, tables: list[dict]) -> Section:
@@ -188,11 +178,11 @@ def seed(
     db.guard_write(prod=s.prod, action="seed the database")
     _confirm_prod(s, db, yes=yes, what="seed test users")
     with db.connect() as conn:
-        report = pgseed.seed(conn, data["users"], data["activities"])
+        report = pgseed.seed(conn, data.users, data.activities)
         name = conn.info.dbname
     _warn_mismatched(report["mismatched"])
-    doc = {"database": name, "url": db.masked, "seed_file": str(data["path"]),
-           "activities_file": str(data["activities_path"]) if data["activities_path"] else None, **report}
+    doc = {"database": name, "url": db.masked, "seed_file": str(data.path),
+           "activities_file": str(data.activities_path) if data.activities_path else None, **report}
     render.emit(doc, output, lambda: [_seed_section(doc)])
 
 
@@ -209,26 +199,16 @@ def setup(
 
     Example: cruddur db setup
     """
-    from cruddur_ops.pg import admin, schema
-    from cruddur_ops.pg import seed as pgseed
+    from cruddur_ops.pg.setup import setup_database
 
     s, db = _target(ctx)
     schema_path = schema_file or defaults.sql_schema_file()
-    schema.read(schema_path)
     data = _seed_input(file, activities)
     db.guard_write(prod=s.prod, action="set up the database")
     _confirm_prod(s, db, yes=yes, what="set up the database")
-    created = admin.create_database(db)
-    with db.connect() as conn:
-        loaded = schema.load(conn, schema_path)
-        seeded = pgseed.seed(conn, data["users"], data["activities"])
+    doc = setup_database(db, seed=data, schema_path=schema_path)
+    seeded, loaded, changed = doc["seed"], doc["schema"], doc["changed"]
     _warn_mismatched(seeded["mismatched"])
-    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"])
-               or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
-    doc = {
-        "database": created["database"], "url": db.masked, "created": created["created"],
-        "schema": loaded, "seed": {"seed_file": str(data["path"]), **seeded}, "changed": changed,
-    }
     render.note(("set up " if changed else "already set up, nothing changed: ") + db.masked)
     render.emit(doc, output, lambda: [
         _facts(None, [("database", doc["database"]), ("created", doc["created"]), ("changed", changed)]),

@@ -352,44 +352,6 @@ def probe(db) -> str | None:
     return last
 
 
-def seed_input(seed_path: Path | None = None) -> tuple[list, list, Path]:
-    """The seed file's users and activities (its own list and activities.yaml beside it), validated."""
-    from cruddur_ops import defaults, seedfile
-    from cruddur_ops.pg import seed as pgseed
-
-    path = Path(seed_path or defaults.seed_file())
-    seed = seedfile.read(path)
-    handles = {u.handle for u in seed.users}
-    activities = pgseed.parse_activities(seed.activities, handles, seed.path)
-    sibling = path.with_name("activities.yaml")
-    if sibling.is_file():
-        activities += pgseed.read_activities(sibling, handles)
-    return seed.users, activities, path
-
-
-def setup_database(db, *, seed_path: Path | None = None, schema_path: Path | None = None, reset: bool = False) -> dict:
-    """What ``cruddur db setup`` does: create the database, load the schema, seed users and activities.
-
-    ``reset`` drops the schema's tables first, so they come back holding the seed alone.
-    ``{"database", "url", "created", "schema", "seed", "changed"}``.
-    """
-    from cruddur_ops import defaults
-    from cruddur_ops.pg import admin, schema
-    from cruddur_ops.pg import seed as pgseed
-
-    schema_path = Path(schema_path or defaults.sql_schema_file())
-    schema.read(schema_path)
-    users, activities, path = seed_input(seed_path)
-    created = admin.create_database(db)
-    with db.connect() as conn:
-        loaded = schema.load(conn, schema_path, reset=reset)
-        seeded = pgseed.seed(conn, users, activities)
-    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"])
-               or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
-    return {"database": created["database"], "url": db.masked, "created": created["created"], "schema": loaded,
-            "seed": {"seed_file": str(path), **seeded}, "changed": changed}
-
-
 # --- what `up`, `status` and `env` use -----------------------------------------------------------------------------
 @dataclass
 class Service:
@@ -437,6 +399,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     instead, drops and reloads the schema's tables there. EngineError (with the install hint) when neither a
     server answers nor binaries are installed.
     """
+    from cruddur_ops.pg import setup as pgsetup
     from cruddur_ops.pg.database import Database
 
     if mode not in MODES:
@@ -448,7 +411,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     cluster = running(data_dir)
     if cluster:
         note(f"already running: PostgreSQL pid {cluster.pid} on port {cluster.port}")
-        setup = setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
+        setup = pgsetup.setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
         return Service("private", cluster.url, "private cluster", cluster=cluster, setup=setup)
 
     problem = None
@@ -461,7 +424,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
             problem = probe(db)
             if problem is None:
                 note(f"using the PostgreSQL server at {db.masked} ({db.source})")
-                setup = setup_database(db, seed_path=seed_path, reset=reset)
+                setup = pgsetup.setup_database(db, seed_path=seed_path, reset=reset)
                 return Service("server", db.url, db.source, setup=setup)
             note(f"no PostgreSQL at {db.masked} ({problem}); starting a private cluster")
 
@@ -475,7 +438,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     state_file(data_dir).write_text(json.dumps(cluster.to_dict(), indent=2))
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
-        setup = setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
+        setup = pgsetup.setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
     except Exception:
         down(data_dir)
         raise

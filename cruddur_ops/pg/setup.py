@@ -1,0 +1,59 @@
+"""`db setup` as one library call: create the database, load the schema, seed users and activities.
+
+``cruddur db setup``, ``cruddur local up`` and ``cruddur doctor --fix`` all go through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class SeedInput:
+    """The seed file's users and activities (its own list plus activities.yaml beside it), validated."""
+
+    path: Path
+    users: list
+    activities: list
+    activities_path: Path | None
+
+
+def read_seed_input(seed_path: Path | None = None, activities_path: Path | None = None) -> SeedInput:
+    """Read and validate everything `db seed` writes, before anything is written."""
+    from cruddur_ops import defaults, seedfile
+    from cruddur_ops.pg import seed as pgseed
+
+    path = Path(seed_path or defaults.seed_file())
+    seed = seedfile.read(path)
+    handles = {u.handle for u in seed.users}
+    activities = pgseed.parse_activities(seed.activities, handles, seed.path)
+    sibling = path.with_name("activities.yaml")
+    act_path = activities_path or (sibling if sibling.is_file() else None)
+    if act_path is not None:
+        activities += pgseed.read_activities(act_path, handles)
+    return SeedInput(path, seed.users, activities, act_path)
+
+
+def setup_database(db, *, seed: SeedInput | None = None, seed_path: Path | None = None,
+                   schema_path: Path | None = None, reset: bool = False) -> dict:
+    """Create the database, load the schema and seed it; idempotent (a second run changes nothing).
+
+    ``reset`` drops the schema's tables first, so they come back holding the seed alone.
+    Returns ``{"database", "url", "created", "schema", "seed", "changed"}``.
+    """
+    from cruddur_ops import defaults
+    from cruddur_ops.pg import admin, schema
+    from cruddur_ops.pg import seed as pgseed
+
+    schema_path = Path(schema_path or defaults.sql_schema_file())
+    schema.read(schema_path)
+    seed = seed or read_seed_input(seed_path)
+    created = admin.create_database(db)
+    with db.connect() as conn:
+        loaded = schema.load(conn, schema_path, reset=reset)
+        seeded = pgseed.seed(conn, seed.users, seed.activities)
+    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"])
+               or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
+    return {"database": created["database"], "url": db.masked, "created": created["created"], "schema": loaded,
+            "seed": {"seed_file": str(seed.path), **seeded}, "changed": changed}
