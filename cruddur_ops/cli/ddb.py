@@ -236,11 +236,11 @@ def scan(
 
     capacity = Capacity("read")
     items = iter_scan(settings(ctx).dynamodb(), table, limit=limit, segments=segments, capacity=capacity)
-    mode = render.resolve(Output(output.value) if output else None)
-    if mode is Output.jsonl:
+    if output is ScanOutput.jsonl:
         count = render.emit_lines(items)
         render.note(f"{count} items, {capacity.total:g} read capacity units")
         return
+    mode = render.resolve(Output(output.value) if output else None)
     rows = list(items)
     doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(_prices(price_file))}

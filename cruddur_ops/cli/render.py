@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable, Iterator
 class Output(str, Enum):
     table = "table"
     json = "json"
-    jsonl = "jsonl"
 
 
 def resolve(output: Output | None) -> Output:
@@ -73,7 +72,7 @@ def to_json(doc: Any) -> str:
 def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] | list[Section] | None = None) -> None:
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
     output = resolve(output)
-    if output in (Output.json, Output.jsonl) or sections is None:
+    if output is Output.json or sections is None:
         sys.stdout.write(to_json(doc) + "\n")
         sys.stdout.flush()
         return
