@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -156,6 +157,22 @@ def seed_items(path: Path) -> list[dict]:
 
 def mean_item_bytes(items: list[dict]) -> float:
     return sum(len(k.encode()) + len(v["S"].encode()) for item in items for k, v in item.items()) / len(items)
+
+
+def batch_parallel(client, table: str, items: list[dict], workers: int, capacity: str | None = None) -> float:
+    """Prebuilt 25-item batches, ``workers`` calls at a time, UnprocessedItems resent at once."""
+    batches = [items[i:i + 25] for i in range(0, len(items), 25)]
+    extra = {"ReturnConsumedCapacity": capacity} if capacity else {}
+
+    def send(batch):
+        pending = {table: [{"PutRequest": {"Item": item}} for item in batch]}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending, **extra).get("UnprocessedItems") or None
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(send, batches))
+    return time.perf_counter() - started
 
 
 # --- measured children ----------------------------------------------------------------------------------------

@@ -17,9 +17,8 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from _common import (CRUDDUR, count_items, create_table, drop_table, engine, machine, markdown_table,
+from _common import (CRUDDUR, batch_parallel, count_items, create_table, drop_table, engine, machine, markdown_table,
                      mean_item_bytes, run_child, seed_items, today, update_doc, write_seed_file)
 
 
@@ -27,22 +26,6 @@ def put_one_by_one(client, table: str, items: list[dict]) -> float:
     started = time.perf_counter()
     for item in items:
         client.put_item(TableName=table, Item=item)
-    return time.perf_counter() - started
-
-
-def batch_parallel(client, table: str, items: list[dict], workers: int, capacity: str | None = None) -> float:
-    """Prebuilt 25-item batches, ``workers`` calls at a time, UnprocessedItems resent at once."""
-    batches = [items[i:i + 25] for i in range(0, len(items), 25)]
-    extra = {"ReturnConsumedCapacity": capacity} if capacity else {}
-
-    def send(batch):
-        pending = {table: [{"PutRequest": {"Item": item}} for item in batch]}
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending, **extra).get("UnprocessedItems") or None
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(send, batches))
     return time.perf_counter() - started
 
 

@@ -10,7 +10,8 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
-from cruddur_ops.cli.options import DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
+                                     confirm, settings, users_source)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -152,16 +153,11 @@ def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Tabl
 
 
 # --- seeding and scanning ------------------------------------------------------------------------------------
-class UsersFrom(str, Enum):
-    yaml = "yaml"
-    db = "db"
-
-
 @app.command("seed")
 def seed(
     ctx: typer.Context,
     file: Annotated[Optional[Path], typer.Argument(help="Seed file (default: seeds/conversations.yaml).", show_default=False)] = None,
-    users_from: Annotated[Optional[UsersFrom], typer.Option("--users-from", help="Where user uuids come from: the seed file (yaml) or PostgreSQL users (db; the default when CONNECTION_URL is set).", show_default=False)] = None,
+    users_from: UsersFromOpt = None,
     dry_run: DryRunOpt = False,
     table: TableOpt = TABLE,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Parallel batch_write_item calls.")] = 8,
@@ -180,8 +176,7 @@ def seed(
 
     s = settings(ctx)
     path = file or defaults.seed_file()
-    if users_from is None:
-        users_from = UsersFrom.db if s.connection_url else UsersFrom.yaml
+    users_from = users_source(s, users_from)
     users = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.users import fetch_users

@@ -5,36 +5,25 @@ The functions are registered on ``cruddur ddb pattern`` by cli/ddb.py.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, TableOpt, settings
+from cruddur_ops.cli.options import OutputOpt, TableOpt, UsersFrom, UsersFromOpt, settings, users_source
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.settings import Settings
 
 
-class UsersFrom(str, Enum):  # the same choice as `ddb seed --users-from`
-    yaml = "yaml"
-    db = "db"
-
-
-UsersFromOpt = Annotated[
-    Optional[UsersFrom],
-    typer.Option("--users-from", help="Where handles resolve to uuid and display name: the seed file (yaml) or PostgreSQL users (db; the default when CONNECTION_URL is set).", show_default=False),
-]
 HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")]
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]
 
 
 def _users(s: Settings, users_from: UsersFrom | None):
     """(users, where they came from, the choice made)."""
-    if users_from is None:
-        users_from = UsersFrom.db if s.connection_url else UsersFrom.yaml
+    users_from = users_source(s, users_from)
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.users import fetch_users
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +24,25 @@ PriceFileOpt = Annotated[
     Optional[Path],
     typer.Option("--price-file", help="JSON file of on-demand prices (default: the bundled us-east-1 prices).", show_default=False),
 ]
+
+
+
+class UsersFrom(str, Enum):
+    yaml = "yaml"
+    db = "db"
+
+
+UsersFromOpt = Annotated[
+    Optional[UsersFrom],
+    typer.Option("--users-from", help="Where handles resolve to uuid and display name: the seed file (yaml) or PostgreSQL users (db; the default when CONNECTION_URL is set).", show_default=False),
+]
+
+
+def users_source(s: Settings, users_from: UsersFrom | None) -> UsersFrom:
+    """PostgreSQL's users when a connection URL is set, else the seed file's, unless the user chose."""
+    if users_from is not None:
+        return users_from
+    return UsersFrom.db if s.connection_url else UsersFrom.yaml
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -185,7 +185,7 @@ class _TableAudit:
         status = ttl.get("TimeToLiveStatus", "DISABLED")
         if status in ("ENABLED", "ENABLING"):
             return self.finding("ttl", OK, f"{status.lower()} on attribute {ttl.get('AttributeName')}")
-        fix = (f"have the app write an expiry (epoch seconds, e.g. expires_at), then: "
+        fix = ("have the app write an expiry (epoch seconds, e.g. expires_at), then: "
                + self.aws(f"update-time-to-live --table-name {self.name} --time-to-live-specification Enabled=true,AttributeName=expires_at"))
         return self.finding("ttl", WARN, "no TTL: no item ever expires, so the table (and its bill) grows forever", fix)
 
