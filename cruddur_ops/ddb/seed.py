@@ -96,13 +96,18 @@ def _attrs(item: dict) -> dict:
 
 # --- writing ---------------------------------------------------------------------------------------------
 class IncompleteWrite(CruddurError):
-    def __init__(self, written: int, pending: int, attempts: int):
+    """DynamoDB refused a batch ``attempts`` times in a row; ``written`` items made it before the writer stopped."""
+
+    def __init__(self, written: int, pending: int, attempts: int, total: int | None = None):
+        of = f" of {total:,}" if total is not None else ""
         super().__init__(
-            f"DynamoDB kept throttling: {written:,} items written, {pending:,} still unprocessed after {attempts} "
+            f"DynamoDB kept throttling: {written:,}{of} items written, {pending:,} still unprocessed after {attempts} "
             "attempts; run the same seed again to complete the rest (seeding is idempotent)"
         )
         self.written = written
         self.pending = pending
+        self.attempts = attempts
+        self.total = total
 
 
 @dataclass
@@ -163,22 +168,27 @@ class BatchWriter:
         """Send ``{"PutRequest": …}`` / ``{"DeleteRequest": …}`` entries, 25 a call, ``workers`` calls at once.
 
         At most ``2 × workers`` batches are held in memory, so a generator of any length streams through.
+        When one batch gives up, no new batch starts; the ones already sending finish, and the
+        ``IncompleteWrite`` raised counts every item written, theirs included.
         """
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="seed") as pool:
-            in_flight = set()
-            try:
-                for batch in _chunks(requests, BATCH):
-                    if len(in_flight) >= 2 * self.workers:
-                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            future.result()
-                    in_flight.add(pool.submit(self._send, batch))
-                for future in in_flight:
-                    future.result()
-            except BaseException:
-                for future in in_flight:
-                    future.cancel()
-                raise
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="seed") as pool:
+                in_flight = set()
+                try:
+                    for batch in _chunks(requests, BATCH):
+                        if len(in_flight) >= 2 * self.workers:
+                            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                            for future in done:
+                                future.result()
+                        in_flight.add(pool.submit(self._send, batch))
+                    for future in in_flight:
+                        future.result()
+                except BaseException:
+                    for future in in_flight:
+                        future.cancel()
+                    raise
+        except IncompleteWrite as exc:  # the pool has drained: now the count is final
+            raise IncompleteWrite(self.stats.written, exc.pending, exc.attempts) from None
         return self.stats
 
 
@@ -268,7 +278,11 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
                 for key in stale_keys(client, table, pc, items):
                     yield {"DeleteRequest": {"Key": key}}
 
-    stats = writer.write(requests())
+    try:
+        stats = writer.write(requests())
+    except IncompleteWrite as exc:
+        total = seed_file.message_count + 2 * len(planned)
+        raise IncompleteWrite(exc.written, exc.pending, exc.attempts, total=total) from None
     return SeedResult(
         table=table, conversations=len(planned), messages=seed_file.message_count, group_rows=2 * len(planned),
         items_written=stats.written, stale_deleted=stats.deleted, seconds=time.perf_counter() - started,
