@@ -11,6 +11,7 @@ import functools
 import random
 import threading
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
@@ -30,7 +31,8 @@ def write_seed(path, conversations: int = 6, messages: int = 48):
     lines = ["users:"] + [f"  - {{handle: {h}, display_name: Person {h}}}" for h in handles] + ["conversations:"]
     for c in range(conversations):
         a, b = handles[c], handles[c + 1]
-        lines += [f"  - between: [{a}, {b}]", f"    start: 2024-03-{c + 1:02d}T10:00:00+00:00", "    messages:"]
+        start = (datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(hours=2 * c)).isoformat()
+        lines += [f"  - between: [{a}, {b}]", f"    start: {start}", "    messages:"]
         lines += [f"      - {(a, b)[i % 2]}: message {c}-{i}" for i in range(messages)]
     path.write_text("\n".join(lines) + "\n")
     return path
