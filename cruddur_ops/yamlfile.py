@@ -8,10 +8,47 @@ from typing import Any, Sequence
 from cruddur_ops.errors import InputError
 
 
-def _loader():
-    import yaml
+_LOADER = None
+_STRICT_ERROR: type = Exception  # replaced by a yaml ConstructorError subclass when _loader() first runs
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader():
+    """libyaml's CSafeLoader (SafeLoader when libyaml is missing), made strict where YAML is silently lenient:
+    a key written twice in one mapping and an impossible date (2023-02-29) are errors naming their line, not a
+    value that quietly wins or a traceback."""
+    global _LOADER, _STRICT_ERROR
+    if _LOADER is None:
+        import yaml
+
+        class StrictError(yaml.constructor.ConstructorError):
+            """A value YAML accepts but cruddur refuses; its message stands alone."""
+
+            def __init__(self, problem, mark):
+                super().__init__(None, None, problem, mark)
+
+        class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            def construct_mapping(self, node, deep=False):
+                if isinstance(node, yaml.MappingNode) and len(node.value) > 1:
+                    seen: dict = {}
+                    for key_node, _ in node.value:
+                        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = (key_node.tag, key_node.value)
+                        if key in seen:
+                            raise StrictError(f"duplicate key '{key_node.value}' (first on line {seen[key]}); "
+                                              "YAML would keep only the last one", key_node.start_mark)
+                        seen[key] = key_node.start_mark.line + 1
+                return super().construct_mapping(node, deep=deep)
+
+            def construct_yaml_timestamp(self, node):
+                try:
+                    return super().construct_yaml_timestamp(node)
+                except ValueError as exc:
+                    raise StrictError(f"'{node.value}' is not a valid date/time ({exc})", node.start_mark) from None
+
+        StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+        _LOADER, _STRICT_ERROR = StrictLoader, StrictError
+    return _LOADER
 
 
 def _read_text(path: Path, error=InputError) -> str:
@@ -64,12 +101,23 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        if isinstance(exc, _STRICT_ERROR):
+            raise error(exc.problem, path=path, line=line) from None
         problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem and exc.context_mark is not None:
+        if mark is not None and _char_at(text, mark) == "\t":
+            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
+        elif exc.context and exc.problem and exc.context_mark is not None:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML error: {exc}", path=path) from None
+
+
+def _char_at(text: str, mark) -> str:
+    lines = text.splitlines()
+    if 0 <= mark.line < len(lines) and 0 <= mark.column < len(lines[mark.line]):
+        return lines[mark.line][mark.column]
+    return ""
 
 
 def line_of(path: Path, keypath: Sequence[str | int]) -> int | None:
