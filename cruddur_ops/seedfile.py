@@ -66,7 +66,8 @@ class _Reader:
 
     def fail(self, keypath: list, message: str):
         line = yamlfile.line_of(self.path, keypath)
-        raise SeedError(f"{yamlfile.dotted(keypath)}: {message}", path=self.path, line=line)
+        where = yamlfile.dotted(keypath)
+        raise SeedError(f"{where}: {message}" if where else message, path=self.path, line=line)
 
     def mapping(self, value: Any, keypath: list, allowed: set[str], required: set[str] = frozenset()) -> dict:
         if not isinstance(value, dict):
@@ -86,7 +87,10 @@ class _Reader:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", type(None): "nothing"}.get(type(value), type(value).__name__)
+    if isinstance(value, str):
+        return f"the text '{value}'" if len(value) <= 40 else "text"
+    return {dict: "a mapping", list: "a list", type(None): "nothing", bool: "true/false", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _uuid(reader: _Reader, value: Any, keypath: list) -> str:
@@ -116,6 +120,8 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
     reader = _Reader(path)
     if doc is None:
         doc = {}
+    if not isinstance(doc, dict):
+        reader.fail([], f"expected a mapping with users and conversations, got {_kind(doc)}")
     reader.mapping(doc, [], TOP_FIELDS)
 
     users: list[SeedUser] = []
