@@ -87,7 +87,9 @@ def read(files: list[Path]) -> ReadResult:
             spec.patterns_keypath = patterns_keypath
             if spec.name in seen:
                 other = seen[spec.name]
-                _fail(path, keypath + ["TableName"], f"duplicate table name '{spec.name}' (also in {other.path})")
+                where = yamlfile.line_of(other.path, other.keypath + ["TableName"]) if other.path.suffix != ".json" else None
+                also = f"{'line ' if other.path == path else f'{other.path}:'}{where}" if where else str(other.path)
+                _fail(path, keypath + ["TableName"], f"duplicate table name '{spec.name}' (also at {also})")
             spec.patterns = patterns_mod.parse(raw.get(PATTERNS_FIELD), spec)
             seen[spec.name] = spec
             result.tables.append(spec)
@@ -208,7 +210,7 @@ def _validate(raw: Any, path: Path, kp: list) -> TableSpec:
     if billing not in ("PAY_PER_REQUEST", "PROVISIONED"):
         _fail(path, kp + ["BillingMode"], f"BillingMode must be PAY_PER_REQUEST or PROVISIONED, not {billing!r}")
     provisioned = billing == "PROVISIONED"
-    _throughput(raw.get("ProvisionedThroughput"), provisioned, path, kp + ["ProvisionedThroughput"])
+    _throughput(raw.get("ProvisionedThroughput"), provisioned, path, kp + ["ProvisionedThroughput"], kp + ["BillingMode"])
 
     index_names: set[str] = set()
     for group in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
@@ -262,9 +264,12 @@ def _key_schema(schema: Any, defined: dict, path: Path, kp: list, used: set) -> 
     return schema[0]["AttributeName"]
 
 
-def _throughput(value: Any, provisioned: bool, path: Path, kp: list) -> None:
+def _throughput(value: Any, provisioned: bool, path: Path, kp: list, missing_at: list | None = None) -> None:
     if provisioned and value is None:
-        _fail(path, kp, "BillingMode PROVISIONED needs ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits}")
+        # the field is missing: name the line that asks for it (the table's BillingMode), not the file's first
+        raise SchemaError(f"{yamlfile.dotted(kp)}: BillingMode PROVISIONED needs ProvisionedThroughput "
+                          "{ReadCapacityUnits, WriteCapacityUnits}", path=path,
+                          line=yamlfile.line_of(path, missing_at or kp))
     if not provisioned and value is not None:
         _fail(path, kp, "ProvisionedThroughput is not allowed with BillingMode PAY_PER_REQUEST")
     if value is not None:
