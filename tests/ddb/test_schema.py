@@ -43,7 +43,7 @@ def test_default_schema_is_the_apps_table():
     (TABLE + "Colour: blue\n", 7, "unknown field 'Colour'"),
     (TABLE + "ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n", 7,
      "ProvisionedThroughput is not allowed with BillingMode PAY_PER_REQUEST"),
-    (TABLE.replace("BillingMode: PAY_PER_REQUEST\n", "BillingMode: PROVISIONED\n"), 1, "needs ProvisionedThroughput"),
+    (TABLE.replace("BillingMode: PAY_PER_REQUEST\n", "BillingMode: PROVISIONED\n"), 2, "needs ProvisionedThroughput"),
     ("TableName: [unclosed\n", 2, "YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence on line 1)"),
     (TABLE.replace("TableName: things", "TableName: a"), 1, "not a valid table name"),
 ])
