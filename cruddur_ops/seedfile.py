@@ -155,7 +155,8 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
         reader.mapping(raw, kp, CONVERSATION_FIELDS, {"between", "messages"})
         between = raw["between"]
         if not isinstance(between, list) or len(between) != 2:
-            reader.fail(kp + ["between"], "expected the two participants' handles, e.g. [alice, bob]")
+            got = f"a list of {len(between)}" if isinstance(between, list) else _kind(between)
+            reader.fail(kp + ["between"], f"expected the two participants' handles, e.g. [alice, bob], got {got}")
         a, b = (reader.text(h, kp + ["between", j]) for j, h in enumerate(between))
         if a == b:
             reader.fail(kp + ["between"], f"a conversation needs two different people, got '{a}' twice")
@@ -164,8 +165,12 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
                 reader.fail(kp + ["between", j], f"unknown handle '{handle}' in conversation {i + 1}: not among the users")
         group = _uuid(reader, raw["message_group_uuid"], kp + ["message_group_uuid"]) if raw.get("message_group_uuid") else group_uuid_for(a, b)
         if group in groups:
-            reader.fail(kp + ["message_group_uuid"] if raw.get("message_group_uuid") else kp + ["between"],
-                        f"duplicate message_group_uuid {group} (also conversations[{groups[group]}])")
+            if raw.get("message_group_uuid"):
+                reader.fail(kp + ["message_group_uuid"],
+                            f"duplicate message_group_uuid {group} (also conversations[{groups[group]}])")
+            reader.fail(kp + ["between"],
+                        f"{a} and {b} already have conversations[{groups[group]}], and both would get message_group_uuid "
+                        f"{group} (derived from the pair): merge them, or give one its own message_group_uuid")
         groups[group] = i
         start = _start(reader, raw["start"], kp + ["start"]) if raw.get("start") not in (None, "") else None
         raw_messages = raw["messages"]
