@@ -118,7 +118,8 @@ def _tables_in(doc: Any, path: Path) -> tuple[list[tuple[dict, list, list]], int
     if isinstance(doc, list):
         return [(t, [i], [i, PATTERNS_FIELD]) for i, t in enumerate(doc)], 0
     if not isinstance(doc, dict):
-        _fail(path, [], "expected a CreateTable mapping, a list of them, or a CloudFormation template")
+        empty = "the file is empty; " if doc is None else ""
+        _fail(path, [], f"{empty}expected a CreateTable mapping, a list of them, or a CloudFormation template")
     if "Resources" in doc:
         return _cloudformation_tables(doc, path)
     return [(doc, [], [PATTERNS_FIELD])], 0
