@@ -97,7 +97,12 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
 
     text = _read_text(path, error)
     try:
-        return yaml.load(text, Loader=_cloudformation_loader() if cloudformation_tags else _loader())
+        if cloudformation_tags:
+            return yaml.load(text, Loader=_cloudformation_loader())
+        try:
+            return _load_streaming(text)
+        except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
+            return yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -111,6 +116,121 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
         raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML error: {exc}", path=path) from None
+
+
+class _Unusual(Exception):
+    """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
+
+
+def _load_streaming(text: str) -> Any:
+    """``yaml.load(text, Loader=_loader())``, built straight from libyaml's events.
+
+    PyYAML first composes a node for every value (each with two position marks) and only then constructs the
+    data, so a 9 MB seed file peaks at about 200 MB of nodes; built event by event, it peaks at what it holds
+    (about 40 MB) and parses several times faster. Scalars are resolved and constructed by the same loader
+    (so ints, dates, nulls and the strict date check are PyYAML's), anchors, aliases and ``<<`` merges work,
+    and a key written twice is the same error as in the strict loader.
+    """
+    import yaml
+    from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+                             SequenceStartEvent, StreamEndEvent)
+    from yaml.nodes import ScalarNode
+
+    loader = _loader()(text)
+    constructors = loader.yaml_constructors
+    anchors: dict[str, Any] = {}
+
+    def value() -> Any:
+        event = loader.get_event()
+        kind = type(event)
+        if kind is ScalarEvent:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            if tag == STR:
+                result = event.value
+            elif tag in constructors:
+                result = constructors[tag](loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                                                              event.style))
+            else:
+                raise _Unusual
+        elif kind is MappingStartEvent:
+            if event.tag not in (None, "!", MAP):
+                raise _Unusual
+            result = {}
+            if event.anchor is not None:
+                anchors[event.anchor] = result
+            lines: dict = {}
+            merges: list = []
+            while not loader.check_event(MappingEndEvent):
+                key_event = loader.peek_event()
+                if type(key_event) is ScalarEvent and key_event.tag is None and key_event.value == "<<" \
+                        and key_event.implicit[0]:
+                    loader.get_event()
+                    merges.append(value())
+                    continue
+                key = value()
+                try:
+                    seen = key in lines
+                except TypeError:
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", event.start_mark,
+                                                            "found unhashable key", key_event.start_mark) from None
+                if seen:
+                    raise _STRICT_ERROR(f"duplicate key '{key_event.value}' (first on line {lines[key]}); "
+                                        "YAML would keep only the last one", key_event.start_mark)
+                lines[key] = key_event.start_mark.line + 1
+                result[key] = value()
+            loader.get_event()
+            if merges:
+                merged: dict = {}
+                for merge in merges:
+                    for part in merge if isinstance(merge, list) else [merge]:
+                        if not isinstance(part, dict):
+                            raise _Unusual  # PyYAML words this error
+                        for k, v in part.items():
+                            merged.setdefault(k, v)
+                merged.update(result)
+                result.clear()
+                result.update(merged)
+            return result
+        elif kind is SequenceStartEvent:
+            if event.tag not in (None, "!", SEQ):
+                raise _Unusual
+            result = []
+            if event.anchor is not None:
+                anchors[event.anchor] = result
+            while not loader.check_event(SequenceEndEvent):
+                result.append(value())
+            loader.get_event()
+            return result
+        elif kind is AliasEvent:
+            if event.anchor not in anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                                  event.start_mark)
+            return anchors[event.anchor]
+        else:
+            raise _Unusual
+        if event.anchor is not None:
+            anchors[event.anchor] = result
+        return result
+
+    try:
+        loader.get_event()  # StreamStart
+        if loader.check_event(StreamEndEvent):
+            return None
+        start = loader.get_event()  # DocumentStart
+        document = value()
+        loader.get_event()  # DocumentEnd
+        if not loader.check_event(StreamEndEvent):
+            extra = loader.get_event()
+            raise yaml.composer.ComposerError("expected a single document in the stream", start.start_mark,
+                                              "but found another document", extra.start_mark)
+        return document
+    finally:
+        loader.dispose()
+
+
+STR, SEQ, MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
 def _char_at(text: str, mark) -> str:
