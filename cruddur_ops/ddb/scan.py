@@ -43,7 +43,9 @@ def iter_scan(client, table: str, *, limit: int | None = None, segments: int = 1
                     return
         return
 
-    pages: queue.Queue = queue.Queue(maxsize=2 * segments)
+    # One page ready per segment is enough to keep the consumer busy; each worker also holds the page it waits
+    # to hand over, so memory is about 2 × segments pages (~10 MB each), whatever the table's size.
+    pages: queue.Queue = queue.Queue(maxsize=segments)
     stop = threading.Event()
     errors: list[BaseException] = []
 
