@@ -120,11 +120,19 @@ class WriteStats:
 
 
 class BatchWriter:
-    """Parallel ``batch_write_item`` with retries of UnprocessedItems and throttling errors."""
+    """Parallel ``batch_write_item`` with retries of UnprocessedItems and throttling errors.
+
+    ``capacity=False`` stops asking for ReturnConsumedCapacity: free on AWS, but DynamoDB Local does about
+    25 % more work per write to answer it (docs/benchmarks.md), so a caller that does not report capacity
+    can skip it.
+    """
 
     def __init__(self, client, table: str, *, workers: int = 8, max_attempts: int = 10, base_delay: float = 0.05,
-                 max_delay: float = 2.0, on_progress: Callable[[int], None] | None = None, sleep=time.sleep):
+                 max_delay: float = 2.0, on_progress: Callable[[int], None] | None = None, sleep=time.sleep,
+                 capacity: bool = True):
         self.client, self.table, self.workers = client, table, workers
+        self.extra = {"ReturnConsumedCapacity": "INDEXES"} if capacity else {}
+        self.capacity = capacity
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.on_progress = on_progress or (lambda n: None)
         self.sleep = sleep
@@ -137,7 +145,7 @@ class BatchWriter:
         pending = {self.table: requests}
         for attempt in range(self.max_attempts):
             try:
-                response = self.client.batch_write_item(RequestItems=pending, ReturnConsumedCapacity="INDEXES")
+                response = self.client.batch_write_item(RequestItems=pending, **self.extra)
             except Exception as exc:  # botocore ClientError, throttled after botocore's own retries
                 code = getattr(exc, "response", {}).get("Error", {}).get("Code")
                 if code not in RETRYABLE:
@@ -244,7 +252,7 @@ class SeedResult:
     seconds: float
     retries: int
     workers: int
-    capacity: Capacity
+    capacity: Capacity | None  # None when it was not asked for
 
     def to_dict(self, prices=None) -> dict:
         return {
@@ -253,21 +261,24 @@ class SeedResult:
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
             "retries": self.retries, "workers": self.workers,
-            "consumed_capacity": self.capacity.to_dict(prices),
+            "consumed_capacity": self.capacity.to_dict(prices) if self.capacity is not None else None,
         }
 
 
 def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 8,
          on_progress: Callable[[int], None] | None = None, now: datetime | None = None,
-         writer: BatchWriter | None = None) -> SeedResult:
-    """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data)."""
+         writer: BatchWriter | None = None, capacity: bool = True) -> SeedResult:
+    """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data).
+
+    ``capacity=False``: do not ask DynamoDB for the consumed capacity (the result's ``capacity`` is None).
+    """
     by_handle = {u.handle: u for u in users}
     missing = sorted(seed_file.handles() - set(by_handle))
     if missing:
         raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
     planned = plan(seed_file, by_handle, now)
     started = time.perf_counter()
-    writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress)
+    writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress, capacity=capacity)
 
     def requests() -> Iterator[dict]:
         for pc in planned:
@@ -286,7 +297,7 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     return SeedResult(
         table=table, conversations=len(planned), messages=seed_file.message_count, group_rows=2 * len(planned),
         items_written=stats.written, stale_deleted=stats.deleted, seconds=time.perf_counter() - started,
-        retries=stats.retries, workers=writer.workers, capacity=stats.capacity,
+        retries=stats.retries, workers=writer.workers, capacity=stats.capacity if writer.capacity else None,
     )
 
 
