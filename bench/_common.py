@@ -186,9 +186,16 @@ class Child:
 
 
 def run_child(cmd: list[str], env: dict[str, str], stdout=subprocess.PIPE) -> Child:
-    """Run ``cmd``: its wall time, and its own peak RSS (reaped with ``os.wait4``, so not the whole tree's)."""
+    """Run ``cmd``: its wall time and its own peak RSS.
+
+    The RSS comes from ``/usr/bin/time`` (GNU time reports the command it execs); ``wait4``'s figure for our own
+    child would include the copy of this (large) bench process the child was before it exec'd.
+    """
+    timer = shutil.which("time", path="/usr/bin:/bin")
+    marker = "__cruddur_bench_maxrss_kb="
+    argv = [timer, "-f", marker + "%M", *cmd] if timer else cmd
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE)
     # Drain the pipes on threads so the child never blocks, then reap it ourselves to read its rusage.
     chunks: dict[str, list[bytes]] = {"out": [], "err": []}
 
@@ -206,8 +213,13 @@ def run_child(cmd: list[str], env: dict[str, str], stdout=subprocess.PIPE) -> Ch
     for t in threads:
         t.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Child(proc.returncode, b"".join(chunks["out"]).decode(), b"".join(chunks["err"]).decode(), seconds,
-                 usage.ru_maxrss / 1024)
+    err = b"".join(chunks["err"]).decode()
+    rss_kb = usage.ru_maxrss
+    if timer and marker in err:
+        err, _, tail = err.rpartition(marker)
+        rss_kb = int(tail.strip().splitlines()[0])
+        err = re.sub(r"Command (exited with non-zero status \d+|terminated by signal \d+)\n$", "", err)
+    return Child(proc.returncode, b"".join(chunks["out"]).decode(), err, seconds, rss_kb / 1024)
 
 
 # --- the report ----------------------------------------------------------------------------------------------

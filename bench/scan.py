@@ -107,7 +107,7 @@ def main() -> None:
                     f"{today()}; {machine(bench)}.", "",
                     f"{n:,} items of ~300 bytes ({size_mb:.0f} MB) in a table with the app's keys and GSI. Each scan "
                     "is the CLI as a subprocess, exec to exit, with stdout read by the bench (so `jsonl` is written "
-                    f"in full); best of {args.repeat} interleaved rounds; peak RSS is the child's own (`wait4`).", "",
+                    f"in full); best of {args.repeat} interleaved rounds; peak RSS is the child's own (GNU `time`).", "",
                     scan_table, "",
                     "Access patterns on the same table: `reported ms` is the `latency_ms` the command prints "
                     "(one query, in a fresh process, so it includes the first connection); the median and p95 are "
