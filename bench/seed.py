@@ -193,9 +193,15 @@ def main() -> None:
             if rss_line:
                 body += ["", f"Memory: {rss_line}."]
             summary = (f"Seeding {n:,} items on DynamoDB Local: `cruddur ddb seed` {rate_c:,.0f} items/s end to end "
-                       f"({rate_ci:,.0f}/s writing) = {100 * rate_c / best_b:.0f} % of the best raw parallel "
-                       f"batch_write_item ({best_b:,.0f}/s) and {rate_c / rate_a:.0f}× one-by-one put_item "
-                       f"({rate_a:,.0f}/s).")
+                       f"= {100 * rate_c / best_b:.0f} % of the best raw parallel batch_write_item ({best_b:,.0f}/s) "
+                       f"and {rate_c / rate_a:.1f}× one-by-one put_item ({rate_a:,.0f}/s)")
+            lean = what_if.get("no consumed capacity, no botocore parameter validation")
+            if lean:
+                summary += (f"; {100 * max(r[0] for r in lean) / best_b:.0f} % without consumed-capacity reporting "
+                            "and botocore parameter validation")
+            if args.rss_messages:
+                summary += f"; {shape_big['messages']:,} messages seed in {rss_big:.0f} MB peak RSS"
+            summary += "."
             update_doc("seed", "\n".join(body), summary=summary)
 
 
