@@ -105,8 +105,12 @@ class Settings:
                 "pass --prod to act on production"
             )
 
-    def client(self, service: str):
-        """A boto3 client for ``service`` with the endpoint, region, credentials and retries of these settings."""
+    def client(self, service: str, *, validate: bool = True):
+        """A boto3 client for ``service`` with the endpoint, region, credentials and retries of these settings.
+
+        ``validate=False`` skips botocore's parameter validation, for callers that build their requests
+        themselves (the seed's batches: it costs ~0.7 s of CPU per 20,000 items).
+        """
         import boto3
         from botocore.config import Config
 
@@ -122,7 +126,7 @@ class Settings:
             raise CruddurError(str(exc)) from exc
         if session.region_name is None:
             raise CruddurError("no AWS region: pass --region or set AWS_REGION")
-        config_args: dict = {"max_pool_connections": 32}
+        config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate}
         if local:
             config_args.update(connect_timeout=2, read_timeout=30)
         if not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):
@@ -134,8 +138,8 @@ class Settings:
             client_args.update(LOCAL_CREDENTIALS)
         return session.client(service, **client_args)
 
-    def dynamodb(self):
-        return self.client("dynamodb")
+    def dynamodb(self, *, validate: bool = True):
+        return self.client("dynamodb", validate=validate)
 
     # --- PostgreSQL -------------------------------------------------------------------------------
     @property

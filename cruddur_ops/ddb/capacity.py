@@ -22,6 +22,7 @@ class Capacity:
     indexes: dict[str, float] = field(default_factory=dict)
     requests: int = 0
     scanned: int = 0  # items examined, for scans
+    source: str = "reported"  # reported by DynamoDB, or computed from item sizes (WriteEstimate)
 
     def add(self, consumed: dict | list | None) -> None:
         """Add a response's ``ConsumedCapacity`` (one dict, or a list from batch calls)."""
@@ -46,10 +47,64 @@ class Capacity:
             "total": round(self.total, 4),
             "table": round(self.table, 4),
             "indexes": {k: round(v, 4) for k, v in sorted(self.indexes.items())},
+            "source": self.source,
         }
         if prices is not None:
             doc["cost"] = prices.cost(self.kind, self.total)
         return doc
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    name: str
+    keys: tuple[str, ...]  # the index's own key attributes: an item without them is not in the index
+    projection: str  # ALL | KEYS_ONLY | INCLUDE
+    projected: frozenset[str]  # table keys + index keys + INCLUDE's NonKeyAttributes
+
+
+class WriteEstimate:
+    """Write units computed the way DynamoDB bills on-demand writes of new items, without asking it.
+
+    Each put costs 1 write unit per started KB of the item, in the table and again in every index the item
+    lands in (an item lands in an index only when it has the index's keys; the size is what the index
+    projects). A delete costs 1 unit. Asking DynamoDB instead (ReturnConsumedCapacity) costs DynamoDB Local
+    about a quarter of its write throughput (docs/benchmarks.md).
+    """
+
+    def __init__(self, description: dict):
+        table_keys = {k["AttributeName"] for k in description["KeySchema"]}
+        self.indexes = []
+        for group in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            for index in description.get(group) or []:
+                keys = tuple(k["AttributeName"] for k in index["KeySchema"])
+                projection = index.get("Projection") or {}
+                self.indexes.append(IndexShape(
+                    index["IndexName"], keys, projection.get("ProjectionType", "ALL"),
+                    frozenset(table_keys | set(keys) | set(projection.get("NonKeyAttributes") or ()))))
+        self.capacity = Capacity("write", source="computed")
+
+    @staticmethod
+    def _units(size: int) -> int:
+        return max(1, math.ceil(size / 1024))
+
+    def put(self, item: dict, size_of) -> None:
+        """Count one put of a plain item; ``size_of(item)`` gives its DynamoDB size in bytes."""
+        c = self.capacity
+        units = self._units(size_of(item))
+        c.table += units
+        c.total += units
+        for index in self.indexes:
+            if all(k in item for k in index.keys):
+                if index.projection == "ALL":
+                    used = units
+                else:
+                    used = self._units(size_of({k: v for k, v in item.items() if k in index.projected}))
+                c.indexes[index.name] = c.indexes.get(index.name, 0.0) + used
+                c.total += used
+
+    def delete(self) -> None:
+        self.capacity.table += 1
+        self.capacity.total += 1
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
 
 from cruddur_ops import yamlfile
-from cruddur_ops.ddb.capacity import Capacity
-from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, User, group_item, message_item, message_uuid_for
+from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
+from cruddur_ops.ddb.model import (GROUP_INDEX, MESSAGE_PREFIX, TABLE, User, group_item, item_size, message_item,
+                                   message_uuid_for)
 from cruddur_ops.errors import CruddurError, SeedError
 from cruddur_ops.seedfile import Conversation, SeedFile
 
@@ -265,28 +266,38 @@ class SeedResult:
         }
 
 
-def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 8,
+def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 16,
          on_progress: Callable[[int], None] | None = None, now: datetime | None = None,
-         writer: BatchWriter | None = None, capacity: bool = True) -> SeedResult:
+         writer: BatchWriter | None = None, capacity: str | bool = "reported") -> SeedResult:
     """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data).
 
-    ``capacity=False``: do not ask DynamoDB for the consumed capacity (the result's ``capacity`` is None).
+    ``capacity``: ``"reported"`` asks DynamoDB for the consumed capacity of every batch; ``"computed"``
+    works it out from the item sizes and the table's indexes (one DescribeTable, no load on the engine);
+    ``False`` skips it (the result's ``capacity`` is None).
     """
+    if capacity is True:
+        capacity = "reported"
     by_handle = {u.handle: u for u in users}
     missing = sorted(seed_file.handles() - set(by_handle))
     if missing:
         raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
     planned = plan(seed_file, by_handle, now)
     started = time.perf_counter()
-    writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress, capacity=capacity)
+    estimate = WriteEstimate(client.describe_table(TableName=table)["Table"]) if capacity == "computed" else None
+    writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
+                                   capacity=capacity == "reported")
 
     def requests() -> Iterator[dict]:
         for pc in planned:
             items = list(items_for(pc, by_handle))
             for item in items:
+                if estimate:
+                    estimate.put(item, item_size)
                 yield {"PutRequest": {"Item": _attrs(item)}}
             if pc.moves:
                 for key in stale_keys(client, table, pc, items):
+                    if estimate:
+                        estimate.delete()
                     yield {"DeleteRequest": {"Key": key}}
 
     try:
@@ -294,10 +305,13 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     except IncompleteWrite as exc:
         total = seed_file.message_count + 2 * len(planned)
         raise IncompleteWrite(exc.written, exc.pending, exc.attempts, total=total) from None
+    used = estimate.capacity if estimate else (stats.capacity if writer.capacity else None)
+    if used is not None:
+        used.requests = stats.capacity.requests
     return SeedResult(
         table=table, conversations=len(planned), messages=seed_file.message_count, group_rows=2 * len(planned),
         items_written=stats.written, stale_deleted=stats.deleted, seconds=time.perf_counter() - started,
-        retries=stats.retries, workers=writer.workers, capacity=stats.capacity if writer.capacity else None,
+        retries=stats.retries, workers=writer.workers, capacity=used,
     )
 
 

@@ -27,7 +27,8 @@ def test_capacity_is_asked_for_and_added_up(tmp_path):
     result = seeding.seed(client, parsed, parsed.users, workers=2)
     assert {c["ReturnConsumedCapacity"] for c in client.calls} == {"INDEXES"}
     assert result.to_dict()["consumed_capacity"] == {"total": 128.0, "table": 64.0,
-                                                    "indexes": {"message-group-sk-index": 64.0}}
+                                                    "indexes": {"message-group-sk-index": 64.0},
+                                                    "source": "reported"}
 
 
 def test_without_capacity_nothing_is_asked_and_none_is_reported(tmp_path):

@@ -15,7 +15,8 @@ def test_capacity_adds_single_responses_and_batch_lists():
     capacity.add([{"CapacityUnits": 2.0, "Table": {"CapacityUnits": 1.0},
                    "LocalSecondaryIndexes": {"lsi": {"CapacityUnits": 1.0}}}])
     capacity.add(None)
-    assert capacity.to_dict() == {"total": 3.5, "table": 2.0, "indexes": {"gsi": 0.5, "lsi": 1.0}}
+    assert capacity.to_dict() == {"total": 3.5, "table": 2.0, "indexes": {"gsi": 0.5, "lsi": 1.0},
+                                  "source": "reported"}
 
 
 def test_merge_sums_every_part():

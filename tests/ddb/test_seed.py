@@ -171,3 +171,28 @@ def test_seed_output_table_on_stdout_progress_elsewhere(messages_table, cli, tmp
     result = cli("ddb", "seed", write(tmp_path), "-o", "table")
     assert "items written" in result.stdout and "Consumed write capacity" in result.stdout
     assert json.loads(cli("ddb", "seed", write(tmp_path), "-o", "json").stdout)["items_written"] == 9
+
+
+@pytest.mark.integration
+def test_computed_capacity_matches_what_dynamodb_reports(messages_table, tmp_path):
+    """On a fresh table, the write units worked out from item sizes equal DynamoDB's own report."""
+    from cruddur_ops.ddb import schema
+    from tests.conftest import SCHEMA
+
+    long_text = SMALL.replace("      - bo: \"second: with a colon\"", "      - bo: \"" + "é" * 1500 + "\"")  # a 3 KB item
+    seed = seedfile.read(write(tmp_path, long_text))
+    reported = seeding.seed(messages_table, seed, seed.users, capacity="reported").capacity
+    schema.drop(messages_table, "cruddur-messages")
+    schema.load(messages_table, schema.read([SCHEMA]).tables)
+    computed = seeding.seed(messages_table, seed, seed.users, capacity="computed").capacity
+    assert computed.source == "computed" and reported.source == "reported"
+    assert (computed.total, computed.table, computed.indexes) == (reported.total, reported.table, reported.indexes)
+    assert computed.table == 8 + 4  # the message of 3,000+ bytes costs 4 units; the 8 other items 1 each
+
+
+@pytest.mark.integration
+def test_the_cli_computes_capacity_on_local_engines(messages_table, cli, tmp_path):
+    doc = cli.json("ddb", "seed", write(tmp_path))
+    assert doc["consumed_capacity"]["source"] == "computed" and doc["consumed_capacity"]["total"] == 9 + 4
+    doc = cli.json("ddb", "seed", write(tmp_path), "--capacity", "reported")
+    assert doc["consumed_capacity"]["source"] == "reported" and doc["consumed_capacity"]["total"] > 0

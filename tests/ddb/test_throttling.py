@@ -135,8 +135,8 @@ def throttled_cli(monkeypatch, messages_table):
     wrappers: list[Throttling] = []
     make = {}
 
-    def dynamodb(self):
-        client = Settings.client(self, "dynamodb")
+    def dynamodb(self, **kwargs):
+        client = Settings.client(self, "dynamodb", **kwargs)
         if make.get("throttle") is None:
             return client
         wrappers.append(Throttling(client, **make["throttle"]))
