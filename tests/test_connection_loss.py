@@ -73,8 +73,6 @@ def test_postgres_not_running(argv, closed_port, tmp_path):
     assert seconds < 15, f"took {seconds:.1f}s"
 
 
-@pytest.mark.xfail(reason="pg/database.py's connect hint does not name `cruddur local up` yet (issue 5 asks for it)",
-                   strict=False)
 def test_postgres_not_running_says_how_to_start_it(closed_port, tmp_path):
     url = f"postgresql://cruddur:{PASSWORD}@127.0.0.1:{closed_port}/cruddur"
     done, _ = cruddur(["db", "schema-load"], CONNECTION_URL=url, CRUDDUR_HOME=str(tmp_path))

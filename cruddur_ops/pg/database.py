@@ -241,7 +241,7 @@ def connect_error(where: str, exc: BaseException) -> EngineError:
     if "does not exist" in text and "database" in text:
         hint = "; create it with `cruddur db create` (or `cruddur db setup`)"
     elif "refused" in text or "timeout expired" in text or "could not translate host" in text:
-        hint = "; is PostgreSQL running there?"
+        hint = "; is PostgreSQL running there? start one with `cruddur local up`"
     elif "password authentication failed" in text:
         hint = "; check the user and password in the connection URL"
     return EngineError(f"cannot connect to {where}: {text}{hint}")
