@@ -100,17 +100,25 @@ def _uuid(reader: _Reader, value: Any, keypath: list) -> str:
         reader.fail(keypath, f"'{value}' is not a UUID")
 
 
-def _start(reader: _Reader, value: Any, keypath: list) -> datetime:
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 timestamp with a UTC offset; ValueError saying what is wrong otherwise."""
     if isinstance(value, datetime):
         parsed = value
     else:
         try:
             parsed = datetime.fromisoformat(str(value))
         except ValueError:
-            reader.fail(keypath, f"'{value}' is not an ISO 8601 timestamp (e.g. 2024-02-28T23:50:00+00:00)")
+            raise ValueError(f"'{value}' is not an ISO 8601 timestamp (e.g. 2024-02-28T23:50:00+00:00)") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        reader.fail(keypath, f"'{value}' has no UTC offset; write it as e.g. 2024-02-28T23:50:00+00:00")
+        raise ValueError(f"'{value}' has no UTC offset; write it as e.g. 2024-02-28T23:50:00+00:00")
     return parsed
+
+
+def _start(reader: _Reader, value: Any, keypath: list) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        reader.fail(keypath, str(exc))
 
 
 def read(path: Path, users_override: list[User] | None = None) -> SeedFile:

@@ -47,16 +47,12 @@ def _fail(path: Path | None, keypath: list, message: str):
 
 
 def _timestamp(path, value: Any, keypath: list) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            _fail(path, keypath, f"'{value}' is not an ISO 8601 timestamp (e.g. 2024-02-20T09:15:00+00:00)")
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        _fail(path, keypath, f"'{value}' has no UTC offset; write it as e.g. 2024-02-20T09:15:00+00:00")
-    return parsed
+    from cruddur_ops.seedfile import parse_timestamp
+
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        _fail(path, keypath, str(exc))
 
 
 def parse_activities(raw: Any, handles: set[str], path: Path | None, key: str = "activities") -> list[SeedActivity]:
