@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
 from cruddur_ops.settings import Settings
@@ -82,6 +82,7 @@ def up(
     dynamodb: Annotated[bool, typer.Option("--dynamodb/--no-dynamodb", help="Start DynamoDB Local.")] = True,
     postgres_mode: PostgresOpt = PgMode.auto,
     pg_port: Annotated[Optional[int], typer.Option("--pg-port", help="Port of a private PostgreSQL cluster (default 5433, or the next free one).", show_default=False)] = None,
+    yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Start (or find) DynamoDB Local and PostgreSQL, set the database up, and print the export lines to use.
@@ -95,6 +96,9 @@ def up(
     from cruddur_ops.local import postgres
 
     s = settings(ctx)
+    if reset:
+        confirm(f"Wipe the local data in {s.data_dir} (and the app's tables on the PostgreSQL server in use)?",
+                yes=yes, what="reset the local data")
     doc: dict = {"dynamodb": None, "postgres": None, "env": []}
     endpoint = None
     if dynamodb:

@@ -67,7 +67,9 @@ def test_up_after_down_keeps_the_data_and_reset_wipes_it(pg_home, cli):
     url = postgres.running(pg_home).url
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 1
 
-    cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset")
+    refused = cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", ok=False)
+    assert refused.exit_code == 1 and "pass --yes" in refused.stderr  # no terminal to ask on
+    cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", "--yes")
     url = postgres.running(pg_home).url
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 0
     cli("local", "down")
