@@ -11,7 +11,7 @@ import typer
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
-                                     confirm, settings, users_source)
+                                     confirm, prices, settings, users_source)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -29,12 +29,6 @@ SchemaOpt = Annotated[
     Optional[list[Path]],
     typer.Option("--schema", "-s", help="Schema file(s) declaring AccessPatterns (default: schemas/*.yaml).", show_default=False),
 ]
-
-
-def _prices(price_file: Path | None):
-    from cruddur_ops.ddb.capacity import Prices
-
-    return Prices.load(price_file)
 
 
 def _schemas(files: list[Path] | None):
@@ -205,7 +199,7 @@ def seed(
     with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
         result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance,
                               capacity=capacity.value)
-    doc = result.to_dict(_prices(price_file))
+    doc = result.to_dict(prices(price_file))
     doc["users_from"] = users_from.value
     render.emit(doc, output, lambda: [
         Section(f"Seeded {table}", [Column("", "k"), Column("", "v", justify="right")], [
@@ -247,7 +241,7 @@ def scan(
     mode = render.resolve(Output(output.value) if output else None)
     rows = list(items)
     doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
-           "consumed_capacity": capacity.to_dict(_prices(price_file))}
+           "consumed_capacity": capacity.to_dict(prices(price_file))}
 
     def sections():
         keys = []
@@ -275,7 +269,7 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
-           "consumed_capacity": result.capacity.to_dict(_prices(price_file))}
+           "consumed_capacity": result.capacity.to_dict(prices(price_file))}
     title, columns = view(pattern)
     render.emit(doc, output, lambda: [
         Section(f"{title} ({result.count} items, {doc['latency_ms']} ms)", columns, result.items),

@@ -11,7 +11,7 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, TableOpt, UsersFrom, UsersFromOpt, settings, users_source
+from cruddur_ops.cli.options import OutputOpt, PriceFileOpt, TableOpt, prices, UsersFrom, UsersFromOpt, settings, users_source
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.settings import Settings
@@ -45,6 +45,7 @@ def create_message_group(
     message: MessageOpt,
     users_from: UsersFromOpt = None,
     table: TableOpt = TABLE,
+    price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Pattern C: start a conversation — one message and both group rows, in one transaction.
@@ -61,10 +62,11 @@ def create_message_group(
     other = messages.resolve_user(users, other_handle, source)
     s.guard_write("dynamodb", f"write a conversation to {table}")
     written = messages.create_message_group(s.dynamodb(), sender, other, message, table=table)
-    doc = {**written.to_dict(), "users_from": chosen.value}
+    doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     render.emit(doc, output, lambda: [Section(
-        f"New conversation {written.group} in {table}: {written.to_dict()['items_written']} items, one transaction",
-        ITEM_COLUMNS, [written.message, *written.group_rows])])
+        f"New conversation {written.group} in {table}: {doc['items_written']} items, one transaction",
+        ITEM_COLUMNS, [written.message, *written.group_rows]),
+        render.capacity_section(doc["consumed_capacity"], "Consumed write capacity")])
 
 
 def create_message(
@@ -74,6 +76,7 @@ def create_message(
     message: MessageOpt,
     users_from: UsersFromOpt = None,
     table: TableOpt = TABLE,
+    price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Pattern D: add a message to a conversation and move both group rows to it (the stream processor's code).
@@ -89,7 +92,7 @@ def create_message(
     sender = messages.resolve_user(users, handle, source)
     s.guard_write("dynamodb", f"write a message to {table}")
     written = messages.create_message(s.dynamodb(), group, sender, message, table=table)
-    doc = {**written.to_dict(), "users_from": chosen.value}
+    doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     for move in written.moves:
         if move.outcome != "moved":
             render.warn(f"{move.pk} (with {move.user_handle}) stays at {move.sk}: {move.outcome.replace('_', ' ')}")
@@ -97,4 +100,5 @@ def create_message(
         Section(f"Message in {group}", ITEM_COLUMNS, [written.message]),
         Section(f"Group rows: {written.rows_moved} moved", [
             Column("row", "pk"), Column("with", "user_handle"), Column("from", "from_sk"), Column("now at", "sk"),
-            Column("outcome", "outcome")], doc["group_rows"])])
+            Column("outcome", "outcome")], doc["group_rows"]),
+        render.capacity_section(doc["consumed_capacity"], "Consumed write capacity")])

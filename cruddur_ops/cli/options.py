@@ -27,6 +27,13 @@ PriceFileOpt = Annotated[
 
 
 
+def prices(price_file: Path | None):
+    """The on-demand prices for cost columns: --price-file, else the bundled file."""
+    from cruddur_ops.ddb.capacity import Prices
+
+    return Prices.load(price_file)
+
+
 class UsersFrom(str, Enum):
     yaml = "yaml"
     db = "db"

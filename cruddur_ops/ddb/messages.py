@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cruddur_ops.ddb import stream
+from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_attrs
 from cruddur_ops.ddb.model import GROUP_PREFIX, MAX_ITEM_BYTES, TABLE, User, group_item, item_size, message_item
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
@@ -89,11 +90,12 @@ class NewConversation:
     created_at: str
     message: dict
     group_rows: list[dict]
+    capacity: Capacity = field(default_factory=lambda: Capacity("write"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self, prices=None) -> dict:
         return {"pattern": "create-message-group", "table": self.table, "message_group_uuid": self.group,
                 "created_at": self.created_at, "message": self.message, "group_rows": self.group_rows,
-                "items_written": 1 + len(self.group_rows)}
+                "items_written": 1 + len(self.group_rows), "consumed_capacity": self.capacity.to_dict(prices)}
 
 
 def create_message_group(client, sender: User, other: User, text: str, *, table: str = TABLE,
@@ -111,11 +113,13 @@ def create_message_group(client, sender: User, other: User, text: str, *, table:
     rows = [group_item(sender, other, group, created_at, text), group_item(other, sender, group, created_at, text)]
     if max(item_size(i) for i in (message, *rows)) > MAX_ITEM_BYTES:
         raise InputError("the message makes an item larger than DynamoDB's 400 KB limit")
-    client.transact_write_items(TransactItems=[
+    response = client.transact_write_items(TransactItems=[
         {"Put": {"TableName": table, "Item": to_attrs(item), "ConditionExpression": "attribute_not_exists(pk)"}}
         for item in (message, *rows)
-    ])
-    return NewConversation(table, group, created_at, message, rows)
+    ], ReturnConsumedCapacity="INDEXES")
+    written = NewConversation(table, group, created_at, message, rows)
+    written.capacity.add(response.get("ConsumedCapacity"))
+    return written
 
 
 @dataclass
@@ -127,15 +131,17 @@ class NewMessage:
     created_at: str
     message: dict
     moves: list[stream.Move] = field(default_factory=list)
+    capacity: Capacity = field(default_factory=lambda: Capacity("write"))
 
     @property
     def rows_moved(self) -> int:
         return sum(1 for m in self.moves if m.outcome == "moved")
 
-    def to_dict(self) -> dict:
+    def to_dict(self, prices=None) -> dict:
         return {"pattern": "create-message", "table": self.table, "message_group_uuid": self.group,
                 "created_at": self.created_at, "message": self.message,
-                "group_rows": [m.to_dict() for m in self.moves], "rows_moved": self.rows_moved}
+                "group_rows": [m.to_dict() for m in self.moves], "rows_moved": self.rows_moved,
+                "consumed_capacity": self.capacity.to_dict(prices)}
 
 
 def participants(rows: list[dict]) -> dict[str, str]:
@@ -168,6 +174,9 @@ def create_message(client, group: str, sender: User, text: str, *, table: str = 
         raise InputError(f"'{sender.handle}' is not a participant of conversation {group} (participants: {names})")
     created_at = timestamp(now)
     message = message_item(group, created_at, str(uuidlib.uuid4()), text, sender)
-    client.put_item(TableName=table, Item=to_attrs(message), ConditionExpression="attribute_not_exists(pk)")
-    moves = stream.apply_message(client, table, group, created_at, text, rows=rows)
-    return NewMessage(table, group, created_at, message, moves)
+    capacity = Capacity("write")
+    response = client.put_item(TableName=table, Item=to_attrs(message), ConditionExpression="attribute_not_exists(pk)",
+                               ReturnConsumedCapacity="INDEXES")
+    capacity.add(response.get("ConsumedCapacity"))
+    moves = stream.apply_message(client, table, group, created_at, text, rows=rows, capacity=capacity)
+    return NewMessage(table, group, created_at, message, moves, capacity)

@@ -163,10 +163,11 @@ class Move:
                 "from_sk": self.change.from_sk if self.change else None}
 
 
-def move_row(client, table: str, row: dict, created_at: str, text: str) -> Move:
+def move_row(client, table: str, row: dict, created_at: str, text: str, *, capacity=None) -> Move:
     """Move one group row to the message at ``created_at`` unless it already shows that message or a newer one.
 
-    Delete and put happen in one transaction; see the module docstring for the conditions.
+    Delete and put happen in one transaction; see the module docstring for the conditions. With a
+    ``capacity`` (ddb.capacity.Capacity) the transaction's consumed write capacity is added to it.
     """
     pk, group = row["pk"]["S"], row["message_group_uuid"]["S"]
     handle = _s(row, "user_handle") or ""
@@ -176,7 +177,7 @@ def move_row(client, table: str, row: dict, created_at: str, text: str) -> Move:
             return Move("not_newer", pk, old_sk, handle)
         new_row = {**row, "sk": {"S": created_at}, "message": {"S": text}}
         try:
-            client.transact_write_items(TransactItems=[
+            response = client.transact_write_items(**({"ReturnConsumedCapacity": "INDEXES"} if capacity else {}), TransactItems=[
                 {"Delete": {
                     "TableName": table, "Key": {"pk": row["pk"], "sk": row["sk"]},
                     "ConditionExpression": "attribute_exists(pk) AND message_group_uuid = :g",
@@ -199,6 +200,8 @@ def move_row(client, table: str, row: dict, created_at: str, text: str) -> Move:
                 return Move("gone", pk, old_sk, handle)  # the conversation was deleted meanwhile
             row = current
             continue
+        if capacity is not None:
+            capacity.add(response.get("ConsumedCapacity"))
         change = Change(group=group, pk=pk, from_sk=old_sk, to_sk=created_at, message=text, user_handle=handle)
         return Move("moved", pk, created_at, handle, change)
     raise CruddurError(f"gave up moving the row {pk} of group {group} to {created_at} after {MAX_ATTEMPTS} "
@@ -206,13 +209,13 @@ def move_row(client, table: str, row: dict, created_at: str, text: str) -> Move:
 
 
 def apply_message(client, table: str, group: str, created_at: str, text: str, *,
-                  rows: list[dict] | None = None) -> list[Move]:
+                  rows: list[dict] | None = None, capacity=None) -> list[Move]:
     """Move every group row of ``group`` that is older than ``created_at``; one Move per row (none: no rows).
 
     ``rows`` are the group rows when the caller has just read them (pattern D), else they are read here.
     """
     rows = sorted(group_rows(client, table, group) if rows is None else rows, key=lambda r: r["pk"]["S"])
-    return [move_row(client, table, row, created_at, text) for row in rows]
+    return [move_row(client, table, row, created_at, text, capacity=capacity) for row in rows]
 
 
 # --- a batch of records ---------------------------------------------------------------------------------------

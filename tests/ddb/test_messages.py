@@ -47,8 +47,11 @@ def test_pattern_c_writes_one_message_and_both_group_rows(messages_table, cli):
     doc = cli.json("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "tobi",
                    "--message", "Hi Tobi!", "--users-from", "yaml")
     assert set(doc) == {"pattern", "table", "message_group_uuid", "created_at", "message", "group_rows",
-                        "items_written", "users_from"}
+                        "items_written", "users_from", "consumed_capacity"}
     assert doc["pattern"] == "create-message-group" and doc["items_written"] == 3 and doc["users_from"] == "yaml"
+    used = doc["consumed_capacity"]
+    assert used["table"] >= 3 and used["indexes"]["message-group-sk-index"] >= 2  # the group rows land in the GSI
+    assert used["total"] == used["table"] + used["indexes"]["message-group-sk-index"] and used["cost"]["usd"] > 0
     group, at = doc["message_group_uuid"], doc["created_at"]
     assert at.endswith("+00:00") and datetime.fromisoformat(at).tzinfo is not None
 
@@ -82,8 +85,10 @@ def test_pattern_d_writes_the_message_and_moves_both_rows(messages_table, cli):
                      "--message", "Hi Tobi!")["message_group_uuid"]
     doc = cli.json("ddb", "pattern", "create-message", "--group", group, "--handle", "tobi", "--message", "Hi Mira!")
     assert set(doc) == {"pattern", "table", "message_group_uuid", "created_at", "message", "group_rows",
-                        "rows_moved", "users_from"}
+                        "rows_moved", "users_from", "consumed_capacity"}
     assert doc["pattern"] == "create-message" and doc["rows_moved"] == 2
+    # the message, then a delete and a put for each of the two rows (in the table and in the GSI)
+    assert doc["consumed_capacity"]["table"] >= 5 and doc["consumed_capacity"]["indexes"]["message-group-sk-index"] >= 4
     at = doc["created_at"]
     assert set(doc["message"]) == MESSAGE_KEYS and doc["message"]["user_handle"] == "tobi"
     assert doc["message"]["pk"] == f"MSG#{group}" and doc["message"]["sk"] == at
