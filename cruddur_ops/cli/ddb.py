@@ -276,6 +276,11 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
         render.capacity_section(doc["consumed_capacity"])])
 
 
+# How patterns A and B show their items; `local demo` shows them the same way.
+MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]
+CONVERSATION_COLUMNS = [Column("with", "user_handle"), Column("name", "user_display_name"),
+                        Column("last message", "message", max_width=60), Column("when", "sk"),
+                        Column("group", "message_group_uuid")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
 
@@ -297,8 +302,7 @@ def get_conversation(
     """
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", [
-                     Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]))
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS))
 
 
 @pattern_app.command("list-conversations")
@@ -325,10 +329,7 @@ def list_conversations(
         user_uuid = uuid_for_handle(settings(ctx), handle)
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", [
-                     Column("with", "user_handle"), Column("name", "user_display_name"),
-                     Column("last message", "message", max_width=60), Column("when", "sk"),
-                     Column("group", "message_group_uuid")]))
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))
 
 
 @pattern_app.command("list")

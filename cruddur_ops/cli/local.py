@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, prices, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
 from cruddur_ops.settings import Settings
@@ -228,9 +228,9 @@ def demo(
     Example: cruddur local demo
     """
     from cruddur_ops import defaults, seedfile
+    from cruddur_ops.cli.ddb import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
     from cruddur_ops.ddb import patterns, schema
     from cruddur_ops.ddb import seed as seeding
-    from cruddur_ops.ddb.capacity import Prices
     from cruddur_ops.local import dynamodb_local
     from cruddur_ops.local import postgres
 
@@ -270,18 +270,16 @@ def demo(
         from cruddur_ops.errors import NotFoundError
 
         raise NotFoundError(f"no user '{wanted}' among the users of {'PostgreSQL' if service else seed_doc.path}")
-    prices = Prices.load()
+    on_demand = prices(None)
     groups = patterns.run_pattern(client, patterns.find(read.tables, "list-conversations"), {"user_uuid": user.uuid})
     doc = {"endpoint": engine.endpoint, "tables": [r.to_dict() for r in loaded],
            "postgres": service.to_dict() if service else None, "postgres_error": pg_error,
-           "users_from": users_from, "seed": seeded.to_dict(prices),
+           "users_from": users_from, "seed": seeded.to_dict(on_demand),
            "user": {"handle": user.handle, "uuid": user.uuid, "display_name": user.display_name},
            "conversations": {"items": groups.items, "count": groups.count,
-                             "consumed_capacity": groups.capacity.to_dict(prices)}}
+                             "consumed_capacity": groups.capacity.to_dict(on_demand)}}
     sections = [
-        Section(f"Conversations of {user.display_name} (@{user.handle})", [
-            Column("with", "user_handle"), Column("last message", "message", max_width=60), Column("when", "sk"),
-            Column("group", "message_group_uuid")], groups.items),
+        Section(f"Conversations of {user.display_name} (@{user.handle})", CONVERSATION_COLUMNS, groups.items),
         render.capacity_section(doc["conversations"]["consumed_capacity"]),
     ]
     if groups.items:
@@ -289,11 +287,9 @@ def demo(
         messages = patterns.run_pattern(client, patterns.find(read.tables, "get-conversation"),
                                         {"message_group_uuid": newest["message_group_uuid"]})
         doc["conversation"] = {"message_group_uuid": newest["message_group_uuid"], "items": messages.items,
-                               "count": messages.count, "consumed_capacity": messages.capacity.to_dict(prices)}
+                               "count": messages.count, "consumed_capacity": messages.capacity.to_dict(on_demand)}
         sections += [
-            Section(f"Conversation with @{newest['user_handle']}", [
-                Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)],
-                messages.items),
+            Section(f"Conversation with @{newest['user_handle']}", MESSAGE_COLUMNS, messages.items),
             render.capacity_section(doc["conversation"]["consumed_capacity"]),
         ]
     render.emit(doc, output, sections)
