@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cruddur_ops.local import dynamodb_local  # noqa: E402
 from cruddur_ops.settings import Settings, default_data_dir  # noqa: E402
 
-SCHEMA = ROOT / "schemas" / "cruddur-messages.yaml"
+SCHEMA = ROOT / "cruddur_ops" / "data" / "schemas" / "cruddur-messages.yaml"
 DOC = ROOT / "docs" / "benchmarks.md"
 CRUDDUR = Path(sys.executable).with_name("cruddur")
 MESSAGES_PER_CONVERSATION = 98  # + 2 group rows = 100 items a conversation

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from cruddur_ops.settings import Settings, default_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "schemas" / "cruddur-messages.yaml"
-SEED = ROOT / "seeds" / "conversations.yaml"
+SCHEMA = ROOT / "cruddur_ops" / "data" / "schemas" / "cruddur-messages.yaml"
+SEED = ROOT / "cruddur_ops" / "data" / "seeds" / "conversations.yaml"
 # Where this machine keeps the installed DynamoDB Local, read before any test changes CRUDDUR_HOME.
 ENGINE_HOME = default_data_dir(os.environ)
 

@@ -151,4 +151,4 @@ def seed_file(tmp_path) -> Path:
 
 @pytest.fixture
 def schema_sql() -> Path:
-    return Path(__file__).resolve().parents[2] / "schemas" / "schema.sql"
+    return Path(__file__).resolve().parents[2] / "cruddur_ops" / "data" / "schemas" / "schema.sql"
