@@ -147,7 +147,7 @@ def write_seed_file(path: Path, items: int) -> dict:
 
 def seed_items(path: Path) -> list[dict]:
     """The exact items ``cruddur ddb seed`` writes for ``path``, as DynamoDB attribute maps."""
-    from cruddur_ops import seedfile
+    from cruddur_ops.seeds import seedfile
     from cruddur_ops.ddb import seed
 
     parsed = seedfile.read(path)

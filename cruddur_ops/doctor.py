@@ -374,7 +374,7 @@ def fix_postgres(ctx: Context) -> str:
 
 # --- 4. the seed file's handles ---------------------------------------------------------------------------------------
 def check_seed_handles(ctx: Context) -> Check:
-    from cruddur_ops import seedfile
+    from cruddur_ops.seeds import seedfile
 
     users = ctx.users()
     path = ctx.seed_file()
@@ -402,7 +402,7 @@ def check_seed_handles(ctx: Context) -> Check:
 
 
 def fix_seed_handles(ctx: Context) -> str:
-    from cruddur_ops import seedfile
+    from cruddur_ops.seeds import seedfile
     from cruddur_ops.pg import seed as pgseed
 
     db = ctx.database()

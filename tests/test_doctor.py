@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.ddb import seed as seeding
 from cruddur_ops.ddb.items import to_attrs
-from cruddur_ops.ddb.model import TABLE, User, group_item, message_item
+from cruddur_ops.ddb.model import TABLE, group_item, message_item
+from cruddur_ops.model import User
 from cruddur_ops.local.dynamodb_local import free_port
 from tests.conftest import SCHEMA
 from tests.pg.fixtures import PASSWORD, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)

@@ -171,7 +171,7 @@ def seed(
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
-    from cruddur_ops import seedfile
+    from cruddur_ops.seeds import seedfile
     from cruddur_ops.ddb import seed as seeding
 
     s = settings(ctx)

@@ -28,7 +28,7 @@ def _users(s: Settings, users_from: UsersFrom | None):
         from cruddur_ops.pg.users import fetch_users
 
         return fetch_users(s), "PostgreSQL users", users_from
-    from cruddur_ops import seedfile
+    from cruddur_ops.seeds import seedfile
 
     path = defaults.seed_file()
     return seedfile.read(path).users, str(path), users_from

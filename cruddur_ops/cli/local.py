@@ -227,7 +227,8 @@ def demo(
 
     Example: cruddur local demo
     """
-    from cruddur_ops import defaults, seedfile
+    from cruddur_ops import defaults
+    from cruddur_ops.seeds import seedfile
     from cruddur_ops.cli.ddb import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
     from cruddur_ops.ddb import patterns, schema
     from cruddur_ops.ddb import seed as seeding

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cruddur_ops import yamlfile
+from cruddur_ops.io import yamlfile
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain
 from cruddur_ops.errors import CruddurError, SchemaError

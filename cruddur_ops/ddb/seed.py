@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
 
-from cruddur_ops import yamlfile
+from cruddur_ops.io import yamlfile
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
-from cruddur_ops.ddb.model import (GROUP_INDEX, MESSAGE_PREFIX, TABLE, User, group_item, item_size, message_item,
-                                   message_uuid_for)
+from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, group_item, message_item
 from cruddur_ops.errors import CruddurError, SeedError
-from cruddur_ops.seedfile import Conversation, SeedFile
+from cruddur_ops.model import User, item_size, message_uuid_for
+from cruddur_ops.seeds.seedfile import Conversation, SeedFile
 
 BATCH = 25  # BatchWriteItem's limit
 RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",

@@ -31,8 +31,8 @@ def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:
 
 
 def fetch_users(settings) -> list:
-    """The app's users as ``ddb.model.User`` (uuid, handle, display_name), for seeding DynamoDB from PostgreSQL."""
-    from cruddur_ops.ddb.model import User
+    """The app's users as ``cruddur_ops.model.User`` (uuid, handle, display_name), for seeding DynamoDB from PostgreSQL."""
+    from cruddur_ops.model import User
     from cruddur_ops.pg.database import Database
 
     with Database.from_settings(settings).connect() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.ddb import seed as seeding
 from tests.ddb.test_throttling import write_seed
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.ddb import schema
 from cruddur_ops.ddb import seed as seeding
 from cruddur_ops.local import dynamodb_local

@@ -9,7 +9,8 @@ import pytest
 
 from cruddur_ops.ddb import messages
 from cruddur_ops.ddb.items import to_plain
-from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, User
+from cruddur_ops.ddb.model import GROUP_INDEX, TABLE
+from cruddur_ops.model import User
 from cruddur_ops.ddb.seed import iso
 from tests.conftest import SEED
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.ddb import seed as seeding
-from cruddur_ops.ddb.model import group_uuid_for, user_uuid_for
+from cruddur_ops.model import group_uuid_for, user_uuid_for
 from cruddur_ops.errors import SeedError
 from tests.conftest import SEED
 

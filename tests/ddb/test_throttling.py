@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.ddb import seed as seeding
 from cruddur_ops.settings import Settings
 

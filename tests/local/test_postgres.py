@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.local import postgres
 from cruddur_ops.local.dynamodb_local import free_port, pid_alive
 from tests.conftest import SEED

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from cruddur_ops import seedfile
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.errors import SeedError
 from cruddur_ops.pg import schema
 from cruddur_ops.pg import seed as pgseed
+from cruddur_ops.seeds import activities as activities_file
 
 
 def _activities(tmp_path, body: str):
     path = tmp_path / "activities.yaml"
     path.write_text(body, encoding="utf-8")
-    return lambda: pgseed.read_activities(path, {"ada", "bo"})
+    return lambda: activities_file.read_activities(path, {"ada", "bo"})
 
 
 def test_activities_get_stable_uuids(tmp_path):
@@ -42,8 +43,8 @@ def test_seed_inserts_the_files_users_with_their_uuids_and_a_rerun_adds_nothing(
     schema.load(pg_conn, schema_sql)
     seed = seedfile.read(seed_file)
     handles = {u.handle for u in seed.users}
-    activities = pgseed.parse_activities(seed.activities, handles, seed_file)
-    activities += pgseed.read_activities(seed_file.with_name("activities.yaml"), handles)
+    activities = activities_file.parse_activities(seed.activities, handles, seed_file)
+    activities += activities_file.read_activities(seed_file.with_name("activities.yaml"), handles)
 
     first = pgseed.seed(pg_conn, seed.users, activities)
     assert first == {"users": {"inserted": 3, "existing": 0}, "activities": {"inserted": 3, "existing": 0}, "mismatched": []}
@@ -76,5 +77,5 @@ def test_the_shipped_activities_fit_the_shipped_seed_file():
     from cruddur_ops import defaults
 
     seed = seedfile.read(defaults.seed_file())
-    activities = pgseed.read_activities(defaults.seeds_dir() / "activities.yaml", {u.handle for u in seed.users})
+    activities = activities_file.read_activities(defaults.seeds_dir() / "activities.yaml", {u.handle for u in seed.users})
     assert len(activities) >= 3

@@ -1,4 +1,4 @@
-"""cruddur_ops.yamlfile: the streaming loader gives exactly what PyYAML's loader gives, in a fraction of the memory;
+"""cruddur_ops.io.yamlfile: the streaming loader gives exactly what PyYAML's loader gives, in a fraction of the memory;
 the strict checks (a key twice, an impossible date) name their line."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cruddur_ops import yamlfile
+from cruddur_ops.io import yamlfile
 from cruddur_ops.errors import InputError
 
 SAME_AS_PYYAML = {
