@@ -335,9 +335,9 @@ def fix_dynamodb_table(ctx: Context) -> str:
 
 # --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
 def _pg_start_hint(ctx: Context) -> str:
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import pgcluster
 
-    cluster = postgres.running(ctx.settings.data_dir)
+    cluster = pgcluster.running(ctx.settings.data_dir)
     if cluster and cluster.url != ctx.database().url:
         return f'a PostgreSQL from `cruddur local up` runs on port {cluster.port}: eval "$(cruddur local env)"'
     return 'start one with `cruddur local up` (then eval "$(cruddur local env)"), or set CONNECTION_URL'

@@ -179,9 +179,10 @@ def seed(
     users_from = users_source(s, users_from)
     users = None
     if users_from is UsersFrom.db:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(s)
+        users = fetch_users(Database.from_settings(s))
     parsed = seedfile.read(path, users_override=users)
     users = users if users is not None else parsed.users
     if dry_run:
@@ -324,9 +325,10 @@ def list_conversations(
     if not user_uuid and not handle:
         raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
 
-        user_uuid = uuid_for_handle(settings(ctx), handle)
+        user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
                  view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))

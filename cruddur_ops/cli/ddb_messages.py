@@ -25,9 +25,10 @@ def _users(s: Settings, users_from: UsersFrom | None):
     """(users, where they came from, the choice made)."""
     users_from = users_source(s, users_from)
     if users_from is UsersFrom.db:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        return fetch_users(s), "PostgreSQL users", users_from
+        return fetch_users(Database.from_settings(s)), "PostgreSQL users", users_from
     from cruddur_ops.seeds import seedfile
 
     path = defaults.seed_file()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from cruddur_ops.model import User
 
 
 def list_users(conn) -> list[dict]:
@@ -30,24 +33,35 @@ def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:
     return changed
 
 
-def fetch_users(settings) -> list:
-    """The app's users as ``cruddur_ops.model.User`` (uuid, handle, display_name), for seeding DynamoDB from PostgreSQL."""
-    from cruddur_ops.model import User
+@contextmanager
+def _connection(target) -> Iterator[tuple[Any, str]]:
+    """(an open connection, how to name the database) for a Database, a URL, or a connection already open."""
     from cruddur_ops.pg.database import Database
 
-    with Database.from_settings(settings).connect() as conn:
+    if isinstance(target, str):
+        target = Database.from_url(target)
+    if isinstance(target, Database):
+        with target.connect() as conn:
+            yield conn, target.masked
+    else:
+        yield target, target.info.dbname
+
+
+def fetch_users(target) -> list[User]:
+    """The app's users as :class:`cruddur_ops.model.User` (uuid, handle, display_name), for seeding DynamoDB from
+    PostgreSQL. ``target``: a :class:`~cruddur_ops.pg.database.Database`, a URL, or an open connection."""
+    with _connection(target) as (conn, _):
         return [User(str(u["uuid"]), u["handle"], u["display_name"]) for u in list_users(conn)]
 
 
-def uuid_for_handle(settings, handle: str) -> str:
-    """The uuid of the user with this handle in PostgreSQL ``users``; NotFoundError when there is none."""
+def uuid_for_handle(target, handle: str) -> str:
+    """The uuid of the user with this handle in PostgreSQL ``users``; NotFoundError when there is none.
+    ``target``: a Database, a URL, or an open connection."""
     from cruddur_ops.errors import NotFoundError
-    from cruddur_ops.pg.database import Database
 
-    database = Database.from_settings(settings)
-    with database.connect() as conn, conn.cursor() as cur:
+    with _connection(target) as (conn, where), conn.cursor() as cur:
         cur.execute("SELECT uuid::text FROM public.users WHERE handle = %s", [handle])
         row = cur.fetchone()
     if row is None:
-        raise NotFoundError(f"no user with handle '{handle}' in {database.masked}")
+        raise NotFoundError(f"no user with handle '{handle}' in {where}")
     return row[0]

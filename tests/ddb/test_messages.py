@@ -138,7 +138,7 @@ def test_users_from_db_resolves_handles_through_postgresql_users(messages_table,
 
     db_users = [User("11111111-1111-4111-8111-111111111111", "mira", "Mira (from PostgreSQL)"),
                 User("22222222-2222-4222-8222-222222222222", "zed", "Zed Only-In-Db")]
-    monkeypatch.setattr(pg_users, "fetch_users", lambda settings: db_users, raising=False)
+    monkeypatch.setattr(pg_users, "fetch_users", lambda database: db_users, raising=False)
     doc = cli.json("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "zed",
                    "--message", "hi", "--users-from", "db")
     assert doc["users_from"] == "db"
