@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
+from cruddur_ops import checks
+from cruddur_ops.checks import FAIL, NA, OK, STATUSES, WARN, Finding, FindingDoc  # noqa: F401  (STATUSES: re-exported)
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import NotFoundError
 
-OK, WARN, FAIL, NA = "ok", "warn", "fail", "n/a"
-STATUSES = (OK, WARN, FAIL, NA)
 ACCOUNT = "account"
 
 # The app's consumers: the message-group Lambda reads NewImage from the messages table's stream.
@@ -33,33 +33,22 @@ IDLE_SHARE = 0.2
 FIXABLE = ("deletion-protection", "point-in-time-recovery")
 
 
-@dataclass
-class Finding:
-    scope: str  # a table name, or "account"
-    check: str
-    status: str  # ok | warn | fail | n/a
-    found: str
-    fix: str = ""
-
-    def to_dict(self) -> dict:
-        return {"scope": self.scope, "check": self.check, "status": self.status, "found": self.found, "fix": self.fix}
+class AuditDoc(TypedDict):
+    endpoint: str
+    local: bool
+    tables: list[str]
+    checks: list[FindingDoc]
+    summary: dict[str, int]
 
 
 @dataclass
-class Report:
+class Report(checks.Report):
     endpoint: str
     local: bool
     tables: list[str]
     findings: list[Finding] = field(default_factory=list)
 
-    @property
-    def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == FAIL]
-
-    def summary(self) -> dict:
-        return {s: sum(1 for f in self.findings if f.status == s) for s in STATUSES}
-
-    def to_dict(self) -> dict:
+    def to_dict(self) -> AuditDoc:
         return {"endpoint": self.endpoint, "local": self.local, "tables": self.tables,
                 "checks": [f.to_dict() for f in self.findings], "summary": self.summary()}
 

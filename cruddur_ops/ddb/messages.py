@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.capacity import Capacity

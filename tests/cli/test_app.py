@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-import typer
 
 from cruddur_ops import __version__
 from cruddur_ops.cli.app import app, hoist_global_flags

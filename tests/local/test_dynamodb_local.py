@@ -2,7 +2,7 @@
 
 import pytest
 
-from cruddur_ops.local import _proc, dynamodb_local
+from cruddur_ops.local import _proc
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from cruddur_ops.seeds import seedfile
-from cruddur_ops.local import pgcluster, postgres
+from cruddur_ops.local import pgcluster
 from cruddur_ops.local._proc import free_port, pid_alive
 from tests.conftest import SEED
 
