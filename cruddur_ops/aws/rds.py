@@ -11,10 +11,11 @@ from datetime import datetime, timezone
 from typing import Mapping
 
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.settings import CLIENT_IP_ENV
 
 POSTGRES_PORT = 5432
 # Where a developer environment may publish its public IP, in the order they are tried.
-IP_ENV = ("CRUDDUR_CLIENT_IP", "GITPOD_IP", "CODESPACES_IP")
+IP_ENV = CLIENT_IP_ENV  # CRUDDUR_CLIENT_IP, GITPOD_IP, CODESPACES_IP
 STOPPED = "stopped"
 AVAILABLE = "available"
 

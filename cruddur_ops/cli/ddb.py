@@ -64,11 +64,10 @@ def schema_load(
     s.guard_write("dynamodb", "create tables")
     client = s.dynamodb()
     if recreate:
-        differing = [t.name for t in read.tables if (d := schema.existing(client, t.name)) and schema.differences(t, d)]
-        if differing:
-            confirm(f"Drop and recreate {', '.join(differing)}? All their items are lost.", yes=yes, what="recreate tables")
-        recreate = bool(differing)
-    results = schema.load(client, read.tables, recreate=recreate, wait=wait)
+        results = schema.load_recreating(client, read.tables, wait=wait, confirm=lambda names: confirm(
+            f"Drop and recreate {', '.join(names)}? All their items are lost.", yes=yes, what="recreate tables"))
+    else:
+        results = schema.load(client, read.tables, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
            "endpoint": s.describe_endpoint("dynamodb")}
 

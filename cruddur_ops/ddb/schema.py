@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cruddur_ops.io import cloudformation, yamlfile
 from cruddur_ops.errors import SchemaError
@@ -321,6 +321,23 @@ def existing(client, name: str) -> dict | None:
         return client.describe_table(TableName=name)["Table"]
     except client.exceptions.ResourceNotFoundException:
         return None
+
+
+def differing(client, specs: list[TableSpec]) -> list[str]:
+    """The names of the tables in ``specs`` that exist on the endpoint but differ from their spec (what
+    ``--recreate`` would drop and create again)."""
+    return [spec.name for spec in specs
+            if (description := existing(client, spec.name)) and differences(spec, description)]
+
+
+def load_recreating(client, specs: list[TableSpec], *, confirm: Callable[[list[str]], None] | None = None,
+                    wait: bool = True) -> list[LoadResult]:
+    """``--recreate``: ask (``confirm`` raises to refuse) about the tables that differ, then drop and recreate
+    them; with none differing, a plain :func:`load`."""
+    names = differing(client, specs)
+    if names and confirm:
+        confirm(names)
+    return load(client, specs, recreate=bool(names), wait=wait)
 
 
 def load(client, specs: list[TableSpec], *, recreate: bool = False, wait: bool = True) -> list[LoadResult]:

@@ -22,7 +22,7 @@ def _aws_identity(s: Settings) -> tuple[str | None, str | None]:
     local = s.is_local("dynamodb")
     session = boto3.session.Session(profile_name=s.profile) if s.profile else boto3.session.Session()
     region = s.region or (LOCAL_REGION if local else session.region_name)
-    if local and not s.profile and not s.env.get("AWS_ACCESS_KEY_ID"):
+    if local and not s.profile and not s.has_access_key:
         return region, "dummy local credentials"
     credentials = session.get_credentials()
     return region, (credentials.method if credentials else None)

@@ -130,13 +130,13 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
                 return Service("server", db.url, db.source, setup=setup)
             note(f"no PostgreSQL at {db.masked} ({problem}); starting a private cluster")
 
-    binaries = pgcluster.find_binaries(settings.env)
+    binaries = pgcluster.find_binaries(settings.child_env())
     if binaries is None:
         raise EngineError(impossible_message(db, problem))
-    initialised = pgcluster.initialise(data_dir, binaries, settings.env)
+    initialised = pgcluster.initialise(data_dir, binaries, settings.child_env())
     if initialised:
         note(f"initialised a PostgreSQL cluster in {pgcluster.home_link(data_dir)}")
-    cluster = pgcluster.start(data_dir, binaries, settings.env, port=port)
+    cluster = pgcluster.start(data_dir, binaries, settings.child_env(), port=port)
     pgcluster.write_state(data_dir, cluster)
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
@@ -172,5 +172,5 @@ def status(settings) -> dict:
     return {"service": "postgres", "state": state, "pid": service.cluster.pid if service.cluster else None,
             "endpoint": db.masked, "source": service.source,
             "data": service.cluster.pgdata if service.cluster else None,
-            "installed": pgcluster.find_binaries(settings.env) is not None, "database": doc["database"],
+            "installed": pgcluster.find_binaries(settings.child_env()) is not None, "database": doc["database"],
             "exists": doc["exists"], "tables": doc["tables"], "error": doc["error"]}

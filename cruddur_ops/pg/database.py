@@ -138,8 +138,7 @@ class Database:
             return cls.from_url(url, "PROD_CONNECTION_URL")
         if not url:
             return cls.from_url(DEFAULT_URL, "default")
-        source = "CONNECTION_URL" if settings.env.get("CONNECTION_URL") else "DATABASE_URL"
-        return cls.from_url(url, source)
+        return cls.from_url(url, settings.connection_url_source)
 
     @property
     def masked(self) -> str:

@@ -26,9 +26,9 @@ import logging
 
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.ddb.stream.apply import apply_records
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import MESSAGE_TABLE_ENV, Settings
 
-TABLE_ENV = "DDB_MESSAGE_TABLE"
+TABLE_ENV = MESSAGE_TABLE_ENV  # "DDB_MESSAGE_TABLE"
 
 log = logging.getLogger("cruddur_ops.stream")
 _clients: dict[tuple, object] = {}  # reused across warm invocations, one per endpoint and region
@@ -44,8 +44,8 @@ def _client(settings: Settings):
 def handler(event: dict, context=None) -> dict:
     """Apply a DynamoDB stream batch: move both group rows of each new message's conversation to it."""
     settings = Settings.from_env()
-    log.setLevel(settings.env.get("LOG_LEVEL", "INFO").upper())
-    table = settings.env.get(TABLE_ENV) or TABLE
+    log.setLevel(settings.log_level)
+    table = settings.message_table or TABLE
     records = (event or {}).get("Records") or []
     summary = apply_records(_client(settings), records, table=table)
     doc = summary.to_dict()
