@@ -10,8 +10,9 @@ the one fix-then-check-again loop both `--fix` options run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Generic, Iterable, Literal, Protocol, Sequence, TypedDict, TypeVar
+from typing import Generic, Literal, Protocol, TypedDict, TypeVar
 
 Status = Literal["ok", "warn", "fail", "n/a"]
 OK: Status = "ok"

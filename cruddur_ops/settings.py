@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from cruddur_ops.errors import CruddurError, ProdGuardError
@@ -77,7 +77,7 @@ class Settings:
     data_dir: Path = Path(".cruddur")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **flags) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **flags) -> Settings:
         env = dict(os.environ if env is None else env)
         flags = {k: v for k, v in flags.items() if v is not None}
         return cls(

@@ -6,7 +6,7 @@ person, and ``users.cognito_user_id`` holds the Cognito ``sub``.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cruddur_ops.errors import NotFoundError
 

@@ -7,8 +7,8 @@ The rule is one ingress rule of the instance's security group (``DB_SG_ID``, ``D
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
 from cruddur_ops.settings import CLIENT_IP_ENV
@@ -46,7 +46,7 @@ def client_cidr(ip: str | None, env: Mapping[str, str]) -> tuple[str, str]:
 
 def rule_description(now: datetime | None = None) -> str:
     """What the rule says about itself: the tool and when (EC2 allows letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*)."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     return f"cruddur rds update-sg-rule {now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 

@@ -10,8 +10,19 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
-from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
-                                     confirm, prices, settings, users_source)
+from cruddur_ops.cli.options import (
+    DryRunOpt,
+    OutputOpt,
+    PriceFileOpt,
+    TableOpt,
+    UsersFrom,
+    UsersFromOpt,
+    YesOpt,
+    confirm,
+    prices,
+    settings,
+    users_source,
+)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -170,8 +181,8 @@ def seed(
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
-    from cruddur_ops.seeds import seedfile
     from cruddur_ops.ddb import seed as seeding
+    from cruddur_ops.seeds import seedfile
 
     s = settings(ctx)
     path = file or defaults.seed_file()

@@ -31,9 +31,8 @@ def audit(
 
     Example: cruddur ddb audit cruddur-messages --fix
     """
-    from cruddur_ops.ddb import audit as auditing
-
     from cruddur_ops.checks import fix_then_recheck
+    from cruddur_ops.ddb import audit as auditing
 
     s = settings(ctx)
     if fix:

@@ -11,11 +11,19 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, PriceFileOpt, TableOpt, prices, UsersFrom, UsersFromOpt, settings, users_source
+from cruddur_ops.cli.options import (
+    OutputOpt,
+    PriceFileOpt,
+    TableOpt,
+    UsersFrom,
+    UsersFromOpt,
+    prices,
+    settings,
+    users_source,
+)
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.settings import Settings
-
 
 HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")]
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]

@@ -87,8 +87,7 @@ def up(
 
     Example: cruddur local up && eval "$(cruddur local env)"
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import dynamodb_local, postgres
 
     s = settings(ctx)
     if reset:
@@ -128,8 +127,7 @@ def down(ctx: typer.Context, output: OutputOpt = None) -> None:
 
     Example: cruddur local down
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import pgcluster
+    from cruddur_ops.local import dynamodb_local, pgcluster
 
     s = settings(ctx)
     engine = dynamodb_local.down(s.data_dir)
@@ -197,8 +195,7 @@ def env(ctx: typer.Context) -> None:
 
     Example: eval "$(cruddur local env)"
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import dynamodb_local, postgres
 
     s = settings(ctx)
     engine = dynamodb_local.running(s.data_dir)

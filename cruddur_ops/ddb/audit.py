@@ -12,9 +12,10 @@ protection and point-in-time recovery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, TypedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
 from cruddur_ops import checks
 from cruddur_ops.checks import FAIL, NA, OK, STATUSES, WARN, Finding, FindingDoc  # noqa: F401  (STATUSES: re-exported)
@@ -66,7 +67,7 @@ class Clients:
     endpoint_url: str | None = None  # for the fix commands, when it is not AWS itself
 
     @classmethod
-    def from_settings(cls, settings) -> "Clients":
+    def from_settings(cls, settings) -> Clients:
         """DynamoDB always; CloudTrail, Config and CloudWatch too, unless DynamoDB is local and they have no
         endpoint of their own (then they would reach real AWS, which a local audit must not)."""
         local = settings.is_local("dynamodb")
@@ -298,7 +299,7 @@ def table_names(client) -> list[str]:
 def audit(clients: Clients, tables: list[str] | None = None, *, stream_tables=STREAM_TABLES,
           now: datetime | None = None) -> Report:
     """Every check for ``tables`` (default: every table on the endpoint), then the account's."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     names = list(tables) if tables else table_names(clients.dynamodb)
     report = Report(clients.endpoint, clients.local, names)
     for name in names:

@@ -6,12 +6,13 @@ Every file is read and validated before anything is created, so one bad file cre
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from cruddur_ops.io import cloudformation, yamlfile
 from cruddur_ops.errors import SchemaError
+from cruddur_ops.io import cloudformation, yamlfile
 
 CREATE_TABLE_FIELDS = {
     "TableName", "AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes",

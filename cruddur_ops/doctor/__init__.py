@@ -28,18 +28,33 @@ the registry (``CHECKS``, in order), :func:`run_checks`, :func:`apply_fixes` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypedDict
+from typing import Any, TypedDict
 
 from cruddur_ops.checks import FAIL, NA, WARN, Report, fix_then_recheck
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.doctor.context import DEFAULT_MAX_ITEMS, Check, Context, NotApplicable, _short
-from cruddur_ops.doctor.ddb import (check_duplicate_conversations, check_dynamodb_endpoint, check_dynamodb_table,
-                                    check_group_row_users, check_group_rows_current, check_message_timestamps,
-                                    fix_dynamodb_table, fix_group_rows_current)
-from cruddur_ops.doctor.pg import (check_blocking_sessions, check_cognito_user_ids, check_postgres, check_seed_handles,
-                                   fix_blocking_sessions, fix_postgres, fix_seed_handles)
+from cruddur_ops.doctor.ddb import (
+    check_duplicate_conversations,
+    check_dynamodb_endpoint,
+    check_dynamodb_table,
+    check_group_row_users,
+    check_group_rows_current,
+    check_message_timestamps,
+    fix_dynamodb_table,
+    fix_group_rows_current,
+)
+from cruddur_ops.doctor.pg import (
+    check_blocking_sessions,
+    check_cognito_user_ids,
+    check_postgres,
+    check_seed_handles,
+    fix_blocking_sessions,
+    fix_postgres,
+    fix_seed_handles,
+)
 from cruddur_ops.errors import CruddurError
 from cruddur_ops.settings import Settings
 

@@ -4,7 +4,7 @@ one bounded scan of the table, and the users."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -84,7 +84,7 @@ class Context:
         self.table = table
         self.seed_path = Path(seed_path) if seed_path else None
         self.max_items = max_items
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
         self._client = None
         self._ddb_problem: str | None = None
         self._ddb_probed = False
@@ -96,7 +96,7 @@ class Context:
         self._pg_probed = False
         self._users: list[dict] | None = None
 
-    def __enter__(self) -> "Context":
+    def __enter__(self) -> Context:
         return self
 
     def __exit__(self, *exc) -> None:

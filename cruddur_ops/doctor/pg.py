@@ -78,8 +78,8 @@ def check_seed_handles(ctx: Context) -> Check:
 
 
 def fix_seed_handles(ctx: Context) -> str:
-    from cruddur_ops.seeds import seedfile
     from cruddur_ops.pg import seed as pgseed
+    from cruddur_ops.seeds import seedfile
 
     db = ctx.database()
     db.guard_write(prod=ctx.settings.prod, action="insert the seed file's users")

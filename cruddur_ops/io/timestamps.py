@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -22,7 +22,7 @@ def parse(value: Any) -> datetime:
 
 def format_utc(moment: datetime | None = None) -> str:
     """``moment`` (default: now) as aware UTC with microseconds: ``2026-12-01T05:50:31.000000+00:00``."""
-    moment = moment or datetime.now(timezone.utc)
+    moment = moment or datetime.now(UTC)
     if moment.tzinfo is None:
         raise ValueError("a message time needs a timezone")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cruddur_ops.errors import InputError
-
 
 _LOADER: type | None = None
 _STRICT_ERROR: type = Exception  # replaced by a yaml ConstructorError subclass when _loader() first runs
@@ -108,8 +108,15 @@ def _load_streaming(text: str) -> Any:
     and a key written twice is the same error as in the strict loader.
     """
     import yaml
-    from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-                             SequenceStartEvent, StreamEndEvent)
+    from yaml.events import (
+        AliasEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+        StreamEndEvent,
+    )
     from yaml.nodes import ScalarNode
 
     loader = _loader()(text)

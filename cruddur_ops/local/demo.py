@@ -8,9 +8,10 @@ newest one, each with its consumed capacity. Progress and notes go through callb
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from cruddur_ops.errors import EngineError, NotFoundError
 from cruddur_ops.model import User

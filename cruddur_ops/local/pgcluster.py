@@ -16,9 +16,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
 
 from cruddur_ops.errors import EngineError
 from cruddur_ops.local import _proc

@@ -25,9 +25,9 @@ stops only that pid. A server ``up`` merely used is never stopped.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from cruddur_ops.errors import EngineError
 from cruddur_ops.local import pgcluster
@@ -38,9 +38,9 @@ MODES = ("auto", "private")
 # --- any server: answering, and set up as `db setup` does it -------------------------------------------------------
 def probe(db) -> str | None:
     """None when a server answers at the URL (its database may still be missing), else why not."""
-    from cruddur_ops.pg.database import reason
-
     import psycopg
+
+    from cruddur_ops.pg.database import reason
 
     last = "no attempt"
     for name in (db.name, db.maintenance_name):

@@ -7,7 +7,7 @@ A rerun adds nothing: users conflict on uuid or handle, activities on their (der
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cruddur_ops.seeds.activities import SeedActivity
 

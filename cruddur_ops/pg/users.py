@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from cruddur_ops.model import User
 
@@ -17,7 +18,7 @@ def list_users(conn) -> list[dict]:
             "SELECT uuid::text, handle, display_name, email, cognito_user_id FROM public.users ORDER BY handle"
         )
         names = [c.name for c in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:

@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cruddur_ops.errors import SeedError
 from cruddur_ops.io import yamlfile
 from cruddur_ops.io.timestamps import parse as parse_timestamp
 from cruddur_ops.model import MAX_ITEM_BYTES, User, group_uuid_for, user_uuid_for
-from cruddur_ops.errors import SeedError
 
 USER_FIELDS = {"handle", "display_name", "uuid", "email", "cognito_user_id"}
 CONVERSATION_FIELDS = {"message_group_uuid", "between", "start", "messages"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cruddur_ops.io import yamlfile
 from cruddur_ops.errors import InputError
+from cruddur_ops.io import yamlfile
 
 SAME_AS_PYYAML = {
     "anchors": "a: &x {k: 1, j: [1, 2]}\nb: *x\nc: &s hello\nd: *s\n",

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from cruddur_ops.seeds import seedfile
 from cruddur_ops.local import pgcluster
 from cruddur_ops.local._proc import free_port, pid_alive
+from cruddur_ops.seeds import seedfile
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.integration

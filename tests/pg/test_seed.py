@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cruddur_ops.seeds import seedfile
 from cruddur_ops.pg import schema
 from cruddur_ops.pg import seed as pgseed
 from cruddur_ops.seeds import activities as activities_file
+from cruddur_ops.seeds import seedfile
 
 
 @pytest.mark.integration

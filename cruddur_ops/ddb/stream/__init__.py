@@ -26,11 +26,28 @@ The package: :mod:`.apply` (row moves, batches of records), :mod:`.reader` (the 
 :mod:`.checkpoints` (the checkpoint file), :mod:`.lambda_handler` (the Lambda entry point).
 """
 
-from cruddur_ops.ddb.stream.apply import (MAX_ATTEMPTS, MAX_KEPT_CHANGES, SKIP_REASONS, Change, Move, Summary,
-                                          apply_message, apply_records, classify, group_rows, move_row)
+from cruddur_ops.ddb.stream.apply import (
+                                          MAX_ATTEMPTS,
+                                          MAX_KEPT_CHANGES,
+                                          SKIP_REASONS,
+                                          Change,
+                                          Move,
+                                          Summary,
+                                          apply_message,
+                                          apply_records,
+                                          classify,
+                                          group_rows,
+                                          move_row,
+)
 from cruddur_ops.ddb.stream.checkpoints import Checkpoints
-from cruddur_ops.ddb.stream.reader import (SHARD_REFRESH_SECONDS, StreamRun, describe_stream, process_stream,
-                                           stream_arn, stream_status)
+from cruddur_ops.ddb.stream.reader import (
+                                          SHARD_REFRESH_SECONDS,
+                                          StreamRun,
+                                          describe_stream,
+                                          process_stream,
+                                          stream_arn,
+                                          stream_status,
+)
 
 __all__ = [
     "MAX_ATTEMPTS", "MAX_KEPT_CHANGES", "SHARD_REFRESH_SECONDS", "SKIP_REASONS", "Change", "Checkpoints", "Move",

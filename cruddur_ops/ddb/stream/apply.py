@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
 from cruddur_ops.errors import CruddurError
@@ -88,7 +88,7 @@ class Summary:
         self.changes.extend(changes[:room])
         self.changes_omitted += len(changes) - len(changes[:room])
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         self.records += other.records
         self.applied += other.applied
         self.rows_moved += other.rows_moved

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from cruddur_ops.ddb.stream.apply import Change, Summary, apply_records
 from cruddur_ops.ddb.stream.checkpoints import Checkpoints
