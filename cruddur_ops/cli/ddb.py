@@ -248,7 +248,7 @@ def scan(
         for row in rows:
             keys += [k for k in row if k not in keys]
         keys = [k for k in ("pk", "sk") if k in keys] + [k for k in keys if k not in ("pk", "sk")]
-        return [Section(f"{table}: {len(rows)} items", [Column(k, k, max_width=60) for k in keys], rows),
+        return [Section(f"{table}: {len(rows)} items", [Column(k, k) for k in keys], rows),
                 render.capacity_section(doc["consumed_capacity"])]
 
     render.emit(doc, mode, sections)
@@ -277,10 +277,14 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
 
 
 # How patterns A and B show their items; `local demo` shows them the same way.
-MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]
-CONVERSATION_COLUMNS = [Column("with", "user_handle"), Column("name", "user_display_name"),
-                        Column("last message", "message", max_width=60), Column("when", "sk"),
-                        Column("group", "message_group_uuid")]
+# Identifiers stay whole on one line; the message text takes the width that is left. A conversation's group uuid
+# (what `get-conversation --group` takes) stands above its last message's time, so both fit at 100 columns.
+MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", wrap=True)]
+CONVERSATION_COLUMNS = [Column("with", lambda r: "\n".join(v for v in (r.get("user_handle"), r.get("user_display_name")) if v),
+                               wrap=True),
+                        Column("group / last message at", lambda r: f"{r.get('message_group_uuid') or ''}\n{r.get('sk') or ''}",
+                               wrap=False),
+                        Column("last message", "message", wrap=True)]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
 
@@ -340,11 +344,16 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
     """
     read = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    def key_and_sort(r: dict) -> str:
+        key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
+        sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
+        return f"{key}\n{sort}" if sort else key
+
     render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
-        Column("name", "name"), Column("table", "table"), Column("index", "index"),
-        Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
-        Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
-        Column("parameters", "parameters"), Column("description", "description", max_width=50)], rows)])
+        Column("name", "name", wrap=False),
+        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+        Column("key / sort", key_and_sort, wrap=False),
+        Column("description", "description", wrap=True)], rows)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -374,8 +383,8 @@ def pattern_run(
     Example: cruddur ddb pattern run messages-since -p message_group_uuid=5ae290ed-… -p since=2024-03-01
     """
     def view(p):
-        keys = ["pk", "sk", "user_handle", "message"]
-        return f"{name}", [Column(k, k, max_width=60) for k in keys]
+        return f"{name}", [Column("pk / sk", lambda r: f"{r.get('pk', '')}\n{r.get('sk', '')}", wrap=False),
+                           Column("user_handle", "user_handle", wrap=False), Column("message", "message", wrap=True)]
 
     _run_pattern(ctx, name, _params(param or []), schema_files=schema, limit=limit, table=table,
                  explain=explain, output=output, price_file=price_file, view=view)

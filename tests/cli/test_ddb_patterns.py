@@ -64,7 +64,7 @@ def test_pattern_list_json(cli, aws_env):
 def test_pattern_list_table(cli, aws_env, wide):
     result = cli("ddb", "pattern", "list", "--schema", SCHEMA, "--output", "table")
     for text in ("Access patterns", "get-conversation", "message-group-sk-index", "pk = MSG#{message_group_uuid}",
-                 "sk >= {since}", "message_group_uuid, since"):
+                 "sk >= {since}"):
         assert text in result.stdout
     assert result.stderr == ""
 
