@@ -255,7 +255,24 @@ def scan(
 
 
 # --- access patterns -----------------------------------------------------------------------------------------
-def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view):
+def _looked_for(request: dict) -> str:
+    """What a Query asked for, in words: ``pk = GRP#… in cruddur-messages (index …)``."""
+    values = request.get("ExpressionAttributeValues", {})
+    names = request.get("ExpressionAttributeNames", {})
+    condition = request.get("KeyConditionExpression", "")
+    for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[0])):
+        shown = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
+        condition = condition.replace(placeholder, f"'{shown}'")
+    for placeholder, name in names.items():
+        condition = condition.replace(placeholder, name)
+    index = f" (index {request['IndexName']})" if request.get("IndexName") else ""
+    return f"{condition} in {request['TableName']}{index}"
+
+
+def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
+                 on_empty=None):
+    """Run a declared pattern and render it. A query that matches nothing says so on stderr (exit 0), unless
+    ``on_empty(client, request)`` raises NotFoundError for an unknown group or user."""
     from cruddur_ops.ddb import patterns
 
     pattern = patterns.find(_schemas(schema_files).tables, name)
@@ -265,7 +282,12 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
                     [Column("field", "k"), Column("value", "v")],
                     [{"k": k, "v": v} for k, v in request.items()])])
         return
-    result = patterns.run(settings(ctx).dynamodb(), request, reverse=pattern.reverse)
+    client = settings(ctx).dynamodb()
+    result = patterns.run(client, request, reverse=pattern.reverse)
+    if not result.items:
+        if on_empty is not None:
+            on_empty(client, request)
+        render.note(f"no items: pattern {name} matched nothing ({_looked_for(request)})")
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
@@ -304,9 +326,18 @@ def get_conversation(
 
     Example: cruddur ddb pattern get-conversation --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399
     """
+    def unknown_group(client, request):
+        from cruddur_ops.ddb.messages import group_exists
+        from cruddur_ops.errors import NotFoundError
+
+        if not group_exists(client, request["TableName"], group):
+            raise NotFoundError(
+                f"no conversation '{group}' in {request['TableName']}: no messages under pk MSG#{group} and no "
+                "group rows for it; find a group uuid with `cruddur ddb pattern list-conversations --handle H`")
+
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS))
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group)
 
 
 @pattern_app.command("list-conversations")
@@ -331,9 +362,38 @@ def list_conversations(
         from cruddur_ops.pg.users import uuid_for_handle
 
         user_uuid = uuid_for_handle(settings(ctx), handle)
+    def unknown_user(client, request):
+        if handle:  # PostgreSQL knows the handle: a user without conversations
+            return
+        s = settings(ctx)
+        source = users_source(s, None)
+        if source is UsersFrom.db:
+            import psycopg
+
+            from cruddur_ops.pg.users import fetch_users
+
+            where = "PostgreSQL users"
+            try:
+                known = {u.uuid for u in fetch_users(s)}
+            except (CruddurError, psycopg.Error) as exc:  # PostgreSQL down: the empty result stands, said so
+                render.warn(f"could not check the uuid among PostgreSQL users: {exc}")
+                return
+        else:
+            from cruddur_ops import seedfile
+
+            where = f"the users of {defaults.seed_file()}"
+            known = {u.uuid for u in seedfile.read(defaults.seed_file()).users}
+        if user_uuid not in known:
+            from cruddur_ops.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no user '{user_uuid}': not among {where}, and {request['TableName']} has no conversations for it "
+                f"(pk GRP#{user_uuid}); look a uuid up with --handle H, or `cruddur db` / the seed file")
+
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS),
+                 on_empty=unknown_user)
 
 
 @pattern_app.command("list")
