@@ -241,13 +241,15 @@ def capacity_section(capacity: dict | None, title: str = "Consumed capacity") ->
     cost = capacity.get("cost") or {}
     rows = [{"where": "total", "units": capacity.get("total", 0)}, {"where": "table", "units": capacity.get("table", 0)}]
     rows += [{"where": f"index {name}", "units": units} for name, units in (capacity.get("indexes") or {}).items()]
+    per_items = "usd_per_million_items" in cost  # a run of many writes (seed), not one call
     if cost:
         rows[0]["usd"] = _dollars(cost["usd"])
-        rows[0]["per_million"] = _dollars(cost["usd_per_million_calls"])
+        rows[0]["per_million"] = _dollars(cost["usd_per_million_items" if per_items else "usd_per_million_calls"])
     caption = (
         f"Cost at on-demand prices ({cost['unit']}, {cost['region']}, as of {cost['as_of']})" if cost else None
     )
     columns = [Column("", "where"), Column("capacity units", "units", justify="right")]
     if cost:
-        columns += [Column("cost per call", "usd", justify="right"), Column("per million calls", "per_million", justify="right")]
+        columns += [Column("cost of this run" if per_items else "cost per call", "usd", justify="right"),
+                    Column("per million items" if per_items else "per million calls", "per_million", justify="right")]
     return Section(title, columns, rows, caption=caption)
