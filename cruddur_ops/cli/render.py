@@ -100,7 +100,8 @@ def _table(section: Section, text_cap: int | None = None):
 
     cells = [[col.value(row) for col in section.columns] for row in section.rows]
     text = [_is_text(col, [line[i] for line in cells]) for i, col in enumerate(section.columns)]
-    stacked = any("\n" in cell for line in cells for cell in line)  # rows of several lines: a blank line between
+    # identifiers stacked in one cell (group uuid over its time): a blank line between rows keeps rows apart
+    stacked = any("\n" in line[i] for line in cells for i in range(len(text)) if not text[i])
     table = Table(title=section.title, caption=section.caption, title_justify="left", caption_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, leading=1 if stacked else 0)
     for col, is_text, i in zip(section.columns, text, range(len(text))):
@@ -112,10 +113,10 @@ def _table(section: Section, text_cap: int | None = None):
                              min_width=max(min(word, 40), min(longest, TEXT_MIN_WIDTH, col.max_width or TEXT_MIN_WIDTH)) or None,
                              max_width=cap)
         else:
-            table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True, overflow="ignore")
+            table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True, overflow="fold")
     for line in cells:
-        table.add_row(*(Text(cell, no_wrap=not is_text, overflow="fold" if is_text else "ignore")
-                        for cell, is_text in zip(line, text)))
+        table.add_row(*(Text(cell, no_wrap=not is_text, overflow="fold", justify=col.justify)
+                        for cell, is_text, col in zip(line, text, section.columns)))
     if not section.rows:
         table.add_row(*([section.empty] + [""] * (len(section.columns) - 1)))
     return table
