@@ -297,4 +297,7 @@ def demo(
             render.capacity_section(doc["conversation"]["consumed_capacity"]),
         ]
     render.emit(doc, output, sections)
+    render.note(f"DynamoDB Local keeps running (pid {engine.pid}, {engine.endpoint})"
+                + (" and so does PostgreSQL" if service is not None and service.kind == "private" else "")
+                + "; `cruddur local down` stops it")
     render.note('next: eval "$(cruddur local env)" and try `cruddur ddb pattern list` or `cruddur doctor`')

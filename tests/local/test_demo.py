@@ -42,6 +42,7 @@ def test_demo_seeds_dynamodb_with_the_users_of_postgres(home, pg_env, cli):
     result, doc = _demo(cli)
     _assert_shape(doc)
     assert doc["users_from"] == "db" and doc["postgres_error"] is None
+    assert "DynamoDB Local keeps running" in result.stderr and "`cruddur local down` stops it" in result.stderr
     assert doc["postgres"]["kind"] == "server" and doc["postgres"]["source"] == "CONNECTION_URL"
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["postgres"]["url"]
     with psycopg.connect(pg_env) as conn:
