@@ -190,7 +190,7 @@ def seed(
         render.emit(doc, output, lambda: [Section(
             f"Plan: {doc['items']} items ({doc['messages']} messages, {doc['group_rows']} group rows) into {table}",
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
-             Column("first", "first_at"), Column("last", "last_at")], doc["plan"])])
+             Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
     s.guard_write("dynamodb", f"seed {table}")
     client = s.dynamodb(validate=False)  # the seed builds its own requests
