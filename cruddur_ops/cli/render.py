@@ -180,11 +180,15 @@ def print_tables(sections: list[Section], console=None) -> None:
         with console.capture() as capture:
             for renderable in renderables:
                 console.print(renderable, crop=False, soft_wrap=True)
-        if capture.get().count("\n") > console.height:
+        shown = capture.get()
+        if shown.count("\n") > console.height:
             with console.pager(styles=False):  # rich's pager: pydoc's, which runs $PAGER (else less)
                 for renderable in renderables:
                     console.print(renderable, crop=False, soft_wrap=True)
-            return
+        else:
+            console.file.write(shown)
+            console.file.flush()
+        return
     for renderable in renderables:
         console.print(renderable, crop=False, soft_wrap=True)
 
