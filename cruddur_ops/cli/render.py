@@ -104,7 +104,7 @@ def _table(section: Section, text_cap: int | None = None):
     stacked = any("\n" in line[i] for line in cells for i in range(len(text)) if not text[i])
     table = Table(title=section.title, caption=section.caption, title_justify="left", caption_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, leading=1 if stacked else 0)
-    for col, is_text, i in zip(section.columns, text, range(len(text))):
+    for i, (col, is_text) in enumerate(zip(section.columns, text)):
         longest = max((len(line[i]) for line in cells), default=0)
         word = max((len(w) for line in cells for w in line[i].split()), default=0)  # never fold a handle or id
         if is_text:
