@@ -100,34 +100,28 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 _reserved: dict[int, object] = {}  # port -> open lock file, held while this process lives
 
 
-def _reserve(port: int) -> bool:
-    """Reserve ``port`` for this process (a lock file, then a test bind); False when it is taken."""
-    import fcntl
-
-    if port in _reserved or port_open(port):
-        return False
-    lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        return False
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            lock.close()
-            return False
-    _reserved[port] = lock
-    return True
-
-
 def free_port(start: int = DEFAULT_PORT) -> int:
     """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
     `cruddur local up` started at the same moment never pick the same one."""
+    import fcntl
+
     for port in range(start, start + 100):
-        if _reserve(port):
-            return port
+        if port in _reserved or port_open(port):
+            continue
+        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                lock.close()
+                continue
+        _reserved[port] = lock
+        return port
     raise EngineError(f"no free port in {start}–{start + 99}")
 
 
@@ -283,11 +277,15 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
         down(data_dir)
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
-    if port is None:
-        last = remembered_port(data_dir)
-        mine = last is not None and not port_open(last) and (last in _reserved or _reserve(last))
-        port = last if mine else free_port(DEFAULT_PORT)
-    engine = start(data_dir, port=port, in_memory=bool(in_memory))
+    engine = None
+    last = remembered_port(data_dir) if port is None else None
+    if last is not None and not port_open(last):
+        try:
+            engine = start(data_dir, port=last, in_memory=bool(in_memory))
+        except EngineError:  # taken meanwhile (or not bindable): a free port instead
+            engine = None
+    if engine is None:
+        engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=bool(in_memory))
     state_file(data_dir).write_text(json.dumps(engine.to_dict(), indent=2))
     port_file(data_dir).write_text(f"{engine.port}\n")
     return engine, True
