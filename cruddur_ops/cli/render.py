@@ -106,12 +106,13 @@ def _table(section: Section, text_cap: int | None = None):
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, leading=1 if stacked else 0)
     for i, (col, is_text) in enumerate(zip(section.columns, text)):
         longest = max((len(line[i]) for line in cells), default=0)
-        word = max((len(w) for line in cells for w in line[i].split()), default=0)  # never fold a handle or id
+        word = max((len(w) for line in cells for w in line[i].split()), default=0)
         if is_text:
-            cap = min(x for x in (col.max_width, text_cap) if x) if (col.max_width or text_cap) else None
+            # the least a text column gets: its longest word whole (an ARN or uuid in a sentence), and some room
+            floor = max(word, min(longest, TEXT_MIN_WIDTH, col.max_width or TEXT_MIN_WIDTH))
+            caps = [c for c in (col.max_width, text_cap) if c]
             table.add_column(col.header, justify=col.justify, style=col.style, overflow="fold",
-                             min_width=max(min(word, 40), min(longest, TEXT_MIN_WIDTH, col.max_width or TEXT_MIN_WIDTH)) or None,
-                             max_width=cap)
+                             min_width=floor or None, max_width=max(min(caps), floor) if caps else None)
         else:
             table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True, overflow="fold")
     for line in cells:
@@ -144,8 +145,10 @@ def _records(section: Section, width: int):
         for i, (col, cell) in enumerate(zip(section.columns, line)):
             parts = cell.split("\n")
             if text[i]:
-                lines = [w for part in parts for w in (textwrap.wrap(part, value_width, break_on_hyphens=False) or [""])]
-                beside = True
+                beside = max((len(w) for w in cell.split()), default=0) <= value_width
+                wrap_at = value_width if beside else max(width - 2, TEXT_MIN_WIDTH)
+                lines = [w for part in parts
+                         for w in (textwrap.wrap(part, wrap_at, break_on_hyphens=False, break_long_words=False) or [""])]
             else:
                 lines, beside = parts, max(len(part) for part in parts) <= value_width
             if beside:

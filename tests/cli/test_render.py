@@ -148,3 +148,11 @@ def test_long_table_output_goes_through_the_pager_only_on_a_terminal(cli, aws_en
 
     short = _on_a_terminal(["ddb", "pattern", "list", "--schema", str(SCHEMA), "-o", "table"], env, rows=200, cols=160)
     assert "get-conversation" in short and not paged.exists()  # fits on the screen: no pager
+
+
+def test_an_arn_inside_free_text_stays_whole():
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages/stream/2024-02-29T23:59:59.123"
+    rows = [{"field": "stream", "value": f"NEW_IMAGE {arn}"}, {"field": "keys", "value": "pk HASH sk RANGE"}]
+    for width in (140, 100, 60):
+        text = printed([Section("cruddur-messages", [Column("", "field"), Column("", "value")], rows)], width)
+        assert_whole_on_one_line(text, [arn])
