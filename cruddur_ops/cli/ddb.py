@@ -11,7 +11,7 @@ import typer
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
-                                     confirm, prices, settings, users_source)
+                                     confirm_destructive, prices, require_terminal, settings, users_source)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -62,11 +62,17 @@ def schema_load(
     s = settings(ctx)
     read = _schemas(files)
     s.guard_write("dynamodb", "create tables")
+    where = s.describe_endpoint("dynamodb")
+    if recreate:  # on production the names are typed at a terminal: refuse before the first request without one
+        require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
     client = s.dynamodb()
     if recreate:
         differing = [t.name for t in read.tables if (d := schema.existing(client, t.name)) and schema.differences(t, d)]
-        if differing:
-            confirm(f"Drop and recreate {', '.join(differing)}? All their items are lost.", yes=yes, what="recreate tables")
+        for name in differing:
+            confirm_destructive(s, f"drop and recreate {name}", name, yes=yes, where=where,
+                                question=f"Drop and recreate {', '.join(differing)}? All their items are lost.")
+            if not s.is_production("dynamodb"):
+                break  # locally one question covers them all
         recreate = bool(differing)
     results = schema.load(client, read.tables, recreate=recreate, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
@@ -104,7 +110,9 @@ def drop(
 
     s = settings(ctx)
     s.guard_write("dynamodb", f"drop table {table}")
-    confirm(f"Delete table {table} on {s.describe_endpoint('dynamodb')} and all its items?", yes=yes, what=f"drop {table}")
+    where = s.describe_endpoint("dynamodb")
+    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
+                        question=f"Delete table {table} on {where} and all its items?")
     schema.drop(s.dynamodb(), table)
     render.note(f"dropped {table}")
 

@@ -110,6 +110,11 @@ def warn(message: str) -> None:
     _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
 
 
+def plain(message: str) -> None:
+    """One plain line on stderr (a declined prompt: not an error)."""
+    _console(stderr=True).print(message, markup=False, soft_wrap=True)
+
+
 def error(message: str) -> None:
     _console(stderr=True).print(f"Error: {message}", style="bold red", markup=False, soft_wrap=True)
 
