@@ -10,6 +10,7 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
+from cruddur_ops.cli.errors import interruptible
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, require_terminal, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
@@ -178,9 +179,19 @@ def seed(
     data = _seed_input(file, activities)
     db.guard_write(prod=s.prod, action="seed the database")
     _confirm_prod(s, db, yes=yes, what="seed test users")
-    with db.connect() as conn:
-        report = pgseed.seed(conn, data.users, data.activities)
-        name = conn.info.dbname
+    committed = []
+
+    def summary() -> str:  # what a SIGINT/SIGTERM leaves behind: the seed is one transaction
+        if committed:
+            return f"interrupted after the seed was committed to {db.masked}; a rerun adds nothing"
+        return (f"interrupted: db seed wrote nothing to {db.masked} (its one transaction was rolled back); "
+                "rerun `cruddur db seed` to seed it")
+
+    with interruptible(summary):
+        with db.connect() as conn:
+            report = pgseed.seed(conn, data.users, data.activities)
+            name = conn.info.dbname
+        committed.append(True)
     _warn_mismatched(report["mismatched"])
     doc = {"database": name, "url": db.masked, "seed_file": str(data.path),
            "activities_file": str(data.activities_path) if data.activities_path else None, **report}
