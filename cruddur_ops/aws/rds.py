@@ -10,7 +10,7 @@ import ipaddress
 from datetime import datetime, timezone
 from typing import Mapping
 
-from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.errors import ConflictError, CruddurError, InputError, NotFoundError
 
 POSTGRES_PORT = 5432
 # Where a developer environment may publish its public IP, in the order they are tried.
@@ -178,7 +178,7 @@ def _change_state(rds, instance_id: str, action: str) -> dict:
         instance = call(DBInstanceIdentifier=instance_id)["DBInstance"]
     except ClientError as exc:
         if _code(exc).startswith("InvalidDBInstanceState"):
-            raise CruddurError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
+            raise ConflictError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
         raise
     return {**_instance_doc(instance), "previous_status": before["status"], "changed": True}
 

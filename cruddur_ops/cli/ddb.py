@@ -14,7 +14,7 @@ from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOp
                                      confirm_destructive, prices, require_terminal, settings, users_source)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.errors import CruddurError, TableDiffersError
+from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
 
 app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
 pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
@@ -330,7 +330,7 @@ def list_conversations(
     Example: cruddur ddb pattern list-conversations --user-uuid 0b6f6e7e-8a9c-4f0e-9d1a-2c3b4d5e6f70
     """
     if not user_uuid and not handle:
-        raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
+        raise InputError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
         from cruddur_ops.pg.users import uuid_for_handle
 
@@ -360,7 +360,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise CruddurError(f"--param takes name=value, got '{pair}'")
+            raise InputError(f"--param takes name=value, got '{pair}'")
         params[name.strip()] = value
     return params
 

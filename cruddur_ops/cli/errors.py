@@ -157,7 +157,8 @@ def _botocore_error(exc: BaseException, settings: Settings | None) -> CruddurErr
         return InputError(str(exc), hint="pass --region or set AWS_REGION to a region name such as us-east-1")
     if isinstance(exc, bx.ProfileNotFound):
         return InputError(str(exc), hint="pass --profile or set AWS_PROFILE to a profile of your AWS config")
-    if isinstance(exc, (bx.ParamValidationError, bx.ValidationError)):
+    if isinstance(exc, (bx.ParamValidationError, bx.ValidationError, bx.EndpointProviderError,
+                        bx.InvalidEndpointConfigurationError)):
         return InputError(" ".join(str(exc).split()))
     if isinstance(exc, bx.WaiterError):
         return ServiceError(" ".join(str(exc).split()))

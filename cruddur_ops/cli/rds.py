@@ -9,7 +9,7 @@ import typer
 from cruddur_ops.cli import render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm_destructive, settings
 from cruddur_ops.cli.render import Column, Section
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import InputError
 from cruddur_ops.settings import Settings
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ InstanceOpt = Annotated[
 def _required(value: str | None, option: str, env_name: str, settings_: Settings) -> str:
     value = value or settings_.env.get(env_name)
     if not value:
-        raise CruddurError(f"no {option[2:].replace('-', ' ')}: pass {option} or set {env_name}")
+        raise InputError(f"no {option[2:].replace('-', ' ')}: pass {option} or set {env_name}")
     return value
 
 
