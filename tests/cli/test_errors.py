@@ -125,10 +125,10 @@ def test_botocore_parameter_validation_is_input(aws_env):
 
     s = Settings.from_env({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1"})
     try:
-        s.dynamodb().describe_table(TableName=5)  # refused by botocore before any request
+        s.dynamodb().get_item(TableName="cruddur-messages", Key="pk")  # refused by botocore before any request
     except Exception as exc:
         err = translate(exc, s)
-    assert isinstance(err, errors.InputError) and "\n" not in line(err) and "TableName" in line(err)
+    assert isinstance(err, errors.InputError) and "\n" not in line(err) and "parameter Key" in line(err)
 
 
 def test_ec2_errors_name_ec2_and_its_endpoint_not_dynamodbs(cli, aws, aws_env, moto_endpoint):
