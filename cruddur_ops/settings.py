@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from cruddur_ops.errors import CruddurError, InputError, ProdGuardError
+from cruddur_ops.errors import InputError, ProdGuardError
 from cruddur_ops.targets import endpoint_host_is_local, is_loopback_host, judge_endpoint  # noqa: F401
 
 LOCAL_REGION = "us-east-1"
@@ -131,10 +131,12 @@ class Settings:
         try:
             session = boto3.session.Session(region_name=region, **session_args)
         except Exception as exc:  # botocore.exceptions.ProfileNotFound
-            raise CruddurError(str(exc)) from exc
+            raise InputError(str(exc)) from exc
         if session.region_name is None:
-            raise CruddurError("no AWS region: pass --region or set AWS_REGION")
-        config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate}
+            raise InputError("no AWS region: pass --region or set AWS_REGION")
+        # the endpoint was resolved above (flags, environment, config file): botocore must not pick another
+        config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate,
+                             "ignore_configured_endpoint_urls": True}
         if local:
             config_args.update(connect_timeout=2, read_timeout=30)
         if not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):
