@@ -81,6 +81,7 @@ class RootGroup(TyperGroup):
     def invoke(self, ctx) -> Any:
         import click
 
+        render.WROTE["result"] = False
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -112,7 +113,7 @@ class RootGroup(TyperGroup):
         elif isinstance(err, Interrupted):
             render.warn(line(err))
         else:
-            if ctx.meta.get("cruddur.output") in ("json", "jsonl"):
+            if ctx.meta.get("cruddur.output") in ("json", "jsonl") and not render.WROTE["result"]:
                 try:
                     render.emit(document(err), render.Output.json)
                 except BrokenPipeError:

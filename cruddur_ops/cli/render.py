@@ -69,8 +69,13 @@ def to_json(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
 
 
+# Whether a result went to stdout already: the error edge then adds no error document (stdout stays one document).
+WROTE = {"result": False}
+
+
 def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] | list[Section] | None = None) -> None:
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
+    WROTE["result"] = True
     output = resolve(output)
     if output is Output.json or sections is None:
         sys.stdout.write(to_json(doc) + "\n")
@@ -93,6 +98,7 @@ def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] 
 def emit_lines(items: Iterable[Any]) -> int:
     """Stream one JSON document per line (``--output jsonl``); memory stays flat."""
     count = 0
+    WROTE["result"] = True
     write = sys.stdout.write
     for item in items:
         write(json.dumps(item, ensure_ascii=False, default=str) + "\n")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
-from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
+from cruddur_ops.errors import AuthError, CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
 from cruddur_ops.settings import Settings
 from cruddur_ops.targets import PgHost, Resolved, libpq_hosts
 
@@ -136,7 +136,7 @@ class Database:
         url = settings.connection_url
         if settings.prod:
             if not url:
-                raise CruddurError("--prod acts on PROD_CONNECTION_URL, which is not set")
+                raise InputError("--prod acts on PROD_CONNECTION_URL, which is not set")
             return cls.from_url(url, "PROD_CONNECTION_URL", settings.env)
         if not url:
             return cls.from_url(DEFAULT_URL, "default", settings.env)
@@ -246,16 +246,26 @@ def reason(exc: BaseException) -> str:
     return mask_text(re.sub(r"\s+", " ", text))
 
 
+class DatabaseNotFound(NotFoundError, EngineError):
+    """The server answered, the database does not exist (exit status of not found; still an EngineError)."""
+
+
+class ConnectAuthError(AuthError, EngineError):
+    """The server refused the user or password (exit status of auth; still an EngineError)."""
+
+
 def connect_error(where: str, exc: BaseException) -> EngineError:
+    """The error for a failed connection: not found (no such database), auth, or unreachable (EngineError)."""
     text = reason(exc)
+    kind: type[EngineError] = EngineError
     hint = ""
     if "does not exist" in text and "database" in text:
-        hint = "; create it with `cruddur db create` (or `cruddur db setup`)"
+        kind, hint = DatabaseNotFound, "; create it with `cruddur db create` (or `cruddur db setup`)"
     elif "refused" in text or "timeout expired" in text or "could not translate host" in text:
         hint = "; is PostgreSQL running there? start one with `cruddur local up`"
-    elif "password authentication failed" in text:
-        hint = "; check the user and password in the connection URL"
-    return EngineError(f"cannot connect to {where}: {text}{hint}")
+    elif "password authentication failed" in text or "no pg_hba.conf entry" in text:
+        kind, hint = ConnectAuthError, "; check the user and password in the connection URL"
+    return kind(f"cannot connect to {where}: {text}{hint}")
 
 
 def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
