@@ -93,7 +93,7 @@ def test_engine_killed_mid_seed_then_rerun_leaves_exact_items(engine_on_disk, tm
     out, err = seeding_proc.communicate(timeout=60)
     seconds = time.monotonic() - started
 
-    assert seeding_proc.returncode == 1, err
+    assert seeding_proc.returncode == 8, err
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err

@@ -103,7 +103,7 @@ def test_one_bad_file_creates_nothing(messages_table, cli, tmp_path):
     good = write(tmp_path, TABLE, "good.yaml")
     bad = write(tmp_path, TABLE.replace("things", "bad-things").replace("AttributeType: S", "AttributeType: X"), "bad.yaml")
     result = cli("ddb", "schema-load", good, bad, ok=False)
-    assert result.exit_code == 1 and "bad.yaml:4" in result.stderr
+    assert result.exit_code == 3 and "bad.yaml:4" in result.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
 
 
@@ -121,7 +121,7 @@ def test_schema_load_is_idempotent_and_reports_differences(ddb, cli, tmp_path):
 
     changed = write(tmp_path, SCHEMA.read_text().replace("ProjectionType: ALL", "ProjectionType: KEYS_ONLY"))
     result = cli("ddb", "schema-load", changed, "-o", "json", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     doc = __import__("json").loads(result.stdout)
     assert doc["tables"][0]["status"] == "differs"
     assert "GSI message-group-sk-index" in doc["tables"][0]["differences"][0]
@@ -144,7 +144,7 @@ def test_drop_list_and_describe(messages_table, cli):
     assert described["stream"]["enabled"] and described["stream"]["view_type"] == "NEW_IMAGE"
     assert described["billing"] == "PAY_PER_REQUEST"
     refused = cli("ddb", "drop", "cruddur-messages", ok=False)
-    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    assert refused.exit_code == 7 and "--yes" in refused.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
     cli("ddb", "drop", "cruddur-messages", "--yes")
     assert messages_table.list_tables()["TableNames"] == []
