@@ -52,7 +52,7 @@ def test_dynamodb_local_not_running(argv, closed_port, tmp_path):
     done, seconds = cruddur(argv, AWS_ENDPOINT_URL_DYNAMODB=endpoint, CRUDDUR_HOME=str(tmp_path))
     assert done.returncode == 8
     assert done.stdout == ""
-    assert done.stderr == (f"Error: cannot reach {endpoint}/: is DynamoDB Local running? "
+    assert done.stderr == (f"Error: cannot reach {endpoint}/: EndpointConnectionError; is DynamoDB Local running? "
                            "start it with `cruddur local up`\n")
     assert seconds < 15, f"took {seconds:.1f}s"
 

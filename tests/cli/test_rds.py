@@ -30,7 +30,7 @@ def test_update_without_an_ip_or_with_a_missing_rule_is_a_clear_error(cli, moto_
     no_ip = cli("rds", "update-sg-rule", "--rule-id", "sgr-0123456789abcdef0", ok=False)
     assert no_ip.exit_code == 3 and "no IP to allow: pass --ip" in no_ip.stderr
     missing = cli("rds", "update-sg-rule", "--rule-id", "sgr-0123456789abcdef0", "--ip", "203.0.113.7", ok=False)
-    assert missing.exit_code == 1 and "rule 'sgr-0123456789abcdef0' does not exist" in missing.stderr
+    assert missing.exit_code == 4 and "rule 'sgr-0123456789abcdef0' does not exist" in missing.stderr
     no_rule = cli("rds", "update-sg-rule", "--ip", "203.0.113.7", ok=False)
     assert "pass --rule-id or set DB_SG_RULE_ID" in no_rule.stderr
 

@@ -186,7 +186,7 @@ def test_export_errors(cli, aws_env, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("TableName: x\n")
     result = cli("ddb", "model", "export", "--schema", bad, ok=False)
-    assert result.exit_code == 1 and result.stdout == "" and f"{bad}" in result.stderr
+    assert result.exit_code == 3 and result.stdout == "" and f"{bad}" in result.stderr
 
 
 # --- the round trip on DynamoDB Local ----------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def test_pattern_d_errors_for_an_unknown_group_or_handle(messages_table, cli):
                  "--handle", "mira", "--message", "anyone?", ok=False)
     assert result.exit_code == 4 and "no conversation" in result.stderr and "create-message-group" in result.stderr
     result = cli("ddb", "pattern", "create-message", "--group", SEEDED_GROUP, "--handle", "zed", "--message", "x", ok=False)
-    assert result.exit_code == 1 and "unknown handle 'zed'" in result.stderr and "conversations.yaml" in result.stderr
+    assert result.exit_code == 4 and "unknown handle 'zed'" in result.stderr and "conversations.yaml" in result.stderr
     assert items(messages_table) == []
 
 

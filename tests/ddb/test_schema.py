@@ -128,7 +128,7 @@ def test_schema_load_is_idempotent_and_reports_differences(ddb, cli, tmp_path):
     assert "--recreate" in result.stderr
 
     refused = cli("ddb", "schema-load", changed, "--recreate", ok=False)  # no terminal, no --yes
-    assert refused.exit_code == 1 and "pass --yes" in refused.stderr
+    assert refused.exit_code == 7 and "pass --yes" in refused.stderr
     recreated = cli.json("ddb", "schema-load", changed, "--recreate", "--yes")
     assert recreated["tables"][0]["status"] == "recreated"
     gsi = ddb.describe_table(TableName="cruddur-messages")["Table"]["GlobalSecondaryIndexes"][0]
@@ -149,4 +149,4 @@ def test_drop_list_and_describe(messages_table, cli):
     cli("ddb", "drop", "cruddur-messages", "--yes")
     assert messages_table.list_tables()["TableNames"] == []
     missing = cli("ddb", "describe", "cruddur-messages", ok=False)
-    assert missing.exit_code == 1 and "schema-load" in missing.stderr
+    assert missing.exit_code == 4 and "schema-load" in missing.stderr
