@@ -65,9 +65,7 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-    except Exception:  # io.UnsupportedOperation: stdout is not a file (an in-process test runner)
+    except Exception:  # OSError, or io.UnsupportedOperation: stdout is not a file (an in-process test runner)
         pass
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
-from cruddur_ops.errors import AuthError, CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
+from cruddur_ops.errors import AuthError, EngineError, InputError, NotFoundError, ProdGuardError
 from cruddur_ops.settings import Settings
 from cruddur_ops.targets import PgHost, Resolved, libpq_hosts
 
