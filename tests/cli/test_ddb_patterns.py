@@ -105,7 +105,7 @@ def test_run_limit(cli, seeded):
 
 def test_missing_parameter_is_an_error_naming_it(cli, aws_env):
     result = cli("ddb", "pattern", "run", "messages-since", "-p", f"message_group_uuid={GROUP}", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "pattern 'messages-since' needs parameter 'since' (pass --param since=…)" in result.stderr
 
 
