@@ -10,7 +10,8 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_by_name, settings
+from cruddur_ops.cli.errors import interruptible
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, require_terminal, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
 from cruddur_ops.pg.database import DEFAULT_URL, Database
@@ -40,12 +41,13 @@ def _target(ctx: typer.Context) -> tuple[Settings, Database]:
     return s, Database.from_settings(s)
 
 
+def _production(s: Settings, db: Database) -> bool:
+    return s.prod or not db.is_local
+
+
 def _confirm_destroy(s: Settings, db: Database, question: str, *, yes: bool, what: str) -> None:
-    """Destructive: ask (or --yes); on --prod the user types the database name whatever --yes says."""
-    if s.prod:
-        confirm_by_name(db.require_name(), what=what)
-    else:
-        confirm(question, yes=yes, what=what)
+    """Destructive: ask (or --yes); on production the user types the database name, and --yes alone is refused."""
+    confirm_destructive(_production(s, db), what, db.require_name(), yes=yes, question=question, where=db.masked)
 
 
 def _confirm_prod(s: Settings, db: Database, *, yes: bool, what: str) -> None:
@@ -177,9 +179,19 @@ def seed(
     data = _seed_input(file, activities)
     db.guard_write(prod=s.prod, action="seed the database")
     _confirm_prod(s, db, yes=yes, what="seed test users")
-    with db.connect() as conn:
-        report = pgseed.seed(conn, data.users, data.activities)
-        name = conn.info.dbname
+    committed = []
+
+    def summary() -> str:  # what a SIGINT/SIGTERM leaves behind: the seed is one transaction
+        if committed:
+            return f"interrupted after the seed was committed to {db.masked}; a rerun adds nothing"
+        return (f"interrupted: db seed wrote nothing to {db.masked} (its one transaction was rolled back); "
+                "rerun `cruddur db seed` to seed it")
+
+    with interruptible(summary):
+        with db.connect() as conn:
+            report = pgseed.seed(conn, data.users, data.activities)
+            name = conn.info.dbname
+        committed.append(True)
     _warn_mismatched(report["mismatched"])
     doc = {"database": name, "url": db.masked, "seed_file": str(data.path),
            "activities_file": str(data.activities_path) if data.activities_path else None, **report}
@@ -273,6 +285,8 @@ def kill_all(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) 
 
     s, db = _target(ctx)
     db.guard_write(prod=s.prod, action="end sessions")
+    if _production(s, db):  # the name is typed at a terminal: without one, refuse before connecting
+        require_terminal(True, f"end the sessions on {db.require_name()}", db.require_name(), yes=yes, where=db.masked)
     with db.connect(autocommit=True) as conn:
         name = conn.info.dbname
         others = pgsessions.list_sessions(conn)

@@ -73,8 +73,13 @@ def to_json(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
 
 
+# Whether a result went to stdout already: the error edge then adds no error document (stdout stays one document).
+WROTE = {"result": False}
+
+
 def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] | list[Section] | None = None) -> None:
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
+    WROTE["result"] = True
     output = resolve(output)
     if output is Output.json or sections is None:
         sys.stdout.write(to_json(doc) + "\n")
@@ -200,6 +205,7 @@ def print_tables(sections: list[Section], console=None) -> None:
 def emit_lines(items: Iterable[Any]) -> int:
     """Stream one JSON document per line (``--output jsonl``); memory stays flat."""
     count = 0
+    WROTE["result"] = True
     write = sys.stdout.write
     for item in items:
         write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
@@ -215,6 +221,11 @@ def note(message: str, style: str = "dim") -> None:
 
 def warn(message: str) -> None:
     _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
+
+
+def plain(message: str) -> None:
+    """One plain line on stderr (a declined prompt: not an error)."""
+    _console(stderr=True).print(message, markup=False, soft_wrap=True)
 
 
 def error(message: str) -> None:

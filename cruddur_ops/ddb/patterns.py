@@ -24,7 +24,7 @@ from typing import Any
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain
-from cruddur_ops.errors import CruddurError, SchemaError
+from cruddur_ops.errors import InputError, NotFoundError, SchemaError
 from cruddur_ops.io import yamlfile
 
 FIELDS = {"description", "index", "key", "sort", "newest_first", "reverse", "limit"}
@@ -161,17 +161,17 @@ def find(tables, name: str) -> Pattern:
     found = [t.patterns[name] for t in tables if name in t.patterns]
     if not found:
         known = sorted(n for t in tables for n in t.patterns)
-        raise CruddurError(f"no access pattern '{name}' (declared: {', '.join(known) or 'none'})")
+        raise NotFoundError(f"no access pattern '{name}' (declared: {', '.join(known) or 'none'})")
     if len(found) > 1:
         where = ", ".join(f"{p.table} ({p.source})" for p in found)
-        raise CruddurError(f"access pattern '{name}' is declared for more than one table: {where}; pass --schema FILE")
+        raise InputError(f"access pattern '{name}' is declared for more than one table: {where}; pass --schema FILE")
     return found[0]
 
 
 def _fill(pattern: Pattern, template: str, params: dict[str, str]) -> str:
     missing = [p for _, p, _, _ in string.Formatter().parse(template) if p and p not in params]
     if missing:
-        raise CruddurError(f"pattern '{pattern.name}' needs parameter '{missing[0]}' (pass --param {missing[0]}=…)")
+        raise InputError(f"pattern '{pattern.name}' needs parameter '{missing[0]}' (pass --param {missing[0]}=…)")
     return template.format(**params)
 
 
@@ -179,7 +179,7 @@ def build_request(pattern: Pattern, params: dict[str, str], *, limit: int | None
     """The exact Query request boto3's ``query`` takes for this pattern and these parameters."""
     unknown = sorted(set(params) - set(pattern.parameters))
     if unknown:
-        raise CruddurError(f"pattern '{pattern.name}' has no parameter '{unknown[0]}' (it takes: {', '.join(pattern.parameters) or 'none'})")
+        raise InputError(f"pattern '{pattern.name}' has no parameter '{unknown[0]}' (it takes: {', '.join(pattern.parameters) or 'none'})")
     names = {"#pk": pattern.key_attr}
     values = {":pk": {pattern.key_type: _fill(pattern, pattern.key_template, params)}}
     expression = "#pk = :pk"

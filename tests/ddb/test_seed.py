@@ -159,14 +159,14 @@ def test_the_gsi_holds_group_rows_only(messages_table, cli, tmp_path):
 @pytest.mark.integration
 def test_unknown_handle_writes_nothing(messages_table, cli, tmp_path):
     result = cli("ddb", "seed", write(tmp_path, SMALL.replace("between: [cy, ana]", "between: [cy, zed]")), ok=False)
-    assert result.exit_code == 1 and "unknown handle 'zed'" in result.stderr
+    assert result.exit_code == 3 and "unknown handle 'zed'" in result.stderr
     assert all_items(messages_table) == []
 
 
 @pytest.mark.integration
 def test_seed_into_a_missing_table_says_how_to_create_it(ddb, cli, tmp_path):
     result = cli("ddb", "seed", write(tmp_path), ok=False)
-    assert result.exit_code == 1 and "schema-load" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 4 and "schema-load" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.integration
