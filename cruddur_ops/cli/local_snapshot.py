@@ -60,8 +60,12 @@ def save(
     from cruddur_ops.local import snapshot
 
     s = settings(ctx)
-    with render.progress("saving items", None) as advance:
-        info = snapshot.save(s, name, force=force, on_note=render.note, on_progress=advance)
+    try:
+        with render.progress("saving items", None) as advance:
+            info = snapshot.save(s, name, force=force, on_note=render.note, on_progress=advance)
+    except KeyboardInterrupt:
+        render.warn(f"interrupted: snapshot {name} was not written (an archive is written whole or not at all)")
+        raise typer.Exit(130) from None
     doc = info.to_dict()
     render.note(f"saved snapshot {name}: {doc['tables']} table(s), {doc['items']} item(s), {doc['rows'] or 0} row(s) "
                 f"in {doc['seconds']:.1f} s → {doc['file']}")
@@ -85,8 +89,13 @@ def load(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputO
         parts.append(f"the database {stack.db.masked}")
     confirm(f"Replace {' and '.join(parts) or 'nothing'} with snapshot {name} of {info.created_at[:19]}? "
             "What is there now is lost.", yes=yes, what=f"load snapshot {name}")
-    with render.progress("loading items", info.items) as advance:
-        loaded = snapshot.load(s, name, on_note=render.note, on_progress=advance)
+    try:
+        with render.progress("loading items", info.items) as advance:
+            loaded = snapshot.load(s, name, on_note=render.note, on_progress=advance)
+    except KeyboardInterrupt:
+        render.warn(f"interrupted: the local data may be partly replaced (the notes above say what was loaded); "
+                    f"run `cruddur local snapshot load {name} --yes` again to finish")
+        raise typer.Exit(130) from None
     doc = loaded.to_dict()
     render.note(f"loaded snapshot {name} in {doc['seconds']:.1f} s")
     render.emit(doc, output, lambda: _sections(doc, f"Loaded snapshot {name}"))

@@ -303,10 +303,10 @@ def save(settings, name: str, *, force: bool = False, on_note: Callable[[str], N
     from cruddur_ops.pg import dump as pgdump
 
     started = time.perf_counter()
+    stack = resolve(settings)
     target = path_of(settings.data_dir, name)
     if target.exists() and not force:
         raise InputError(f"snapshot {name!r} exists ({target}); pass --force to replace it, or `local snapshot rm {name}`")
-    stack = resolve(settings)
     for why in stack.skipped:
         on_note(f"not in the snapshot: {why}")
     problem = _pg_answers(stack.db)
@@ -469,21 +469,22 @@ def _replace_tables(client, tables: list[tuple[dict, list[dict]]], on_note, on_p
 
 def plan_load(settings, name: str) -> tuple[SnapshotInfo, Stack]:
     """What ``load`` would replace (for the question asked first): the snapshot and the stack it lands on."""
+    stack = resolve(settings)
     path = path_of(settings.data_dir, name)
     if not path.exists():
         raise NotFoundError(f"no snapshot {name!r} in {folder(settings.data_dir)} (see `cruddur local snapshot list`)")
-    return _info(read_manifest(path), path), resolve(settings)
+    return _info(read_manifest(path), path), stack
 
 
 def load(settings, name: str, *, on_note: Callable[[str], None] = _noop,
          on_progress: Callable[[int], None] = _noop) -> SnapshotInfo:
     """Replace the local stack's data with the snapshot's, exactly (see the module docstring for the order)."""
     started = time.perf_counter()
+    stack = resolve(settings)
     path = path_of(settings.data_dir, name)
     if not path.exists():
         raise NotFoundError(f"no snapshot {name!r} in {folder(settings.data_dir)} (see `cruddur local snapshot list`)")
     manifest = read_manifest(path)
-    stack = resolve(settings)
     if manifest.get("dynamodb") is not None and stack.endpoint is None:
         raise EngineError("the snapshot holds DynamoDB tables, but DynamoDB Local is not running: `cruddur local up`")
     if manifest.get("postgres") is not None:

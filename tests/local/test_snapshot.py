@@ -140,8 +140,7 @@ def test_a_non_loopback_endpoint_or_database_is_refused(cli, home, aws_env, vari
         result = cli("local", "snapshot", *args, ok=False)
         _clean(result)
         assert result.exit_code != 0 and result.stdout == ""
-        if args[0] == "save":
-            assert message in result.stderr
+        assert message in result.stderr, args
     assert cli("local", "snapshot", "save", "x", "--prod", ok=False).exit_code != 0
 
 
