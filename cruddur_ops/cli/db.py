@@ -157,6 +157,12 @@ def schema_load(
                          yes=yes, what="reset the schema")
     with db.connect() as conn:
         doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, reset=reset)}
+    if reset:
+        from cruddur_ops.pg import migrate
+
+        if forgotten := migrate.forget(db):
+            render.note(f"the tables were recreated from {path.name}: forgot {forgotten} applied migration(s); "
+                        "apply them again with `cruddur db migrate up`")
     render.emit(doc, output, lambda: [_table_section(f"{path} → {doc['database']}", doc["tables"])])
 
 

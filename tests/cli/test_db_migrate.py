@@ -129,3 +129,13 @@ def test_schema_dump_to_stdout_and_to_a_file(cli, created, folder, tmp_path):
     assert doc["file"] == str(out) and doc["bytes"] == out.stat().st_size
     assert "CREATE TABLE public.beta" in out.read_text()
     assert doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{created}"
+
+
+def test_schema_load_reset_forgets_the_applied_migrations(cli, new_db):
+    cli("db", "setup")
+    reset = cli("db", "schema-load", "--reset", "--yes")
+    assert "forgot 2 applied migration(s)" in reset.stderr
+    assert cli.json("db", "migrate", "status")["pending"] == 2
+    cli("db", "migrate", "up")
+    with psycopg.connect(url_for(new_db), connect_timeout=3) as conn:
+        assert conn.execute("SELECT count(bio) FROM users").fetchone() == (0,)
