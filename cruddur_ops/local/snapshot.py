@@ -149,15 +149,15 @@ def definition(table: dict) -> dict:
     return request
 
 
-def _encode(value):
-    """botocore's attribute values as JSON: bytes (B, BS) become base64 text."""
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
+def _b64(value):
+    """json's fallback for botocore's binary values (B, BS): base64 text."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode("ascii")
-    return value
+    raise TypeError(f"{type(value).__name__} is not an attribute value")
+
+
+def encode_item(item: dict) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_b64)
 
 
 def _decode_av(av: dict) -> dict:
@@ -182,18 +182,26 @@ def decode_item(line: str) -> dict:
     return {k: _decode_av(v) for k, v in item.items()} if _has_binary(line) else item
 
 
-def scan_raw(client, table: str, segments: int = SCAN_SEGMENTS) -> list[dict]:
-    """Every item of ``table`` in DynamoDB JSON, by a parallel scan."""
-    out: list[list[dict]] = [[] for _ in range(segments)]
+def scan_lines(client, table: str, segments: int = SCAN_SEGMENTS,
+               on_progress: Callable[[int], None] = _noop) -> tuple[int, list[str]]:
+    """Every item of ``table`` as DynamoDB-JSON lines, by a parallel scan: ``(items, chunks of lines)``.
+
+    Each segment's thread encodes its own pages, so the encoding overlaps the engine's work on the others.
+    """
+    out: list[list[str]] = [[] for _ in range(segments)]
+    counts = [0] * segments
 
     def segment(i: int) -> None:
         for page in client.get_paginator("scan").paginate(TableName=table, Segment=i, TotalSegments=segments):
-            out[i].extend(page.get("Items", []))
+            items = page.get("Items", [])
+            out[i].append("".join(encode_item(item) + "\n" for item in items))
+            counts[i] += len(items)
+            on_progress(len(items))
 
     with ThreadPoolExecutor(segments, thread_name_prefix="snapshot-scan") as pool:
         for future in [pool.submit(segment, i) for i in range(segments)]:
             future.result()
-    return [item for part in out for item in part]
+    return sum(counts), [chunk for part in out for chunk in part]
 
 
 def _send(client, table: str, batch: list[dict], on_progress: Callable[[int], None]) -> None:
@@ -325,15 +333,14 @@ def save(settings, name: str, *, force: bool = False, on_note: Callable[[str], N
             for i, table_name in enumerate(_list_tables(client)):
                 table = client.describe_table(TableName=table_name)["Table"]
                 stream = table.get("StreamSpecification") or {}
-                items = scan_raw(client, table_name)
+                count, chunks = scan_lines(client, table_name, on_progress=on_progress)
                 member = f"dynamodb/{i:04d}.jsonl.gz"
                 with gzip.open(work / member, "wt", encoding="utf-8", compresslevel=1) as fh:
-                    for item in items:
-                        fh.write(json.dumps(_encode(item), ensure_ascii=False, separators=(",", ":")) + "\n")
-                on_progress(len(items))
-                tables.append(TableEntry(table_name, len(items), stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+                    for chunk in chunks:
+                        fh.write(chunk)
+                tables.append(TableEntry(table_name, count, stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
                                          _ttl(client, table_name), definition(table), member))
-                on_note(f"saved {table_name}: {len(items)} item(s)")
+                on_note(f"saved {table_name}: {count} item(s)")
             manifest["dynamodb"] = {"endpoint": stack.endpoint, "tables": [asdict(t) for t in tables]}
         if not problem:
             db = stack.db
@@ -421,6 +428,9 @@ def _restore_postgres(db, dump: Path, env, on_note: Callable[[str], None]) -> No
     from cruddur_ops.pg.database import Database, to_url
 
     name = db.require_name()
+    if name in ("postgres", "template0", "template1"):
+        raise InputError(f"refusing to replace '{name}': it is one of the server's own databases; point CONNECTION_URL "
+                         "at the app's database")
     scratch = f"{name[:40]}__snapshot_{secrets.token_hex(4)}"
     with db.connect_maintenance() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
