@@ -139,3 +139,12 @@ def test_schema_load_reset_forgets_the_applied_migrations(cli, new_db):
     cli("db", "migrate", "up")
     with psycopg.connect(url_for(new_db), connect_timeout=3) as conn:
         assert conn.execute("SELECT count(bio) FROM users").fetchone() == (0,)
+
+
+def test_errors_of_a_missing_database_are_masked(cli, aws_env, folder):
+    aws_env.setenv("CONNECTION_URL", url_for("cruddur_no_such_db_x1"))
+    for args in (["migrate", "status", "--migrations-dir", folder], ["migrate", "up", "--migrations-dir", folder],
+                 ["schema", "dump"]):
+        result = cli("db", *args, ok=False)
+        _clean(result)
+        assert "does not exist; create it with `cruddur db create`" in _error(result), args

@@ -219,3 +219,16 @@ def test_the_shipped_migrations_give_the_apps_later_schema(db):
                      [parent[1], parent[0]])
     second = setup_database(db)
     assert second["changed"] is False and second["migrations"]["done"] == []
+
+
+def test_a_database_dbmate_migrated_counts_as_applied_and_gets_checksums(db, folder):
+    with psycopg.connect(db.url, autocommit=True, connect_timeout=3) as conn:
+        # what `dbmate up` leaves: its table, its version rows, no checksums of ours
+        conn.execute("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)")
+        conn.execute("CREATE TABLE teams (id serial PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO schema_migrations VALUES ('20260101000000')")
+    assert _states(db, folder) == {"20260101000000": "applied", "20260102000000": "pending"}
+    assert [r.version for r in migrate.up(db, folder).done] == ["20260102000000"]
+    assert _query(db, "SELECT count(*) FROM cruddur_migrations") == [(2,)]
+    (folder / "20260101000000_teams.sql").write_text(TEAMS + "\n-- edited\n")
+    assert _states(db, folder)["20260101000000"] == "edited"
