@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import json
 import re
 import secrets
 import shutil
 import tarfile
 import tempfile
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
 

@@ -7,7 +7,7 @@ import json
 import psycopg
 import pytest
 
-from tests.pg.fixtures import PASSWORD, database_exists, new_db, url_for  # noqa: F401  (fixtures)
+from tests.pg.fixtures import PASSWORD, new_db, url_for  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 
