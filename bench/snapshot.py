@@ -59,6 +59,9 @@ def main() -> None:
 
     import psycopg
 
+    import os
+
+    load_before = os.getloadavg()[0]
     dbname = f"cruddur_bench_{secrets.token_hex(4)}"
     with engine() as bench:
         env = {**bench.env(), "CONNECTION_URL": f"{SERVER}/{dbname}"}
@@ -112,7 +115,8 @@ def main() -> None:
     print(table)
     if not args.no_doc:
         body = [f"## Snapshots (`python bench/snapshot.py --items {args.items}`)", "",
-                f"{today()}; {machine(bench)}; PostgreSQL on 127.0.0.1:5432.", "",
+                f"{today()}; {machine(bench)}; PostgreSQL on 127.0.0.1:5432; 1-minute load average "
+                f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.", "",
                 "`cruddur local snapshot save` / `load --yes` as subprocesses, exec to exit. The shipped seed's stack "
                 f"(`db setup`, `ddb schema-load`, `ddb seed --users-from db`) is saved and loaded {args.rounds} times; "
                 f"the {n:,}-item table {args.big_rounds} times, each load after the table was dropped (so `load` recreates it), "
