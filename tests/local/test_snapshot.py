@@ -147,3 +147,48 @@ def test_a_non_loopback_endpoint_or_database_is_refused(cli, home, aws_env, vari
 def test_load_of_an_unknown_snapshot_and_a_bad_name(cli, home):
     assert "no snapshot 'nope'" in cli("local", "snapshot", "load", "nope", "--yes", ok=False).stderr
     assert "snapshot name '../x'" in cli("local", "snapshot", "save", "../x", ok=False).stderr
+
+
+def _rewrite_member(archive, name: str, change) -> None:
+    """Rewrite one member of a snapshot archive with ``change(bytes) -> bytes``."""
+    import io
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(archive, "w") as tar:
+        for member, data in members:
+            data = change(data) if member.name == name else data
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def test_a_damaged_archive_changes_nothing(cli, home, ddb, new_db):
+    cli("db", "setup")
+    _fill_dynamodb(cli, ddb)
+    cli("local", "snapshot", "save", "good")
+    archive = home / "snapshots" / "good.tar"
+    pristine = archive.read_bytes()
+    with psycopg.connect(url_for(new_db), autocommit=True, connect_timeout=3) as conn:
+        conn.execute("INSERT INTO users (handle, display_name) VALUES ('after', 'After The Snapshot')")
+    tables, rows = _dump_tables(ddb), _rows(url_for(new_db))
+
+    # the manifest promises more items than the archive holds: refused before anything is touched
+    def more_items(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        manifest["dynamodb"]["tables"][0]["items"] += 1
+        return json.dumps(manifest).encode()
+
+    _rewrite_member(archive, "manifest.json", more_items)
+    refused = cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    assert refused.exit_code != 0 and "the manifest says" in refused.stderr
+
+    # a dump pg_restore cannot read: the restore into the new database fails, the database in use stays
+    archive.write_bytes(pristine)
+    _rewrite_member(archive, "postgres.dump", lambda data: data[: len(data) // 2])
+    failed = cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    _clean(failed)
+    assert failed.exit_code != 0 and "pg_restore failed" in failed.stderr
+    assert _dump_tables(ddb) == tables and _rows(url_for(new_db)) == rows
+    with psycopg.connect(url_for("postgres"), connect_timeout=3) as conn:  # the half-restored copy is gone
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"{new_db}__snapshot_%"]).fetchone() == (0,)
