@@ -110,7 +110,19 @@ def up(
     db.guard_write(prod=s.prod, action="apply migrations")
     if s.prod:
         confirm(f"Apply the pending migrations on PRODUCTION ({db.masked})?", yes=yes, what="apply migrations")
-    doc = migrate.up(db, folder, to=to, on_note=render.note).to_dict()
+    done: list[str] = []
+
+    def note(message: str) -> None:
+        if message.startswith("applied "):
+            done.append(message.removeprefix("applied "))
+        render.note(message)
+
+    try:
+        doc = migrate.up(db, folder, to=to, on_note=note).to_dict()
+    except KeyboardInterrupt:
+        render.warn(f"interrupted: {len(done)} migration(s) applied ({', '.join(done) or 'none'}); the one running "
+                    "was rolled back with its transaction; `cruddur db migrate status` shows where it stands")
+        raise typer.Exit(130) from None
     render.note(f"applied {len(doc['done'])} migration(s) on {db.masked}" if doc["done"]
                 else f"nothing to apply on {db.masked}: every migration is applied")
     render.emit(doc, output, lambda: _done_sections(doc))
