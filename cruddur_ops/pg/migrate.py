@@ -242,7 +242,10 @@ def _run_section(conn, mig: Migration, section: Section, direction: str, record:
         else:
             kept = "ran without a transaction (transaction:false): the statements before this one stay applied, its version is not recorded"
         earlier = f" ({done_before} earlier migration(s) of this run stay applied)" if done_before else ""
-        raise InputError(f"{message}{sqlstate}; migration {mig.version} {direction} {kept}{earlier}",
+        hint = ""
+        if exc.sqlstate == "42P01" and not done_before:  # undefined table: usually the schema was never loaded
+            hint = "; the migrations build on schema.sql: load it first (`cruddur db schema-load`, or `cruddur db setup`)"
+        raise InputError(f"{message}{sqlstate}; migration {mig.version} {direction} {kept}{earlier}{hint}",
                          path=mig.path, line=line) from None
 
     if section.transaction:
