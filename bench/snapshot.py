@@ -46,7 +46,7 @@ def snapshot_size(env, name: str) -> int:
     import json
 
     doc = json.loads(cli(env, "local", "snapshot", "list", "--output", "json").stdout)
-    return next(s["bytes"] for s in doc["snapshots"] if s["name"] == name)
+    return next(s["size_bytes"] for s in doc["snapshots"] if s["name"] == name)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ NameArg = Annotated[str, typer.Argument(help="The snapshot's name (letters, digi
 
 LIST_COLUMNS = [
     Column("name", "name"), Column("date", lambda r: r["created_at"][:19].replace("T", " ")),
-    Column("size", lambda r: _size(r["bytes"]), justify="right"), Column("tables", "tables", justify="right"),
+    Column("size", lambda r: _size(r["size_bytes"]), justify="right"), Column("tables", "tables", justify="right"),
     Column("items", "items", justify="right"), Column("rows", "rows", justify="right"),
 ]
 

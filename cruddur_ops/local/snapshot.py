@@ -267,7 +267,7 @@ class SnapshotInfo:
     name: str
     file: str
     created_at: str
-    bytes: int
+    size_bytes: int
     tables: int
     items: int
     rows: int | None

@@ -105,7 +105,7 @@ def _roundtrip(cli, client, url: str) -> None:
 
     listed = cli.json("local", "snapshot", "list")["snapshots"]
     assert [(s["name"], s["tables"], s["items"], s["rows"]) for s in listed] == [("base", doc["tables"], doc["items"], doc["rows"])]
-    assert listed[0]["bytes"] > 0 and listed[0]["created_at"].endswith("+00:00")
+    assert listed[0]["size_bytes"] > 0 and listed[0]["created_at"].endswith("+00:00")
     cli("local", "snapshot", "rm", "base")
     assert cli.json("local", "snapshot", "list")["snapshots"] == []
     assert cli("local", "snapshot", "rm", "base", ok=False).exit_code != 0
