@@ -101,7 +101,8 @@ def parse(path: Path) -> Migration:
         raise InputError("not UTF-8 text", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read it: {exc.strerror}", path=path) from None
-    lines = text.splitlines(keepends=True)
+    parts = text.split("\n")  # only "\n" ends a line, as for the statement splitter's line numbers
+    lines = [line + "\n" for line in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     marks: list[tuple[str, int, bool]] = []  # (up|down, 1-based line, transaction)
     for number, line in enumerate(lines, 1):
         d = _DIRECTIVE_RE.match(line.strip())
@@ -139,10 +140,11 @@ def parse(path: Path) -> Migration:
 
 
 def read_dir(folder: Path) -> list[Migration]:
-    """Every migration in ``folder``, oldest first, all validated before anything runs (a missing folder: none)."""
+    """Every migration in ``folder``, oldest first, all validated before anything runs."""
     folder = Path(folder)
     if not folder.exists():
-        return []
+        raise InputError("migrations folder not found (create it with `cruddur db migrate new NAME --migrations-dir …`)",
+                         path=folder)
     if not folder.is_dir():
         raise InputError("not a folder of migrations", path=folder)
     migrations = [parse(p) for p in sorted(folder.iterdir()) if p.suffix == ".sql" and _FILE_RE.match(p.name)]

@@ -232,3 +232,8 @@ def test_a_database_dbmate_migrated_counts_as_applied_and_gets_checksums(db, fol
     assert _query(db, "SELECT count(*) FROM cruddur_migrations") == [(2,)]
     (folder / "20260101000000_teams.sql").write_text(TEAMS + "\n-- edited\n")
     assert _states(db, folder)["20260101000000"] == "edited"
+
+
+def test_a_missing_folder_is_an_error_not_nothing_to_do(db, tmp_path):
+    with pytest.raises(InputError, match="migrations folder not found"):
+        migrate.up(db, tmp_path / "typo")
