@@ -10,7 +10,7 @@ never picked up on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def find_project(start: Path | None = None) -> Project:
     return Project()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_project(cwd: str) -> Project:
     return find_project(Path(cwd))
 

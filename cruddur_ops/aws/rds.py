@@ -7,14 +7,15 @@ The rule is one ingress rule of the instance's security group (``DB_SG_ID``, ``D
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.settings import CLIENT_IP_ENV
 
 POSTGRES_PORT = 5432
 # Where a developer environment may publish its public IP, in the order they are tried.
-IP_ENV = ("CRUDDUR_CLIENT_IP", "GITPOD_IP", "CODESPACES_IP")
+IP_ENV = CLIENT_IP_ENV  # CRUDDUR_CLIENT_IP, GITPOD_IP, CODESPACES_IP
 STOPPED = "stopped"
 AVAILABLE = "available"
 
@@ -45,7 +46,7 @@ def client_cidr(ip: str | None, env: Mapping[str, str]) -> tuple[str, str]:
 
 def rule_description(now: datetime | None = None) -> str:
     """What the rule says about itself: the tool and when (EC2 allows letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*)."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     return f"cruddur rds update-sg-rule {now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 

@@ -10,8 +10,19 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
-from cruddur_ops.cli.options import (DryRunOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
-                                     confirm, prices, settings, users_source)
+from cruddur_ops.cli.options import (
+    DryRunOpt,
+    OutputOpt,
+    PriceFileOpt,
+    TableOpt,
+    UsersFrom,
+    UsersFromOpt,
+    YesOpt,
+    confirm,
+    prices,
+    settings,
+    users_source,
+)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -64,11 +75,10 @@ def schema_load(
     s.guard_write("dynamodb", "create tables")
     client = s.dynamodb()
     if recreate:
-        differing = [t.name for t in read.tables if (d := schema.existing(client, t.name)) and schema.differences(t, d)]
-        if differing:
-            confirm(f"Drop and recreate {', '.join(differing)}? All their items are lost.", yes=yes, what="recreate tables")
-        recreate = bool(differing)
-    results = schema.load(client, read.tables, recreate=recreate, wait=wait)
+        results = schema.load_recreating(client, read.tables, wait=wait, confirm=lambda names: confirm(
+            f"Drop and recreate {', '.join(names)}? All their items are lost.", yes=yes, what="recreate tables"))
+    else:
+        results = schema.load(client, read.tables, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
            "endpoint": s.describe_endpoint("dynamodb")}
 
@@ -171,17 +181,18 @@ def seed(
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
-    from cruddur_ops import seedfile
     from cruddur_ops.ddb import seed as seeding
+    from cruddur_ops.seeds import seedfile
 
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
     users = None
     if users_from is UsersFrom.db:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(s)
+        users = fetch_users(Database.from_settings(s))
     parsed = seedfile.read(path, users_override=users)
     users = users if users is not None else parsed.users
     if dry_run:
@@ -324,9 +335,10 @@ def list_conversations(
     if not user_uuid and not handle:
         raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
 
-        user_uuid = uuid_for_handle(settings(ctx), handle)
+        user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
                  view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))

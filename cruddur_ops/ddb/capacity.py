@@ -35,14 +35,14 @@ class Capacity:
                 for name, used in (entry.get(group) or {}).items():
                     self.indexes[name] = self.indexes.get(name, 0.0) + (used.get("CapacityUnits", 0.0) or 0.0)
 
-    def merge(self, other: "Capacity") -> None:
+    def merge(self, other: Capacity) -> None:
         self.total += other.total
         self.table += other.table
         self.requests += other.requests
         for name, used in other.indexes.items():
             self.indexes[name] = self.indexes.get(name, 0.0) + used
 
-    def to_dict(self, prices: "Prices | None" = None) -> dict:
+    def to_dict(self, prices: Prices | None = None) -> dict:
         doc = {
             "total": round(self.total, 4),
             "table": round(self.table, 4),
@@ -118,7 +118,7 @@ class Prices:
     source: str
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Prices":
+    def load(cls, path: Path | None = None) -> Prices:
         path = Path(path) if path else DEFAULT_PRICE_FILE
         try:
             doc = json.loads(path.read_text("utf-8"))

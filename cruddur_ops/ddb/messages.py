@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_attrs
-from cruddur_ops.ddb.model import GROUP_PREFIX, MAX_ITEM_BYTES, TABLE, User, group_item, item_size, message_item
+from cruddur_ops.ddb.model import GROUP_PREFIX, TABLE, group_item, message_item
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.io import timestamps
+from cruddur_ops.model import MAX_ITEM_BYTES, User, item_size
 
 
 class ConversationExistsError(CruddurError):
@@ -44,10 +46,7 @@ class ConversationExistsError(CruddurError):
 
 def timestamp(now: datetime | None = None) -> str:
     """``created_at`` for a new message: UTC, explicit offset, microseconds."""
-    moment = now or datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        raise ValueError("a message time needs a timezone")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return timestamps.format_utc(now)
 
 
 def resolve_user(users: list[User], handle: str, source: str) -> User:

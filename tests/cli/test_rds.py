@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.aws.fixtures import aws, make_instance, make_security_group, moto_endpoint, moto_env  # noqa: F401
+from tests.aws.fixtures import make_instance, make_security_group
 
 RULE_KEYS = {"group_id", "rule_id", "cidr", "previous_cidr", "port", "description", "created", "ip_source"}
 

@@ -3,14 +3,14 @@
 import json
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import seed as seeding
-from cruddur_ops.ddb.model import group_uuid_for, user_uuid_for
 from cruddur_ops.errors import SeedError
+from cruddur_ops.model import group_uuid_for, user_uuid_for
+from cruddur_ops.seeds import seedfile
 from tests.conftest import SEED
 
 SMALL = """\
@@ -38,7 +38,7 @@ def write(tmp_path, text=SMALL, name="seed.yaml"):
     return path
 
 
-NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=UTC)
 
 
 def test_plan_items_follow_the_apps_contract(tmp_path):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from cruddur_ops.local import postgres
-from cruddur_ops.local.dynamodb_local import free_port
+from cruddur_ops.local import pgcluster
+from cruddur_ops.local._proc import free_port
 from tests.pg.fixtures import PASSWORD
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def test_demo_seeds_dynamodb_with_the_users_of_postgres(home, pg_env, cli):
 
 
 def test_demo_without_postgres_says_so_and_seeds_from_the_yaml_users(home, cli, monkeypatch):
-    monkeypatch.setattr(postgres, "find_binaries", lambda env: None)
+    monkeypatch.setattr(pgcluster, "find_binaries", lambda env: None)
     monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5750)}/cruddur")
     result, doc = _demo(cli)
     _assert_shape(doc)
