@@ -213,7 +213,7 @@ def dump(
     from cruddur_ops.pg import dump as pgdump
 
     s, db = _target(ctx)
-    doc = pgdump.dump_schema(db, s.env, out)
+    doc = pgdump.dump_schema(db, s.child_env(), out)
     render.note(f"{Path(doc['pg_dump']).name} ({doc['pg_dump']}) of {db.masked}")
     if out is None:
         sys.stdout.write(doc["sql"])

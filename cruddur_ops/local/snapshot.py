@@ -342,7 +342,7 @@ def save(settings, name: str, *, force: bool = False, on_note: Callable[[str], N
             manifest["dynamodb"] = {"endpoint": stack.endpoint, "tables": [asdict(t) for t in tables]}
         if not problem:
             db = stack.db
-            tool = pgdump.dump_database(db, work / DUMP, settings.env)
+            tool = pgdump.dump_database(db, work / DUMP, settings.child_env())
             status = admin.status(db)
             manifest["postgres"] = {"url": db.masked, "database": db.name, "source": stack.pg_source,
                                     "server_version": status["server_version"], "pg_dump": tool.path,
@@ -511,7 +511,7 @@ def load(settings, name: str, *, on_note: Callable[[str], None] = _noop,
             with tar.extractfile(member) as src, dump.open("wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
         if dump is not None:
-            _restore_postgres(stack.db, dump, settings.env, on_note)
+            _restore_postgres(stack.db, dump, settings.child_env(), on_note)
     info = _info(manifest, path)
     if tables or manifest.get("dynamodb") is not None:
         client = _client(stack.endpoint, settings)

@@ -8,8 +8,8 @@ import os
 import psycopg
 import pytest
 
-from cruddur_ops.local import postgres
-from cruddur_ops.local.dynamodb_local import free_port
+from cruddur_ops.local import pgcluster, postgres
+from cruddur_ops.local._proc import free_port
 from cruddur_ops.settings import Settings
 from tests.pg.fixtures import PASSWORD, new_db, url_for  # noqa: F401  (fixtures)
 
@@ -118,16 +118,16 @@ def test_save_change_everything_load_on_a_server_at_connection_url(cli, home, dd
 
 
 def test_save_change_everything_load_on_the_private_cluster(cli, home, ddb, aws_env):
-    if postgres.find_binaries(os.environ) is None:
+    if pgcluster.find_binaries(os.environ) is None:
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
     try:
         cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5750))
-        url = postgres.running(home).url
+        url = pgcluster.running(home).url
         assert postgres.current(Settings.from_env()).kind == "private"
         _fill_dynamodb(cli, ddb)
         _roundtrip(cli, ddb, url)
     finally:
-        postgres.wipe(home)
+        pgcluster.wipe(home)
 
 
 @pytest.mark.parametrize("variable, value, message", [
