@@ -44,7 +44,8 @@ def update_sg_rule(
     create: Annotated[bool, typer.Option("--create", help="Add a new ingress rule to the group instead, and print its id.")] = False,
     output: OutputOpt = None,
 ) -> None:
-    """Point the database's ingress rule at IP/32 on the PostgreSQL port, described with the tool and time.
+    """Point the database's ingress rule at IP/32 (IPv6: IP/128) on the PostgreSQL port, described with the tool
+    and time; the rule is described again afterwards and must then allow exactly that.
 
     Example: cruddur rds update-sg-rule --ip 203.0.113.7 --prod
     """

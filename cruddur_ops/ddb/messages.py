@@ -65,6 +65,26 @@ def _check_text(text: str) -> None:
         raise InputError(f"a message of {size:,} bytes is over DynamoDB's 400 KB item limit")
 
 
+def group_exists(client, table: str, group: str) -> bool:
+    """True when the conversation ``group`` has a group row (index ``message-group-sk-index``) or a message."""
+    from botocore.exceptions import ClientError
+
+    from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX
+
+    try:
+        rows = client.query(TableName=table, IndexName=GROUP_INDEX, Limit=1, Select="COUNT",
+                            KeyConditionExpression="message_group_uuid = :g",
+                            ExpressionAttributeValues={":g": {"S": group}})
+        if rows.get("Count"):
+            return True
+    except ClientError as exc:  # another table without the app's index: its messages alone decide
+        if exc.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+    messages = client.query(TableName=table, Limit=1, Select="COUNT", KeyConditionExpression="pk = :pk",
+                            ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + group}})
+    return bool(messages.get("Count"))
+
+
 def find_conversation(client, table: str, user: User, other: User) -> str | None:
     """The ``message_group_uuid`` of a conversation between the two users, from either one's group rows."""
     for owner, partner in ((user, other), (other, user)):

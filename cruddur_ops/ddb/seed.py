@@ -262,7 +262,8 @@ class SeedResult:
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
             "retries": self.retries, "workers": self.workers,
-            "consumed_capacity": self.capacity.to_dict(prices) if self.capacity is not None else None,
+            "consumed_capacity": (self.capacity.to_dict(prices, items=self.items_written)
+                                  if self.capacity is not None else None),
         }
 
 
