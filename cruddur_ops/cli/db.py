@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import render
+from cruddur_ops.cli import db_migrate, render
 from cruddur_ops.cli.errors import interruptible
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, require_terminal, settings
 from cruddur_ops.cli.render import Column, Section
@@ -25,6 +25,9 @@ app = typer.Typer(
         "PROD_CONNECTION_URL. A host that is not loopback counts as production: changing it needs --prod."
     ),
 )
+
+app.add_typer(db_migrate.app, name="migrate")
+app.add_typer(db_migrate.schema_app, name="schema")
 
 SeedFileArg = Annotated[
     Optional[Path], typer.Argument(help="Seed file with the users (default: seeds/conversations.yaml).", show_default=False)
@@ -156,6 +159,12 @@ def schema_load(
                          yes=yes, what="reset the schema")
     with db.connect() as conn:
         doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, reset=reset)}
+    if reset:
+        from cruddur_ops.pg import migrate
+
+        if forgotten := migrate.forget(db):
+            render.note(f"the tables were recreated from {path.name}: forgot {forgotten} applied migration(s); "
+                        "apply them again with `cruddur db migrate up`")
     render.emit(doc, output, lambda: [_table_section(f"{path} → {doc['database']}", doc["tables"])])
 
 
@@ -207,7 +216,7 @@ def setup(
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Create the database, load the schema and seed it, in one go; a second run changes nothing.
+    """Create the database, load the schema, apply the migrations and seed it, in one go; a second run changes nothing.
 
     Example: cruddur db setup
     """
@@ -220,6 +229,8 @@ def setup(
     _confirm_prod(s, db, yes=yes, what="set up the database")
     doc = setup_database(db, seed=data, schema_path=schema_path)
     seeded, loaded, changed = doc["seed"], doc["schema"], doc["changed"]
+    render.note(f"migrations: {doc['migrations']['dir']} ({len(doc['migrations']['files'])} file(s), "
+                f"{len(doc['migrations']['done'])} applied now)")
     _warn_mismatched(seeded["mismatched"])
     render.note(("set up " if changed else "already set up, nothing changed: ") + db.masked)
     render.emit(doc, output, lambda: [

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cruddur_ops.cli import render
+from cruddur_ops.cli import local_snapshot, render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, prices, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Start, stop and inspect the local engines: DynamoDB Local (on Java) and PostgreSQL (a server that "
          "answers at CONNECTION_URL, else a private cluster in the data dir).",
 )
+app.add_typer(local_snapshot.app, name="snapshot")
 
 
 class PgMode(str, Enum):

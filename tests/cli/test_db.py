@@ -30,7 +30,7 @@ def test_setup_twice_changes_nothing_the_second_time(cli, new_db, seed_file):
     first = cli("db", "setup", seed_file, "-o", "json")
     _clean(first)
     doc = json.loads(first.stdout)
-    assert set(doc) == {"database", "url", "created", "schema", "seed", "changed"}
+    assert set(doc) == {"database", "url", "created", "schema", "migrations", "seed", "changed"}
     assert doc["database"] == new_db and doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{new_db}"
     assert doc["created"] is True and doc["changed"] is True
     assert [(t["name"], t["action"]) for t in doc["schema"]["tables"]] == [("users", "created"), ("activities", "created")]
