@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -145,7 +145,7 @@ def _dynamodb_row(s: Settings) -> dict:
     from cruddur_ops.local import dynamodb_local
 
     engine = dynamodb_local.running(s.data_dir)
-    row = {"service": "dynamodb-local", "state": "up" if engine else "down",
+    row: dict[str, Any] = {"service": "dynamodb-local", "state": "up" if engine else "down",
            "pid": engine.pid if engine else None, "endpoint": engine.endpoint if engine else None,
            "data": (engine.db_path or "in memory") if engine else None,
            "installed": bool(dynamodb_local.find_jar(s.data_dir)), "tables": [], "error": None}

@@ -196,12 +196,12 @@ class _TableAudit:
             return self.finding("capacity-vs-usage", NA, why)
         parts, statuses = [], []
         for kind, metric, provisioned in (("reads", "ConsumedReadCapacityUnits", read), ("writes", "ConsumedWriteCapacityUnits", write)):
-            response, why = _call(
+            response, unanswered = _call(
                 self.c.cloudwatch.get_metric_statistics, Namespace="AWS/DynamoDB", MetricName=metric,
                 Dimensions=[{"Name": "TableName", "Value": self.name}], StartTime=self.now - timedelta(hours=1),
                 EndTime=self.now, Period=60, Statistics=["Sum"])
-            if why:
-                return self.finding("capacity-vs-usage", NA, why)
+            if unanswered:
+                return self.finding("capacity-vs-usage", NA, unanswered)
             per_second = [p["Sum"] / 60 for p in response.get("Datapoints", [])]
             peak, average = max(per_second, default=0.0), sum(per_second) * 60 / 3600
             parts.append(f"{kind}: peak {peak:.2f}/s, average {average:.2f}/s of {provisioned} provisioned")
@@ -256,7 +256,8 @@ def cloudtrail(client) -> Finding:
               "--is-multi-region-trail && aws cloudtrail start-logging --name cruddur-trail")
     if not trails:
         return Finding(ACCOUNT, "cloudtrail", FAIL, "no trail: API calls (DeleteTable, UpdateTable, …) are not recorded", create)
-    logging, idle = [], []
+    logging: list[str] = []
+    idle: list[str] = []
     for trail in trails:
         status, why = _call(client.get_trail_status, Name=trail.get("TrailARN") or trail["Name"])
         if why:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, Scan, _capped, _short
@@ -153,7 +154,7 @@ def check_message_timestamps(ctx: Context) -> Check:
         elif moment > horizon:
             problems.append({"pk": pk, "sk": sk, "kind": kind, "problem": "in the future"})
     if problems:
-        counts = defaultdict(int)
+        counts: defaultdict[Any, int] = defaultdict(int)
         for p in problems:
             counts[p["problem"]] += 1
         return Check("message-timestamps", FAIL,
