@@ -63,7 +63,7 @@ def audit(
             Column("scope", "scope"), Column("check", "check"), Column("status", "status"),
             Column("found", "found"), Column("fix", "fix")], doc["checks"])]
         if fixed:
-            out.append(Section("Fixed", [Column("table", "table"), Column("check", "check"), Column("action", "action")], fixed))
+            out.append(Section("Fixed", [Column("table", "table"), Column("check", "check"), Column("action", "action")], [dict(f) for f in fixed]))
         return out
 
     render.emit(doc, output, sections)

@@ -317,9 +317,15 @@ def fixable(report: Report) -> list[Finding]:
     return [f for f in report.failed if f.check in FIXABLE]
 
 
-def apply_fixes(client, findings: list[Finding]) -> list[dict]:
+class FixDoc(TypedDict):
+    table: str
+    check: str
+    action: str
+
+
+def apply_fixes(client, findings: list[Finding]) -> list[FixDoc]:
     """Turn on point-in-time recovery and deletion protection where ``findings`` say they are off."""
-    done = []
+    done: list[FixDoc] = []
     for finding in sorted(findings, key=lambda f: (f.scope, FIXABLE.index(f.check))):
         if finding.check == "point-in-time-recovery":
             client.update_continuous_backups(TableName=finding.scope,
