@@ -43,9 +43,11 @@ def check_dynamodb_endpoint(ctx: Context) -> Check:
     local = s.is_local("dynamodb")
     where = s.describe_endpoint("dynamodb")
     kind = "local" if local else "production"
+    from botocore.exceptions import BotoCoreError
+
     try:
         region, credentials = _aws_identity(s)
-    except Exception as exc:  # botocore ProfileNotFound
+    except BotoCoreError as exc:  # ProfileNotFound, a failing credential_process
         return Check("dynamodb-endpoint", FAIL, f"{where} ({kind}): {_short(exc)}", "check AWS_PROFILE / --profile")
     if not region:
         return Check("dynamodb-endpoint", FAIL, f"{where} ({kind}): no AWS region", "pass --region or set AWS_REGION")
