@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -27,6 +27,9 @@ from cruddur_ops.cli.options import (
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+
+if TYPE_CHECKING:
+    from cruddur_ops.model import User
 
 app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
 pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
@@ -199,14 +202,14 @@ def seed(
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
-    users = None
+    db_users: list[User] | None = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=users)
-    users = users if users is not None else parsed.users
+        db_users = fetch_users(Database.from_settings(s))
+    parsed = seedfile.read(path, users_override=db_users)
+    users: list[User] = db_users if db_users is not None else list(parsed.users)
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)
         doc["users_from"] = users_from.value
@@ -263,7 +266,7 @@ def scan(
         return
     mode = render.resolve(Output(output.value) if output else None)
     rows = list(items)
-    doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
+    doc: dict[str, Any] = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(prices(price_file))}
 
     def sections():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 class Output(str, Enum):
@@ -37,7 +37,7 @@ class Column:
     header: str
     key: str | Callable[[dict], Any]
     max_width: int | None = None
-    justify: str = "left"
+    justify: Literal["default", "left", "center", "right", "full"] = "left"
     style: str | None = None
     wrap: bool | None = None
 
@@ -244,7 +244,11 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     )
     with bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
 
 
 def _dollars(amount: float) -> str:

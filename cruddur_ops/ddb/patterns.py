@@ -60,7 +60,7 @@ class Pattern:
         return names
 
     def to_dict(self) -> dict:
-        doc = {"name": self.name, "table": self.table, "index": self.index,
+        doc: dict[str, Any] = {"name": self.name, "table": self.table, "index": self.index,
                "key": {self.key_attr: self.key_template}, "sort": None, "parameters": self.parameters,
                "newest_first": self.newest_first, "reverse": self.reverse, "limit": self.limit,
                "description": self.description, "source": self.source}
@@ -104,7 +104,8 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
         problem = _template_problem(key_template)
         if problem:
             fail(kp + ["key", key_attr], f"pattern '{name}': {problem}")
-        sort_op, sort_templates = None, ()
+        sort_op: str | None = None
+        sort_templates: tuple[Any, ...] = ()
         if decl.get("sort") is not None:
             sort = decl["sort"]
             if range_key is None:
@@ -180,7 +181,7 @@ def build_request(pattern: Pattern, params: dict[str, str], *, limit: int | None
     unknown = sorted(set(params) - set(pattern.parameters))
     if unknown:
         raise InputError(f"pattern '{pattern.name}' has no parameter '{unknown[0]}' (it takes: {', '.join(pattern.parameters) or 'none'})")
-    names = {"#pk": pattern.key_attr}
+    names: dict[str, str | None] = {"#pk": pattern.key_attr}
     values = {":pk": {pattern.key_type: _fill(pattern, pattern.key_template, params)}}
     expression = "#pk = :pk"
     if pattern.sort_op:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from cruddur_ops.errors import AuthError, EngineError, InputError, NotFoundError, ProdGuardError
@@ -76,7 +77,7 @@ def mask_url(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
-        params = conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo_to_dict(url)
     except ProgrammingError:
         return _mask_unparsed(url)
     if "password" in params:
@@ -107,7 +108,7 @@ def mask_text(text: str) -> str:
 
 
 # --- the database a command acts on ------------------------------------------------------------------
-def parse(url: str) -> dict[str, str]:
+def parse(url: str) -> dict[str, Any]:
     """The URL's conninfo parameters; an unparseable URL is an InputError (password masked)."""
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
