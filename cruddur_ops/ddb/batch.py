@@ -8,7 +8,8 @@ botocore's retries off), so the engine alone decides what to resend:
   exponential backoff; the exponent grows only while a batch makes no progress.
 - Under sustained throttling the engine slows to the rate the table accepts: additive increase,
   multiplicative decrease of an items-per-second pace shared by every worker (as botocore's adaptive mode
-  does per client). The pace is shown in the progress bar.
+  does per client), never below one batch (25 items) a second: below that each batch's own backoff slows it.
+  The pace is shown in the progress bar.
 - It never gives up while the table makes progress: it stops only when *nothing* has been accepted for
   ``give_up_after`` seconds (default 60), and then says how many of how many items are written.
 - ``rate`` caps write units per second (a token bucket; a put costs 1 unit per started KB in the table and
@@ -34,6 +35,7 @@ BATCH = 25  # BatchWriteItem's limit
 RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
              "InternalServerError", "ServiceUnavailable", "InternalFailure"}
 GIVE_UP_AFTER = 60.0
+MIN_RATE = 25.0  # the pace never drops below one batch a second; below that each batch's own backoff slows it
 HTTP_ATTEMPTS = 1  # botocore attempts per call on the engine's client: the engine owns every retry
 
 
@@ -179,7 +181,7 @@ class BatchWriter:
                  sleep=time.sleep, capacity: bool = True, give_up_after: float = GIVE_UP_AFTER,
                  rate: float | None = None, units: Callable[[dict], float] | None = None,
                  key_names: Sequence[str] = ("pk", "sk"), clock=time.monotonic,
-                 on_pace: Callable[[str], None] | None = None, min_rate: float = 1.0):
+                 on_pace: Callable[[str], None] | None = None, min_rate: float = MIN_RATE):
         self.client, self.table, self.workers = client, table, workers
         self.extra = {"ReturnConsumedCapacity": "INDEXES"} if capacity else {}
         self.capacity = capacity
@@ -193,7 +195,7 @@ class BatchWriter:
         self.key = key_function(key_names)
         self.stats = WriteStats()
         self.stopping = threading.Event()
-        self.last_progress = clock()
+        self.last_progress = self.paced_until = clock()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -202,15 +204,19 @@ class BatchWriter:
         self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt)))  # full jitter
 
     def _wait_for_pace(self, units: float) -> bool:
+        waited = False
         while not self.stopping.is_set():
             delay = self.pace.wait_time(units)
             if delay <= 0:
+                if waited:  # time spent holding back is not time the table refused us
+                    self.paced_until = self.clock()
                 return True
+            waited = True
             self.sleep(min(delay, 0.25))
         return False
 
     def _give_up(self, pending: int, attempts: int) -> None:
-        idle = self.clock() - self.last_progress
+        idle = self.clock() - max(self.last_progress, self.paced_until)
         if idle >= self.give_up_after:
             raise IncompleteWrite(self.stats.done, pending, attempts, seconds=self.give_up_after)
         if self.max_attempts is not None and attempts >= self.max_attempts:
@@ -271,7 +277,7 @@ class BatchWriter:
         :class:`Interrupted`) the workers stop at their next call and :class:`Interrupted` is raised with the
         count of items written.
         """
-        self.last_progress = self.clock()
+        self.last_progress = self.paced_until = self.clock()
         interrupted: BaseException | None = None
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="batch") as pool:
