@@ -78,7 +78,7 @@ def _number(text: str) -> Any:
     return LongNumber(text)
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
 
@@ -102,9 +102,9 @@ def plain_value(av: dict) -> Any:
     if kind == "NS":
         return {"$ns": [_number(v) for v in sorted(value, key=Decimal)]}
     if kind == "B":
-        return {"$b64": _b64(value)}
+        return {"$b64": b64(value)}
     if kind == "BS":
-        return {"$bs": sorted(_b64(v) for v in value)}
+        return {"$bs": sorted(b64(v) for v in value)}
     raise ValueError(f"unknown attribute type {kind}")
 
 
@@ -258,9 +258,9 @@ def to_attrs(item: Any) -> dict:
 def wire_value(av: dict) -> dict:
     ((kind, value),) = av.items()
     if kind == "B":
-        return {"B": _b64(value)}
+        return {"B": b64(value)}
     if kind == "BS":
-        return {"BS": [_b64(v) for v in value]}
+        return {"BS": [b64(v) for v in value]}
     if kind == "M":
         return {"M": {k: wire_value(v) for k, v in value.items()}}
     if kind == "L":
