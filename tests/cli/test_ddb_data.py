@@ -300,3 +300,25 @@ def test_copy_between_two_dynamodb_local_processes(orders, cli, tmp_path):
         assert "onto itself" in result.stderr
     finally:
         dynamodb_local.stop_pid(other.pid)
+
+
+PROD = "http://dynamodb.example.invalid"
+
+
+@pytest.mark.parametrize("argv, action", [
+    (["ddb", "import", TABLE, "FILE"], "import into orders"),
+    (["ddb", "put", TABLE, '{"pk": "a", "sk": 1}'], "put an item into orders"),
+    (["ddb", "update", TABLE, "a", "1", "--set", "x=1"], "update an item in orders"),
+    (["ddb", "delete", TABLE, "a", "1", "--yes"], "delete an item from orders"),
+    (["ddb", "truncate", TABLE, "--yes"], "truncate orders"),
+    (["ddb", "delete-items", TABLE, "a", "--yes"], "delete items from orders"),
+    (["ddb", "copy", TABLE, TABLE, "--to-endpoint", PROD], "copy into orders"),
+], ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None)
+def test_every_write_refuses_production_without_prod(aws_env, cli, tmp_path, argv, action):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"pk": "a", "sk": 1}\n')
+    argv = [str(path) if a == "FILE" else a for a in argv]
+    endpoint = [] if "copy" in argv else ["--endpoint-url", PROD]
+    result = cli(*endpoint, *argv, ok=False)
+    assert result.exit_code != 0 and result.stdout == ""
+    assert f"refusing to {action} on {PROD}: it is not a local endpoint; pass --prod" in result.stderr
