@@ -43,11 +43,11 @@ class IncompleteWrite(CruddurError):
     """Nothing was accepted for ``give_up_after`` seconds (or ``max_attempts`` in a row); ``written`` made it."""
 
     def __init__(self, written: int, pending: int, attempts: int, total: int | None = None, *,
-                 seconds: float | None = None, what: str = "items", rerun: str = "run the same command again"):
+                 seconds: float | None = None, what: str = "items written", rerun: str = "run the same command again"):
         of = f" of {total:,}" if total is not None else ""
         why = (f"DynamoDB accepted nothing for {seconds:g} s" if seconds is not None
                else f"DynamoDB kept throttling ({attempts} attempts without progress)")
-        super().__init__(f"{why}: {written:,}{of} {what} written; {rerun} to complete the rest "
+        super().__init__(f"{why}: {written:,}{of} {what}; {rerun} to complete the rest "
                          "(writes are idempotent by key)")
         self.written, self.pending, self.attempts, self.total = written, pending, attempts, total
         self.seconds, self.what, self.rerun = seconds, what, rerun
@@ -231,7 +231,7 @@ class BatchWriter:
             try:
                 response = self.client.batch_write_item(RequestItems={self.table: pending}, **self.extra)
             except Exception as exc:  # botocore ClientError: one HTTP attempt, the engine decides
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
                 if code not in RETRYABLE:
                     raise
                 with self.stats.lock:

@@ -279,7 +279,7 @@ def get_item(client, keys: TableKeys, partition: str, sort: str | None, *, consi
 
 
 def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def parse_item(text: str, where: str) -> dict:

@@ -370,7 +370,7 @@ def import_file(client, source: Source, fmt: str | None, keys: TableKeys, *, typ
                                capacity=capacity == "reported", give_up_after=give_up_after, rate=rate,
                                units=_units_of(WriteEstimate(keys.description)), key_names=keys.key.names)
     requests = ({"PutRequest": {"Item": item}} for _, item in read_items(source, fmt, keys, types))
-    stats = _run(writer, requests, plan.items, "items", "run the same import again")
+    stats = _run(writer, requests, plan.items, "items written", "run the same import again")
     used = stats.capacity if capacity == "reported" else (plan.estimate.capacity if capacity == "computed" else None)
     if used is not None:
         used.requests = stats.capacity.requests
@@ -533,7 +533,7 @@ def ensure_table(src_client, source: str, dst_client, dest: str) -> dict:
         dst_client.describe_table(TableName=dest)
         return {"created": False}
     except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ResourceNotFoundException":
+        if (getattr(exc, "response", None) or {}).get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
     dst_client.create_table(**create_request_from(description, dest))
     dst_client.get_waiter("table_exists").wait(TableName=dest, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
@@ -568,7 +568,7 @@ def copy_table(src_client, source: str, dst_client, dest: str, *, segments: int 
             for item in items:
                 yield {"PutRequest": {"Item": item}}
 
-    stats = _run(writer, requests(), total, "items", "run the same copy again")
+    stats = _run(writer, requests(), total, "items written", "run the same copy again")
     return WriteResult(dest, seen.n, stats.written, stats.deleted, time.perf_counter() - started, stats.retries,
                        workers, stats.capacity if capacity else None,
                        {"source": source, "created": made["created"], "read_units": round(read.total, 4)})
@@ -585,7 +585,7 @@ def truncate(client, table: str, *, segments: int = 4, workers: int = 16, total:
                                capacity=True, give_up_after=give_up_after, key_names=keys.key.names)
     requests = ({"DeleteRequest": {"Key": item}}
                 for items in iter_pages(client, table, segments=segments, key_names=keys.key.names) for item in items)
-    stats = _run(writer, requests, total, "items deleted of the table's", "run the same truncate again")
+    stats = _run(writer, requests, total, "items deleted", "run the same truncate again")
     return WriteResult(table, total, stats.written, stats.deleted, time.perf_counter() - started, stats.retries,
                        workers, stats.capacity)
 
