@@ -449,6 +449,8 @@ def export_table(client, table: str, out: IO[str], fmt: str, *, segments: int = 
         out.flush()
     except KeyboardInterrupt as exc:
         raise batch.Interrupted(getattr(exc, "signum", 2), done=count.n) from None
+    finally:
+        pages.close()  # stops the segments' threads now, not when the generator is collected
     return ExportResult(table, fmt, out_name, count.n, time.perf_counter() - started, segments, capacity)
 
 
