@@ -36,15 +36,44 @@ def _segment_pages(client, args: dict, segment: int | None, segments: int, capac
             capacity.requests += 1
             capacity.add(page.get("ConsumedCapacity"))
             capacity.scanned += page.get("ScannedCount", 0)
-        yield page.get("Items", [])
+        yield page["WireItems"] if "WireItems" in page else page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+class WireItems:
+    """While registered on a client, its Scan responses keep their ``Items`` as DynamoDB's wire JSON (binary as
+    base64 strings) under ``WireItems``, parsed by ``json.loads`` alone: botocore's shape walk over every attribute
+    is most of a scan's CPU. Everything else in the response (LastEvaluatedKey, ConsumedCapacity, errors) is
+    parsed by botocore as usual. Used by export, which writes JSON anyway."""
+
+    EVENT = "before-parse.dynamodb.Scan"
+
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def _keep_items(response_dict, customized_response_dict, **kwargs) -> None:
+        if response_dict.get("status_code", 500) >= 300:
+            return
+        import json
+
+        doc = json.loads(response_dict["body"])
+        customized_response_dict["WireItems"] = doc.pop("Items", [])
+        response_dict["body"] = json.dumps(doc).encode()
+
+    def __enter__(self):
+        self.client.meta.events.register(self.EVENT, self._keep_items, unique_id="cruddur-wire-items")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.meta.events.unregister(self.EVENT, unique_id="cruddur-wire-items")
+
+
 def iter_pages(client, table: str, *, limit: int | None = None, segments: int = 1,
                capacity: Capacity | None = None, key_names: tuple[str, ...] | None = None,
-               consistent: bool = False) -> Iterator[list[dict]]:
+               consistent: bool = False, page_size: int | None = None) -> Iterator[list[dict]]:
     """Yield pages of typed items (``{"sk": {"S": "…"}}``) until ``limit`` items or the end of the table.
 
     ``key_names`` projects the items to those attributes (truncate reads keys only). With ``segments > 1`` each
@@ -61,7 +90,8 @@ def iter_pages(client, table: str, *, limit: int | None = None, segments: int = 
         args["ConsistentRead"] = True
     yielded = 0
     if segments <= 1:
-        for items in _segment_pages(client, args, None, 1, capacity, lock, lambda: limit and limit - yielded):
+        for items in _segment_pages(client, args, None, 1, capacity, lock,
+                                    lambda: min(filter(None, (limit and limit - yielded, page_size)), default=None)):
             if limit and yielded + len(items) >= limit:
                 yield items[: limit - yielded]
                 return
@@ -72,6 +102,7 @@ def iter_pages(client, table: str, *, limit: int | None = None, segments: int = 
     pages: queue.Queue = queue.Queue(maxsize=segments)
     stop = threading.Event()
     share = math.ceil(limit / segments) if limit else None  # each segment asks for its share per page
+    share = min(filter(None, (share, page_size)), default=None)
 
     def put(value) -> bool:
         while not stop.is_set():

@@ -101,10 +101,10 @@ def plain_value(av: dict) -> Any:
         return {"$ss": sorted(value)}
     if kind == "NS":
         return {"$ns": [_number(v) for v in sorted(value, key=Decimal)]}
-    if kind == "B":
-        return {"$b64": b64(value)}
+    if kind == "B":  # bytes from boto3, or already base64 in DynamoDB's wire JSON (export's fast path)
+        return {"$b64": value if isinstance(value, str) else b64(value)}
     if kind == "BS":
-        return {"$bs": sorted(b64(v) for v in value)}
+        return {"$bs": sorted(v if isinstance(v, str) else b64(v) for v in value)}
     raise ValueError(f"unknown attribute type {kind}")
 
 
@@ -268,8 +268,11 @@ def wire_value(av: dict) -> dict:
     return av
 
 
-def to_dynamodb_json(item: dict) -> str:
-    """``{"Item": {"pk": {"S": "…"}, …}}`` on one line, as DynamoDB's export to S3 writes it."""
+def to_dynamodb_json(item: dict, *, wire: bool = False) -> str:
+    """``{"Item": {"pk": {"S": "…"}, …}}`` on one line, as DynamoDB's export to S3 writes it. ``wire``: the item
+    is already in DynamoDB's wire JSON (binary as base64), as export's fast path reads it."""
+    if wire:
+        return json.dumps({"Item": {k: item[k] for k in key_order(item)}}, ensure_ascii=False)
     return json.dumps({"Item": {k: wire_value(item[k]) for k in key_order(item)}}, ensure_ascii=False)
 
 
