@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from cruddur_ops.ddb import typed
 from tests.ddb.test_typed import EVERY_TYPE, normal
 
 pytestmark = pytest.mark.integration
