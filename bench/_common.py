@@ -20,9 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cruddur_ops.local import dynamodb_local  # noqa: E402
 from cruddur_ops.settings import Settings, default_data_dir  # noqa: E402
 
-SCHEMA = ROOT / "schemas" / "cruddur-messages.yaml"
+SCHEMA = ROOT / "cruddur_ops" / "data" / "schemas" / "cruddur-messages.yaml"
 DOC = ROOT / "docs" / "benchmarks.md"
 CRUDDUR = Path(sys.executable).with_name("cruddur")
 MESSAGES_PER_CONVERSATION = 98  # + 2 group rows = 100 items a conversation
@@ -126,7 +126,7 @@ def write_seed_file(path: Path, items: int) -> dict:
     while users * (users - 1) // 2 < conversations:
         users += 1
     pairs = [(a, b) for a in range(users) for b in range(a + 1, users)][:conversations]
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     lines = ["users:"]
     lines += [f"  - {{handle: u{u:04d}, display_name: User Number {u:04d}}}" for u in range(users)]
     lines.append("conversations:")
@@ -147,8 +147,8 @@ def write_seed_file(path: Path, items: int) -> dict:
 
 def seed_items(path: Path) -> list[dict]:
     """The exact items ``cruddur ddb seed`` writes for ``path``, as DynamoDB attribute maps."""
-    from cruddur_ops import seedfile
     from cruddur_ops.ddb import seed
+    from cruddur_ops.seeds import seedfile
 
     parsed = seedfile.read(path)
     users = {u.handle: u for u in parsed.users}

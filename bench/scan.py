@@ -15,8 +15,20 @@ import subprocess
 import sys
 import time
 
-from _common import (CRUDDUR, batch_parallel, count_items, create_table, engine, machine, markdown_table, run_child,
-                     seed_items, today, update_doc, write_seed_file)
+from _common import (
+    CRUDDUR,
+    batch_parallel,
+    count_items,
+    create_table,
+    engine,
+    machine,
+    markdown_table,
+    run_child,
+    seed_items,
+    today,
+    update_doc,
+    write_seed_file,
+)
 
 TABLE = "cruddur-messages"
 
@@ -71,8 +83,9 @@ def main() -> None:
         print(scan_table)
 
         # --- access patterns: what the commands report, and the spread over many runs in-process ----------
-        from cruddur_ops.ddb import patterns, schema
         from _common import SCHEMA
+
+        from cruddur_ops.ddb import patterns, schema
 
         tables = schema.read([SCHEMA]).tables
         first = items[0]

@@ -18,8 +18,22 @@ import json
 import sys
 import time
 
-from _common import (CRUDDUR, batch_parallel, count_items, create_table, drop_table, engine, machine, markdown_table,
-                     mean_item_bytes, run_child, seed_items, today, update_doc, write_seed_file)
+from _common import (
+    CRUDDUR,
+    batch_parallel,
+    count_items,
+    create_table,
+    drop_table,
+    engine,
+    machine,
+    markdown_table,
+    mean_item_bytes,
+    run_child,
+    seed_items,
+    today,
+    update_doc,
+    write_seed_file,
+)
 
 
 def put_one_by_one(client, table: str, items: list[dict]) -> float:

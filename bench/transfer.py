@@ -19,8 +19,18 @@ import sys
 import venv
 from pathlib import Path
 
-from _common import (CRUDDUR, batch_parallel, count_items, drop_table, engine, machine, markdown_table, run_child,
-                     today, update_doc)
+from _common import (
+    CRUDDUR,
+    batch_parallel,
+    count_items,
+    drop_table,
+    engine,
+    machine,
+    markdown_table,
+    run_child,
+    today,
+    update_doc,
+)
 
 TABLE = "bench-orders"
 FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor"

@@ -2,16 +2,20 @@
 
 The environment follows the AWS SDK (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_PROFILE``,
 ``AWS_REGION`` / ``AWS_DEFAULT_REGION``) and libpq (``CONNECTION_URL`` / ``DATABASE_URL``,
-``PROD_CONNECTION_URL``). Nothing else in the package reads ``os.environ``.
+``PROD_CONNECTION_URL``). Nothing else in the package reads ``os.environ`` or ``Settings.env``: every key the tool
+knows has a typed property below (the RDS instance and security group ids, the client IP, the message table
+override, the log level, the Cognito pool), and :meth:`Settings.child_env` hands the environment to child
+processes (psql, initdb, pg_ctl).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from cruddur_ops.errors import CruddurError, ProdGuardError
@@ -29,6 +33,11 @@ SERVICE_ENV = {
     "cloudtrail": "CLOUDTRAIL",
     "config": "CONFIG_SERVICE",
 }
+
+
+# Where `rds update-sg-rule` finds the IP to allow when --ip is not given, in this order.
+CLIENT_IP_ENV = ("CRUDDUR_CLIENT_IP", "GITPOD_IP", "CODESPACES_IP")
+MESSAGE_TABLE_ENV = "DDB_MESSAGE_TABLE"  # the app's variable naming the messages table (the Lambda reads it)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -68,7 +77,7 @@ class Settings:
     data_dir: Path = Path(".cruddur")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **flags) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **flags) -> Settings:
         env = dict(os.environ if env is None else env)
         flags = {k: v for k, v in flags.items() if v is not None}
         return cls(
@@ -145,6 +154,61 @@ class Settings:
     def dynamodb(self, *, validate: bool = True, attempts: int | None = None):
         return self.client("dynamodb", validate=validate, attempts=attempts)
 
+    def dynamodb_streams(self):
+        """The DynamoDB Streams client. DynamoDB Local serves streams on its own endpoint, so a local DynamoDB
+        endpoint is used for streams too unless AWS_ENDPOINT_URL_DYNAMODB_STREAMS (or --endpoint-url) says otherwise."""
+        if self.endpoint_for("dynamodbstreams") is None and self.is_local("dynamodb"):
+            return dataclasses.replace(self, endpoint_url=self.endpoint_for("dynamodb")).client("dynamodbstreams")
+        return self.client("dynamodbstreams")
+
+    @property
+    def has_access_key(self) -> bool:
+        """Whether AWS_ACCESS_KEY_ID is set (a local endpoint then uses it instead of dummy credentials)."""
+        return bool(self.env.get("AWS_ACCESS_KEY_ID"))
+
+    # --- the environment's other keys -------------------------------------------------------------------------
+    @property
+    def db_instance_id(self) -> str | None:
+        """DB_INSTANCE_ID: the RDS instance of `cruddur rds`."""
+        return self.env.get("DB_INSTANCE_ID") or None
+
+    @property
+    def db_sg_id(self) -> str | None:
+        """DB_SG_ID: the security group of the RDS instance."""
+        return self.env.get("DB_SG_ID") or None
+
+    @property
+    def db_sg_rule_id(self) -> str | None:
+        """DB_SG_RULE_ID: the ingress rule `rds update-sg-rule` points at the client IP."""
+        return self.env.get("DB_SG_RULE_ID") or None
+
+    @property
+    def client_ip(self) -> tuple[str, str] | None:
+        """(variable, IP) from the first of CRUDDUR_CLIENT_IP, GITPOD_IP, CODESPACES_IP that is set."""
+        for name in CLIENT_IP_ENV:
+            if self.env.get(name):
+                return name, self.env[name]
+        return None
+
+    @property
+    def message_table(self) -> str | None:
+        """DDB_MESSAGE_TABLE: the app's override of the messages table's name."""
+        return self.env.get(MESSAGE_TABLE_ENV) or None
+
+    @property
+    def log_level(self) -> str:
+        """LOG_LEVEL, upper case (default INFO)."""
+        return (self.env.get("LOG_LEVEL") or "INFO").upper()
+
+    @property
+    def executable_path(self) -> str | None:
+        """PATH, where child processes and their binaries (psql, initdb, pg_ctl) are found."""
+        return self.env.get("PATH")
+
+    def child_env(self) -> dict[str, str]:
+        """A copy of the environment, for a child process that inherits it (psql; initdb and pg_ctl take PATH and HOME)."""
+        return dict(self.env)
+
     # --- PostgreSQL -------------------------------------------------------------------------------
     @property
     def connection_url(self) -> str | None:
@@ -154,5 +218,15 @@ class Settings:
         return self.env.get("CONNECTION_URL") or self.env.get("DATABASE_URL") or None
 
     @property
+    def connection_url_source(self) -> str:
+        """Which variable :attr:`connection_url` came from: PROD_CONNECTION_URL, CONNECTION_URL, DATABASE_URL or default."""
+        if self.prod:
+            return "PROD_CONNECTION_URL"
+        if self.env.get("CONNECTION_URL"):
+            return "CONNECTION_URL"
+        return "DATABASE_URL" if self.env.get("DATABASE_URL") else "default"
+
+    @property
     def cognito_pool_id(self) -> str | None:
+        """AWS_COGNITO_USER_POOL_ID: the app's user pool."""
         return self.env.get("AWS_COGNITO_USER_POOL_ID") or None

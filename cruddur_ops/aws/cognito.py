@@ -6,7 +6,7 @@ person, and ``users.cognito_user_id`` holds the Cognito ``sub``.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cruddur_ops.errors import NotFoundError
 
@@ -83,3 +83,23 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> di
                 {"username": u["username"], "sub": u.get("sub"), "preferred_username": name} for u in users
             ]
     return plan
+
+
+def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False) -> dict:
+    """`cognito update-user-ids`: set ``users.cognito_user_id`` to the Cognito ``sub`` where ``users.handle`` is
+    the user's ``preferred_username``, in one transaction (nothing with ``dry_run``).
+
+    ``db`` is a :class:`cruddur_ops.pg.database.Database`; a non-local one needs ``prod``. Returns
+    ``{"pool_id", "database", "dry_run", "rows_changed", **plan}`` (the plan of :func:`plan_user_ids`).
+    """
+    from cruddur_ops.pg import users as pgusers
+
+    if not dry_run:
+        db.guard_write(prod=prod, action="update users.cognito_user_id")
+    cognito_users = list_users(client, pool_id)
+    with db.connect() as conn:
+        plan = plan_user_ids(cognito_users, pgusers.list_users(conn))
+        changed = 0 if dry_run else pgusers.set_cognito_user_ids(
+            conn, [(u["uuid"], u["cognito_user_id"]) for u in plan["updates"]])
+        name = conn.info.dbname
+    return {"pool_id": pool_id, "database": name, "dry_run": dry_run, "rows_changed": changed, **plan}

@@ -38,6 +38,8 @@ def list_users(ctx: typer.Context, pool_id: PoolOpt = None, output: OutputOpt = 
     s = settings(ctx)
     pool = _pool(s, pool_id)
     users = cognito.list_users(s.client("cognito-idp"), pool)
+    if not users:
+        render.note(f"no users: user pool {pool} is empty")
     doc = {"pool_id": pool, "count": len(users), "users": users}
     render.emit(doc, output, lambda: [Section(f"Users of {pool}", [
         Column("username", "username"), Column("sub", "sub"), Column("preferred_username", "preferred_username"),
@@ -53,20 +55,14 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
     Example: cruddur cognito update-user-ids --dry-run
     """
     from cruddur_ops.aws import cognito
-    from cruddur_ops.pg import users as pgusers
     from cruddur_ops.pg.database import Database
 
     s = settings(ctx)
     pool = _pool(s, pool_id)
     db = Database.from_settings(s)
-    if not dry_run:
+    if not dry_run:  # refused before any request (sync_user_ids checks it too)
         db.guard_write(prod=s.prod, action="update users.cognito_user_id")
-    cognito_users = cognito.list_users(s.client("cognito-idp"), pool)
-    with db.connect() as conn:
-        plan = cognito.plan_user_ids(cognito_users, pgusers.list_users(conn))
-        changed = 0 if dry_run else pgusers.set_cognito_user_ids(conn, [(u["uuid"], u["cognito_user_id"]) for u in plan["updates"]])
-        name = conn.info.dbname
-    doc = {"pool_id": pool, "database": name, "dry_run": dry_run, "rows_changed": changed, **plan}
+    doc = plan = cognito.sync_user_ids(s.client("cognito-idp"), pool, db, prod=s.prod, dry_run=dry_run)
     for user in plan["without_preferred_username"]:
         render.warn(f"Cognito user {user['username']} has no preferred_username; it matches no handle")
     for row in plan["ambiguous"]:

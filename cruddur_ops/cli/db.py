@@ -229,7 +229,7 @@ def connect(
     from cruddur_ops.pg.database import psql_command
 
     s, db = _target(ctx)
-    argv, env = psql_command(db, list(psql_args or []), s.env)
+    argv, env = psql_command(db, list(psql_args or []), s.child_env())
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to psql now
     try:
         code = subprocess.run(argv, env=env).returncode

@@ -10,8 +10,20 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import ddb_audit, ddb_data, ddb_messages, ddb_model, ddb_stream, render
-from cruddur_ops.cli.options import (DryRunOpt, GiveUpOpt, OutputOpt, PriceFileOpt, TableOpt, UsersFrom, UsersFromOpt, YesOpt,
-                                     confirm, prices, settings, users_source)
+from cruddur_ops.cli.options import (
+    DryRunOpt,
+    GiveUpOpt,
+    OutputOpt,
+    PriceFileOpt,
+    TableOpt,
+    UsersFrom,
+    UsersFromOpt,
+    YesOpt,
+    confirm,
+    prices,
+    settings,
+    users_source,
+)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, TableDiffersError
@@ -65,11 +77,10 @@ def schema_load(
     s.guard_write("dynamodb", "create tables")
     client = s.dynamodb()
     if recreate:
-        differing = [t.name for t in read.tables if (d := schema.existing(client, t.name)) and schema.differences(t, d)]
-        if differing:
-            confirm(f"Drop and recreate {', '.join(differing)}? All their items are lost.", yes=yes, what="recreate tables")
-        recreate = bool(differing)
-    results = schema.load(client, read.tables, recreate=recreate, wait=wait)
+        results = schema.load_recreating(client, read.tables, wait=wait, confirm=lambda names: confirm(
+            f"Drop and recreate {', '.join(names)}? All their items are lost.", yes=yes, what="recreate tables"))
+    else:
+        results = schema.load(client, read.tables, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
            "endpoint": s.describe_endpoint("dynamodb")}
 
@@ -173,17 +184,18 @@ def seed(
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
-    from cruddur_ops import seedfile
     from cruddur_ops.ddb import seed as seeding
+    from cruddur_ops.seeds import seedfile
 
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
     users = None
     if users_from is UsersFrom.db:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(s)
+        users = fetch_users(Database.from_settings(s))
     parsed = seedfile.read(path, users_override=users)
     users = users if users is not None else parsed.users
     if dry_run:
@@ -192,7 +204,7 @@ def seed(
         render.emit(doc, output, lambda: [Section(
             f"Plan: {doc['items']} items ({doc['messages']} messages, {doc['group_rows']} group rows) into {table}",
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
-             Column("first", "first_at"), Column("last", "last_at")], doc["plan"])])
+             Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
     s.guard_write("dynamodb", f"seed {table}")
     # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
@@ -275,14 +287,31 @@ def scan(
         caption = (f"{more:,} more items not shown: pass --limit N to see more, or --output jsonl for all"
                    if more else None)
         return [Section(f"{table}: {len(rows)} items" + (f" of {len(rows) + more:,}" if more else ""),
-                        [Column(k, k, max_width=60) for k in keys], rows, caption=caption),
+                        [Column(k, k) for k in keys], rows, caption=caption),
                 render.capacity_section(doc["consumed_capacity"])]
 
     render.emit(doc, mode, sections)
 
 
 # --- access patterns -----------------------------------------------------------------------------------------
-def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view):
+def _looked_for(request: dict) -> str:
+    """What a Query asked for, in words: ``pk = GRP#… in cruddur-messages (index …)``."""
+    values = request.get("ExpressionAttributeValues", {})
+    names = request.get("ExpressionAttributeNames", {})
+    condition = request.get("KeyConditionExpression", "")
+    for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[0])):
+        shown = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
+        condition = condition.replace(placeholder, f"'{shown}'")
+    for placeholder, name in names.items():
+        condition = condition.replace(placeholder, name)
+    index = f" (index {request['IndexName']})" if request.get("IndexName") else ""
+    return f"{condition} in {request['TableName']}{index}"
+
+
+def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
+                 on_empty=None):
+    """Run a declared pattern and render it. A query that matches nothing says so on stderr (exit 0), unless
+    ``on_empty(client, request)`` raises NotFoundError for an unknown group or user."""
     from cruddur_ops.ddb import patterns
 
     pattern = patterns.find(_schemas(schema_files).tables, name)
@@ -292,7 +321,12 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
                     [Column("field", "k"), Column("value", "v")],
                     [{"k": k, "v": v} for k, v in request.items()])])
         return
-    result = patterns.run(settings(ctx).dynamodb(), request, reverse=pattern.reverse)
+    client = settings(ctx).dynamodb()
+    result = patterns.run(client, request, reverse=pattern.reverse)
+    if not result.items:
+        if on_empty is not None:
+            on_empty(client, request)
+        render.note(f"no items: pattern {name} matched nothing ({_looked_for(request)})")
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
@@ -304,10 +338,14 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
 
 
 # How patterns A and B show their items; `local demo` shows them the same way.
-MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]
-CONVERSATION_COLUMNS = [Column("with", "user_handle"), Column("name", "user_display_name"),
-                        Column("last message", "message", max_width=60), Column("when", "sk"),
-                        Column("group", "message_group_uuid")]
+# Identifiers stay whole on one line; the message text takes the width that is left. A conversation's group uuid
+# (what `get-conversation --group` takes) stands above its last message's time, so both fit at 100 columns.
+MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", wrap=True)]
+CONVERSATION_COLUMNS = [Column("with", lambda r: "\n".join(v for v in (r.get("user_handle"), r.get("user_display_name")) if v),
+                               wrap=True),
+                        Column("group / last message at", lambda r: f"{r.get('message_group_uuid') or ''}\n{r.get('sk') or ''}",
+                               wrap=False),
+                        Column("last message", "message", wrap=True)]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
 
@@ -327,9 +365,18 @@ def get_conversation(
 
     Example: cruddur ddb pattern get-conversation --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399
     """
+    def unknown_group(client, request):
+        from cruddur_ops.ddb.messages import group_exists
+        from cruddur_ops.errors import NotFoundError
+
+        if not group_exists(client, request["TableName"], group):
+            raise NotFoundError(
+                f"no conversation '{group}' in {request['TableName']}: no messages under pk MSG#{group} and no "
+                "group rows for it; find a group uuid with `cruddur ddb pattern list-conversations --handle H`")
+
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS))
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group)
 
 
 @pattern_app.command("list-conversations")
@@ -351,12 +398,44 @@ def list_conversations(
     if not user_uuid and not handle:
         raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
 
-        user_uuid = uuid_for_handle(settings(ctx), handle)
+        user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
+
+    def unknown_user(client, request):
+        if handle:  # PostgreSQL knows the handle: a user without conversations
+            return
+        s = settings(ctx)
+        source = users_source(s, None)
+        if source is UsersFrom.db:
+            import psycopg
+
+            from cruddur_ops.pg.database import Database
+            from cruddur_ops.pg.users import fetch_users
+
+            where = "PostgreSQL users"
+            try:
+                known = {u.uuid for u in fetch_users(Database.from_settings(s))}
+            except (CruddurError, psycopg.Error) as exc:  # PostgreSQL down: the empty result stands, said so
+                render.warn(f"could not check the uuid among PostgreSQL users: {exc}")
+                return
+        else:
+            from cruddur_ops.seeds import seedfile
+
+            where = f"the users of {defaults.seed_file()}"
+            known = {u.uuid for u in seedfile.read(defaults.seed_file()).users}
+        if user_uuid not in known:
+            from cruddur_ops.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no user '{user_uuid}': not among {where}, and {request['TableName']} has no conversations for it "
+                f"(pk GRP#{user_uuid}); look a uuid up with --handle H, or `cruddur db` / the seed file")
+
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS),
+                 on_empty=unknown_user)
 
 
 @pattern_app.command("list")
@@ -367,11 +446,16 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
     """
     read = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    def key_and_sort(r: dict) -> str:
+        key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
+        sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
+        return f"{key}\n{sort}" if sort else key
+
     render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
-        Column("name", "name"), Column("table", "table"), Column("index", "index"),
-        Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
-        Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
-        Column("parameters", "parameters"), Column("description", "description", max_width=50)], rows)])
+        Column("name", "name", wrap=False),
+        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+        Column("key / sort", key_and_sort, wrap=False),
+        Column("description", "description", wrap=True)], rows)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -401,8 +485,8 @@ def pattern_run(
     Example: cruddur ddb pattern run messages-since -p message_group_uuid=5ae290ed-… -p since=2024-03-01
     """
     def view(p):
-        keys = ["pk", "sk", "user_handle", "message"]
-        return f"{name}", [Column(k, k, max_width=60) for k in keys]
+        return f"{name}", [Column("pk / sk", lambda r: f"{r.get('pk', '')}\n{r.get('sk', '')}", wrap=False),
+                           Column("user_handle", "user_handle", wrap=False), Column("message", "message", wrap=True)]
 
     _run_pattern(ctx, name, _params(param or []), schema_files=schema, limit=limit, table=table,
                  explain=explain, output=output, price_file=price_file, view=view)

@@ -31,23 +31,30 @@ def audit(
 
     Example: cruddur ddb audit cruddur-messages --fix
     """
+    from cruddur_ops.checks import fix_then_recheck
     from cruddur_ops.ddb import audit as auditing
 
     s = settings(ctx)
     if fix:
         s.guard_write("dynamodb", "turn on deletion protection and point-in-time recovery")
     clients = auditing.Clients.from_settings(s)
-    report = auditing.audit(clients, tables or None)
-    fixed: list[dict] = []
-    if fix:
-        todo = auditing.fixable(report)
-        if todo:
-            what = ", ".join(f"{f.check} on {f.scope}" for f in todo)
-            confirm(f"Turn on {what} ({s.describe_endpoint('dynamodb')})?", yes=yes, what="apply the audit's fixes")
-            fixed = auditing.apply_fixes(clients.dynamodb, todo)
-            report = auditing.audit(clients, report.tables)
-        else:
-            render.note("--fix: nothing to turn on (deletion protection and point-in-time recovery are on or n/a)")
+    names: list[str] | None = tables or None
+
+    def check() -> auditing.Report:
+        nonlocal names
+        found = auditing.audit(clients, names)
+        names = found.tables  # the second look audits the same tables
+        return found
+
+    def ask(todo: list) -> None:
+        what = ", ".join(f"{f.check} on {f.scope}" for f in todo)
+        confirm(f"Turn on {what} ({s.describe_endpoint('dynamodb')})?", yes=yes, what="apply the audit's fixes")
+
+    run = fix_then_recheck(
+        check, fix=fix, fixable=auditing.fixable, apply=lambda todo: auditing.apply_fixes(clients.dynamodb, todo),
+        confirm=ask, on_nothing=lambda: render.note(
+            "--fix: nothing to turn on (deletion protection and point-in-time recovery are on or n/a)"))
+    report, fixed = run.report, run.fixes
     doc = report.to_dict()
     doc["fixed"] = fixed
 

@@ -13,8 +13,17 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import (DryRunOpt, GiveUpOpt, OutputOpt, PriceFileOpt, YesOpt, confirm,
-                                     confirm_by_name, prices, settings)
+from cruddur_ops.cli.options import (
+    DryRunOpt,
+    GiveUpOpt,
+    OutputOpt,
+    PriceFileOpt,
+    YesOpt,
+    confirm,
+    confirm_by_name,
+    prices,
+    settings,
+)
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.errors import ConfirmationError, CruddurError
 
@@ -37,14 +46,14 @@ NameOpt = Annotated[Optional[list[str]], typer.Option("--name", help="An express
 ProjectionOpt = Annotated[Optional[str], typer.Option("--projection", help="Attributes to return, comma-separated.", show_default=False)]
 
 
-def _item_columns(rows: list[dict], width: int = 60) -> list[Column]:
+def _item_columns(rows: list[dict]) -> list[Column]:
     from cruddur_ops.ddb.typed import key_order
 
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
     ordered = key_order({k: None for k in keys})
-    return [Column(k, k, max_width=width) for k in ordered]
+    return [Column(k, k) for k in ordered]
 
 
 def _values(pairs: list[str] | None) -> dict:

@@ -11,11 +11,19 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, PriceFileOpt, TableOpt, prices, UsersFrom, UsersFromOpt, settings, users_source
+from cruddur_ops.cli.options import (
+    OutputOpt,
+    PriceFileOpt,
+    TableOpt,
+    UsersFrom,
+    UsersFromOpt,
+    prices,
+    settings,
+    users_source,
+)
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.settings import Settings
-
 
 HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")]
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]
@@ -25,10 +33,11 @@ def _users(s: Settings, users_from: UsersFrom | None):
     """(users, where they came from, the choice made)."""
     users_from = users_source(s, users_from)
     if users_from is UsersFrom.db:
+        from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        return fetch_users(s), "PostgreSQL users", users_from
-    from cruddur_ops import seedfile
+        return fetch_users(Database.from_settings(s)), "PostgreSQL users", users_from
+    from cruddur_ops.seeds import seedfile
 
     path = defaults.seed_file()
     return seedfile.read(path).users, str(path), users_from

@@ -40,7 +40,8 @@ def export_model(
 
     Example: cruddur ddb model export --format workbench --out cruddur-messages.json
     """
-    from cruddur_ops.ddb import export, schema as schemas
+    from cruddur_ops.ddb import export
+    from cruddur_ops.ddb import schema as schemas
 
     files = schema or defaults.schema_files()
     if not files:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -38,11 +37,8 @@ def _checkpoints(s: Settings, path: Path | None):
 
 
 def _streams(s: Settings):
-    """The DynamoDB Streams client. DynamoDB Local serves streams on its own endpoint, so a local DynamoDB
-    endpoint is used for streams too unless AWS_ENDPOINT_URL_DYNAMODB_STREAMS says otherwise."""
-    if s.endpoint_for("dynamodbstreams") is None and s.is_local("dynamodb"):
-        s = dataclasses.replace(s, endpoint_url=s.endpoint_for("dynamodb"))
-    return s.client("dynamodbstreams")
+    """The DynamoDB Streams client (the endpoint policy is the settings': :meth:`Settings.dynamodb_streams`)."""
+    return s.dynamodb_streams()
 
 
 def _change_line(change) -> str:

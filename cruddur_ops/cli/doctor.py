@@ -43,24 +43,13 @@ def doctor(
     """
     from cruddur_ops import doctor as lib
 
-    s = settings(ctx)
-    options = {"table": table, "seed_path": seed, "max_items": max_items}
-    fixes: list[dict] = []
-    with lib.Context(s, **options) as checking:
-        checks = lib.run_checks(checking)
-        if fix:
-            fixable = [c for c in checks if c.fixable]
-            if fixable:
-                names = ", ".join(c.name for c in fixable)
-                confirm(f"Apply {len(fixable)} fix(es): {names}?", yes=yes, what=f"apply the fixes ({names})")
-                fixes = lib.apply_fixes(checking, fixable, on_note=render.note)
-            else:
-                render.note("nothing that --fix can repair")
-        doc = lib.report(checking, checks, fixes)
-    if fixes:  # look again, from scratch
-        with lib.Context(s, **options) as again:
-            checks = lib.run_checks(again)
-            doc = lib.report(again, checks, fixes)
+    def ask(fixable: list) -> None:
+        names = ", ".join(c.name for c in fixable)
+        confirm(f"Apply {len(fixable)} fix(es): {names}?", yes=yes, what=f"apply the fixes ({names})")
+
+    result = lib.diagnose(settings(ctx), fix=fix, table=table, seed_path=seed, max_items=max_items, confirm=ask,
+                          on_note=render.note)
+    doc = result.to_dict()
     if doc["scan"]:
         render.note(f"scanned {doc['scan']['items']:,} items of {table}"
                     + (f" (stopped at --max-items {max_items:,})" if doc["scan"]["truncated"] else ""))

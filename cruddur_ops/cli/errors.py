@@ -23,7 +23,7 @@ def user_message(exc: BaseException, settings: Settings | None) -> str | None:
     name = type(exc).__name__
     endpoint = settings.describe_endpoint("dynamodb") if settings else "DynamoDB"
     if module.startswith("botocore"):
-        if hasattr(exc, "response") and isinstance(getattr(exc, "response"), dict):  # ClientError and its subclasses
+        if hasattr(exc, "response") and isinstance(exc.response, dict):  # ClientError and its subclasses
             error = exc.response.get("Error", {})
             code, message = error.get("Code", "Error"), error.get("Message", "")
             operation = getattr(exc, "operation_name", "")

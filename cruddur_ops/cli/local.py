@@ -50,7 +50,8 @@ def _env_lines(endpoint: str | None, service=None) -> list[str]:
     if endpoint:
         lines += [
             f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
-            "export AWS_REGION=${AWS_REGION:-us-east-1}",
+            "export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}",
+            "export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}",  # boto3 and the AWS CLI read this one
             "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
             "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
         ]
@@ -68,15 +69,10 @@ def _print_lines(lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-def _with_database(s: Settings, url: str) -> Settings:
-    """The settings pointed at ``url`` (never production), for the library calls that take settings."""
-    return dataclasses.replace(s, prod=False, env={**s.env, "CONNECTION_URL": url})
-
-
 @app.command("up")
 def up(
     ctx: typer.Context,
-    port: Annotated[Optional[int], typer.Option("--port", help="DynamoDB Local's port (default 8000, or the next free one).", show_default=False)] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="DynamoDB Local's port (default: the one this data dir used last while it is free, else 8000 or the next free one).", show_default=False)] = None,
     in_memory: Annotated[bool, typer.Option("--in-memory", help="DynamoDB Local keeps nothing on disk.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Wipe the local data first: DynamoDB Local's files, the private PostgreSQL cluster (or the app's tables on the server in use).")] = False,
     dynamodb: Annotated[bool, typer.Option("--dynamodb/--no-dynamodb", help="Start DynamoDB Local.")] = True,
@@ -87,13 +83,14 @@ def up(
 ) -> None:
     """Start (or find) DynamoDB Local and PostgreSQL, set the database up, and print the export lines to use.
 
-    Already running: says so and changes nothing. PostgreSQL is the server at CONNECTION_URL when one answers,
+    Already running: says so and changes nothing; running on another --port or not --in-memory as asked: an
+    error that says how to restart it. Without --port, DynamoDB Local runs on the port this data dir used last
+    while that is free. PostgreSQL is the server at CONNECTION_URL when one answers,
     else a private cluster in the data dir (initdb, loopback only, a free port), set up as `db setup` does.
 
     Example: cruddur local up && eval "$(cruddur local env)"
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import dynamodb_local, postgres
 
     s = settings(ctx)
     if reset:
@@ -103,7 +100,7 @@ def up(
     endpoint = None
     if dynamodb:
         with render.progress("starting DynamoDB Local", None):
-            engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory, reset=reset)
+            engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory or None, reset=reset)
         render.note(("started" if started else "already running:") + f" DynamoDB Local pid {engine.pid} on {engine.endpoint}")
         doc["dynamodb"] = {**engine.to_dict(), "started": started}
         endpoint = engine.endpoint
@@ -133,13 +130,12 @@ def down(ctx: typer.Context, output: OutputOpt = None) -> None:
 
     Example: cruddur local down
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import dynamodb_local, pgcluster
 
     s = settings(ctx)
     engine = dynamodb_local.down(s.data_dir)
     render.note(f"stopped DynamoDB Local pid {engine.pid}" if engine else "DynamoDB Local was not running")
-    cluster = postgres.down(s.data_dir)
+    cluster = pgcluster.down(s.data_dir)
     render.note(f"stopped PostgreSQL pid {cluster.pid} (port {cluster.port})" if cluster
                 else "no private PostgreSQL cluster was running")
     rows = [{"service": "dynamodb-local", "pid": engine.pid if engine else None, "stopped": bool(engine)},
@@ -202,8 +198,7 @@ def env(ctx: typer.Context) -> None:
 
     Example: eval "$(cruddur local env)"
     """
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import dynamodb_local, postgres
 
     s = settings(ctx)
     engine = dynamodb_local.running(s.data_dir)
@@ -227,70 +222,25 @@ def demo(
 
     Example: cruddur local demo
     """
-    from cruddur_ops import defaults, seedfile
     from cruddur_ops.cli.ddb import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
-    from cruddur_ops.ddb import patterns, schema
-    from cruddur_ops.ddb import seed as seeding
-    from cruddur_ops.local import dynamodb_local
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import demo as demo_lib
 
-    s = settings(ctx)
-    with render.progress("starting DynamoDB Local", None):
-        engine, started = dynamodb_local.up(s.data_dir)
-    render.note(("started" if started else "using running") + f" DynamoDB Local on {engine.endpoint}")
-
-    service, pg_error = None, None
-    if postgres_mode is not PgMode.off:
-        try:
-            service = postgres.up(s, mode=postgres_mode.value, on_note=render.note)
-        except EngineError as exc:
-            pg_error = str(exc)
-            render.warn(f"{exc}\n→ going on without PostgreSQL: DynamoDB is seeded with the seed file's users")
-
-    s = dataclasses.replace(s, endpoint_url=engine.endpoint)
-    client = s.dynamodb()
-    read = schema.read(defaults.schema_files())
-    loaded = schema.load(client, read.tables)
-    render.note("tables: " + ", ".join(f"{r.name} {r.status}" for r in loaded))
-
-    users, users_from = None, "seed file"
-    if service is not None:
-        from cruddur_ops.pg.users import fetch_users
-
-        users, users_from = fetch_users(_with_database(s, service.url)), "postgres"
-    seed_doc = seedfile.read(defaults.seed_file(), users_override=users)
-    users = users if users is not None else seed_doc.users
-    with render.progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
-        seeded = seeding.seed(client, seed_doc, users, on_progress=advance)
-    render.note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s (users from {users_from})")
-
-    wanted = handle or seed_doc.users[0].handle
-    user = next((u for u in users if u.handle == wanted), None)
-    if user is None:
-        from cruddur_ops.errors import NotFoundError
-
-        raise NotFoundError(f"no user '{wanted}' among the users of {'PostgreSQL' if service else seed_doc.path}")
-    on_demand = prices(None)
-    groups = patterns.run_pattern(client, patterns.find(read.tables, "list-conversations"), {"user_uuid": user.uuid})
-    doc = {"endpoint": engine.endpoint, "tables": [r.to_dict() for r in loaded],
-           "postgres": service.to_dict() if service else None, "postgres_error": pg_error,
-           "users_from": users_from, "seed": seeded.to_dict(on_demand),
-           "user": {"handle": user.handle, "uuid": user.uuid, "display_name": user.display_name},
-           "conversations": {"items": groups.items, "count": groups.count,
-                             "consumed_capacity": groups.capacity.to_dict(on_demand)}}
+    result = demo_lib.run(settings(ctx), handle=handle,
+                          postgres_mode=None if postgres_mode is PgMode.off else postgres_mode.value,
+                          prices=prices(None), on_note=render.note, on_warn=render.warn, progress=render.progress)
+    doc, user = result.doc, result.user
     sections = [
-        Section(f"Conversations of {user.display_name} (@{user.handle})", CONVERSATION_COLUMNS, groups.items),
+        Section(f"Conversations of {user.display_name} (@{user.handle})", CONVERSATION_COLUMNS, result.conversations),
         render.capacity_section(doc["conversations"]["consumed_capacity"]),
     ]
-    if groups.items:
-        newest = groups.items[0]
-        messages = patterns.run_pattern(client, patterns.find(read.tables, "get-conversation"),
-                                        {"message_group_uuid": newest["message_group_uuid"]})
-        doc["conversation"] = {"message_group_uuid": newest["message_group_uuid"], "items": messages.items,
-                               "count": messages.count, "consumed_capacity": messages.capacity.to_dict(on_demand)}
+    if result.newest is not None:
         sections += [
-            Section(f"Conversation with @{newest['user_handle']}", MESSAGE_COLUMNS, messages.items),
+            Section(f"Conversation with @{result.newest['user_handle']}", MESSAGE_COLUMNS, result.messages or []),
             render.capacity_section(doc["conversation"]["consumed_capacity"]),
         ]
     render.emit(doc, output, sections)
+    service = doc["postgres"] or {}
+    render.note(f"DynamoDB Local keeps running ({doc['endpoint']})"
+                + (" and so does PostgreSQL" if service.get("kind") == "private" else "")
+                + "; `cruddur local down` stops it")
     render.note('next: eval "$(cruddur local env)" and try `cruddur ddb pattern list` or `cruddur doctor`')

@@ -23,7 +23,8 @@ InstanceOpt = Annotated[
 
 
 def _required(value: str | None, option: str, env_name: str, settings_: Settings) -> str:
-    value = value or settings_.env.get(env_name)
+    value = value or {"DB_INSTANCE_ID": settings_.db_instance_id, "DB_SG_ID": settings_.db_sg_id,
+                      "DB_SG_RULE_ID": settings_.db_sg_rule_id}[env_name]
     if not value:
         raise CruddurError(f"no {option[2:].replace('-', ' ')}: pass {option} or set {env_name}")
     return value
@@ -43,14 +44,15 @@ def update_sg_rule(
     create: Annotated[bool, typer.Option("--create", help="Add a new ingress rule to the group instead, and print its id.")] = False,
     output: OutputOpt = None,
 ) -> None:
-    """Point the database's ingress rule at IP/32 on the PostgreSQL port, described with the tool and time.
+    """Point the database's ingress rule at IP/32 (IPv6: IP/128) on the PostgreSQL port, described with the tool
+    and time; the rule is described again afterwards and must then allow exactly that.
 
     Example: cruddur rds update-sg-rule --ip 203.0.113.7 --prod
     """
     from cruddur_ops.aws import rds
 
     s = settings(ctx)
-    cidr, source = rds.client_cidr(ip, s.env)
+    cidr, source = rds.client_cidr(ip, dict([s.client_ip]) if s.client_ip else {})
     if create:
         group = _required(group_id, "--group-id", "DB_SG_ID", s)
         s.guard_write("ec2", "add a security group rule")
@@ -63,7 +65,7 @@ def update_sg_rule(
     else:
         rule = _required(rule_id, "--rule-id", "DB_SG_RULE_ID", s)
         s.guard_write("ec2", "modify a security group rule")
-        doc = rds.update_rule(s.client("ec2"), rule, cidr, group_id=group_id or s.env.get("DB_SG_ID"), port=port)
+        doc = rds.update_rule(s.client("ec2"), rule, cidr, group_id=group_id or s.db_sg_id, port=port)
         render.note(f"rule {doc['rule_id']} now allows {doc['cidr']} (was {doc['previous_cidr'] or 'nothing'})")
     doc = {**doc, "ip_source": source}
     render.emit(doc, output, lambda: [_facts("Security group rule", doc, [

@@ -12,15 +12,16 @@ protection and point-in-time recovery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
+from cruddur_ops import checks
+from cruddur_ops.checks import FAIL, NA, OK, STATUSES, WARN, Finding, FindingDoc  # noqa: F401  (STATUSES: re-exported)
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import NotFoundError
 
-OK, WARN, FAIL, NA = "ok", "warn", "fail", "n/a"
-STATUSES = (OK, WARN, FAIL, NA)
 ACCOUNT = "account"
 
 # The app's consumers: the message-group Lambda reads NewImage from the messages table's stream.
@@ -33,33 +34,22 @@ IDLE_SHARE = 0.2
 FIXABLE = ("deletion-protection", "point-in-time-recovery")
 
 
-@dataclass
-class Finding:
-    scope: str  # a table name, or "account"
-    check: str
-    status: str  # ok | warn | fail | n/a
-    found: str
-    fix: str = ""
-
-    def to_dict(self) -> dict:
-        return {"scope": self.scope, "check": self.check, "status": self.status, "found": self.found, "fix": self.fix}
+class AuditDoc(TypedDict):
+    endpoint: str
+    local: bool
+    tables: list[str]
+    checks: list[FindingDoc]
+    summary: dict[str, int]
 
 
 @dataclass
-class Report:
+class Report(checks.Report):
     endpoint: str
     local: bool
     tables: list[str]
     findings: list[Finding] = field(default_factory=list)
 
-    @property
-    def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == FAIL]
-
-    def summary(self) -> dict:
-        return {s: sum(1 for f in self.findings if f.status == s) for s in STATUSES}
-
-    def to_dict(self) -> dict:
+    def to_dict(self) -> AuditDoc:
         return {"endpoint": self.endpoint, "local": self.local, "tables": self.tables,
                 "checks": [f.to_dict() for f in self.findings], "summary": self.summary()}
 
@@ -77,7 +67,7 @@ class Clients:
     endpoint_url: str | None = None  # for the fix commands, when it is not AWS itself
 
     @classmethod
-    def from_settings(cls, settings) -> "Clients":
+    def from_settings(cls, settings) -> Clients:
         """DynamoDB always; CloudTrail, Config and CloudWatch too, unless DynamoDB is local and they have no
         endpoint of their own (then they would reach real AWS, which a local audit must not)."""
         local = settings.is_local("dynamodb")
@@ -309,7 +299,7 @@ def table_names(client) -> list[str]:
 def audit(clients: Clients, tables: list[str] | None = None, *, stream_tables=STREAM_TABLES,
           now: datetime | None = None) -> Report:
     """Every check for ``tables`` (default: every table on the endpoint), then the account's."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     names = list(tables) if tables else table_names(clients.dynamodb)
     report = Report(clients.endpoint, clients.local, names)
     for name in names:

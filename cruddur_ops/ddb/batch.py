@@ -24,9 +24,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.errors import CruddurError
@@ -52,7 +52,7 @@ class IncompleteWrite(CruddurError):
         self.written, self.pending, self.attempts, self.total = written, pending, attempts, total
         self.seconds, self.what, self.rerun = seconds, what, rerun
 
-    def with_total(self, total: int, **kw) -> "IncompleteWrite":
+    def with_total(self, total: int, **kw) -> IncompleteWrite:
         args = {"seconds": self.seconds, "what": self.what, "rerun": self.rerun, **kw}
         return IncompleteWrite(self.written, self.pending, self.attempts, total, **args)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cruddur_ops.ddb.schema import TableSpec, create_request
@@ -172,7 +172,7 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
               now: datetime | None = None) -> Export:
     """A NoSQL Workbench data model: tables, key attributes, GSIs, and table patterns as facets."""
     out = Export("workbench", {})
-    stamp = (now or datetime.now(timezone.utc)).strftime("%b %d, %Y, %I:%M %p")
+    stamp = (now or datetime.now(UTC)).strftime("%b %d, %Y, %I:%M %p")
     model = []
     for spec in tables:
         request = create_request(spec)

@@ -17,39 +17,12 @@ Message items carry no ``message_group_uuid``, so the GSI ``message-group-sk-ind
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from cruddur_ops.model import User
 
 TABLE = "cruddur-messages"
 GROUP_INDEX = "message-group-sk-index"
 GROUP_PREFIX = "GRP#"
 MESSAGE_PREFIX = "MSG#"
-
-# DynamoDB's hard item limit, attribute names and values in UTF-8 together.
-MAX_ITEM_BYTES = 400 * 1024
-
-# uuid5 namespace for everything cruddur derives (users from handles, groups from pairs, messages).
-NAMESPACE = uuid.UUID("6f1d4c1e-3b9a-5c6e-9a57-0c7a1d2e4b10")
-
-
-@dataclass(frozen=True)
-class User:
-    uuid: str
-    handle: str
-    display_name: str
-
-
-def user_uuid_for(handle: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"user:{handle}"))
-
-
-def group_uuid_for(handle_a: str, handle_b: str) -> str:
-    a, b = sorted((handle_a, handle_b))
-    return str(uuid.uuid5(NAMESPACE, f"group:{a}:{b}"))
-
-
-def message_uuid_for(group_uuid: str, index: int) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"message:{group_uuid}:{index}"))
 
 
 def message_item(group_uuid: str, created_at: str, message_uuid: str, text: str, sender: User) -> dict:
@@ -74,8 +47,3 @@ def group_item(owner: User, other: User, group_uuid: str, last_message_at: str, 
         "user_display_name": other.display_name,
         "user_handle": other.handle,
     }
-
-
-def item_size(item: dict) -> int:
-    """DynamoDB's size of an item of string attributes: names plus values in UTF-8 bytes."""
-    return sum(len(k.encode()) + len(str(v).encode()) for k, v in item.items())

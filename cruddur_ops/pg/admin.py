@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from cruddur_ops.errors import CruddurError, EngineError
 from cruddur_ops.pg.database import MAINTENANCE_DATABASES, Database, reason

@@ -11,9 +11,9 @@ A database whose host is not loopback (or a local socket) counts as production: 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Mapping
 from urllib.parse import quote, urlencode
 
 from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
@@ -126,11 +126,11 @@ class Database:
     params: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_url(cls, url: str, source: str = "URL") -> "Database":
+    def from_url(cls, url: str, source: str = "URL") -> Database:
         return cls(url, source, parse(url))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Database":
+    def from_settings(cls, settings: Settings) -> Database:
         url = settings.connection_url
         if settings.prod:
             if not url:
@@ -138,8 +138,7 @@ class Database:
             return cls.from_url(url, "PROD_CONNECTION_URL")
         if not url:
             return cls.from_url(DEFAULT_URL, "default")
-        source = "CONNECTION_URL" if settings.env.get("CONNECTION_URL") else "DATABASE_URL"
-        return cls.from_url(url, source)
+        return cls.from_url(url, settings.connection_url_source)
 
     @property
     def masked(self) -> str:

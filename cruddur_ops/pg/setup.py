@@ -21,17 +21,18 @@ class SeedInput:
 
 def read_seed_input(seed_path: Path | None = None, activities_path: Path | None = None) -> SeedInput:
     """Read and validate everything `db seed` writes, before anything is written."""
-    from cruddur_ops import defaults, seedfile
-    from cruddur_ops.pg import seed as pgseed
+    from cruddur_ops import defaults
+    from cruddur_ops.seeds import activities as activities_file
+    from cruddur_ops.seeds import seedfile
 
     path = Path(seed_path or defaults.seed_file())
     seed = seedfile.read(path)
     handles = {u.handle for u in seed.users}
-    activities = pgseed.parse_activities(seed.activities, handles, seed.path)
+    activities = activities_file.parse_activities(seed.activities, handles, seed.path)
     sibling = path.with_name("activities.yaml")
     act_path = activities_path or (sibling if sibling.is_file() else None)
     if act_path is not None:
-        activities += pgseed.read_activities(act_path, handles)
+        activities += activities_file.read_activities(act_path, handles)
     return SeedInput(path, seed.users, activities, act_path)
 
 

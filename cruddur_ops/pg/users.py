@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from cruddur_ops.model import User
 
 
 def list_users(conn) -> list[dict]:
@@ -14,7 +18,7 @@ def list_users(conn) -> list[dict]:
             "SELECT uuid::text, handle, display_name, email, cognito_user_id FROM public.users ORDER BY handle"
         )
         names = [c.name for c in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:
@@ -30,24 +34,35 @@ def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:
     return changed
 
 
-def fetch_users(settings) -> list:
-    """The app's users as ``ddb.model.User`` (uuid, handle, display_name), for seeding DynamoDB from PostgreSQL."""
-    from cruddur_ops.ddb.model import User
+@contextmanager
+def _connection(target) -> Iterator[tuple[Any, str]]:
+    """(an open connection, how to name the database) for a Database, a URL, or a connection already open."""
     from cruddur_ops.pg.database import Database
 
-    with Database.from_settings(settings).connect() as conn:
+    if isinstance(target, str):
+        target = Database.from_url(target)
+    if isinstance(target, Database):
+        with target.connect() as conn:
+            yield conn, target.masked
+    else:
+        yield target, target.info.dbname
+
+
+def fetch_users(target) -> list[User]:
+    """The app's users as :class:`cruddur_ops.model.User` (uuid, handle, display_name), for seeding DynamoDB from
+    PostgreSQL. ``target``: a :class:`~cruddur_ops.pg.database.Database`, a URL, or an open connection."""
+    with _connection(target) as (conn, _):
         return [User(str(u["uuid"]), u["handle"], u["display_name"]) for u in list_users(conn)]
 
 
-def uuid_for_handle(settings, handle: str) -> str:
-    """The uuid of the user with this handle in PostgreSQL ``users``; NotFoundError when there is none."""
+def uuid_for_handle(target, handle: str) -> str:
+    """The uuid of the user with this handle in PostgreSQL ``users``; NotFoundError when there is none.
+    ``target``: a Database, a URL, or an open connection."""
     from cruddur_ops.errors import NotFoundError
-    from cruddur_ops.pg.database import Database
 
-    database = Database.from_settings(settings)
-    with database.connect() as conn, conn.cursor() as cur:
+    with _connection(target) as (conn, where), conn.cursor() as cur:
         cur.execute("SELECT uuid::text FROM public.users WHERE handle = %s", [handle])
         row = cur.fetchone()
     if row is None:
-        raise NotFoundError(f"no user with handle '{handle}' in {database.masked}")
+        raise NotFoundError(f"no user with handle '{handle}' in {where}")
     return row[0]

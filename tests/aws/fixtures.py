@@ -1,4 +1,4 @@
-"""moto_server on a loopback port for the Cognito, EC2 and RDS tests.
+"""moto_server on a loopback port for the Cognito, EC2 and RDS tests (a plugin: ``pytest_plugins`` in tests/conftest.py).
 
 The server is not reset between tests (EC2's backend takes a second to come back after a reset): every
 test makes its own pool, group and instance under a fresh name instead.
@@ -10,25 +10,18 @@ import secrets
 
 import pytest
 
-_SESSION: dict[str, str] = {}
-
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """One ThreadedMotoServer for the session (shared by every module that imports this fixture)."""
-    if "url" in _SESSION:
-        yield _SESSION["url"]
-        return
+    """One ThreadedMotoServer for the session (the module is a plugin, so there is one copy of the fixture)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    _SESSION["url"] = f"http://{host}:{port}"
     try:
-        yield _SESSION["url"]
+        yield f"http://{host}:{port}"
     finally:
-        _SESSION.clear()
         server.stop()
 
 

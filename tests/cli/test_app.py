@@ -2,9 +2,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-import typer
-
 from cruddur_ops import __version__
 from cruddur_ops.cli.app import app, hoist_global_flags
 
@@ -54,7 +51,7 @@ def test_an_error_the_user_can_fix_is_one_line_on_stderr(cli, aws_env, tmp_path)
     result = cli("ddb", "schema-load", tmp_path / "nope.yaml", ok=False)
     assert result.exit_code == 1
     assert result.stdout == ""
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "nope.yaml" in lines[0] and "file not found" in lines[0]
     assert "Traceback" not in result.stderr
 

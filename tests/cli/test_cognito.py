@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.aws.fixtures import aws, make_pool, moto_endpoint, moto_env, sub_of  # noqa: F401  (fixtures)
-from tests.pg.fixtures import PASSWORD, pg_conn, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
+from tests.aws.fixtures import make_pool, sub_of
+from tests.pg.fixtures import PASSWORD
 
 FILLERS = [{"username": f"filler{i:02d}", "preferred_username": f"filler{i:02d}"} for i in range(62)]
 
@@ -26,6 +26,26 @@ def test_list_users_takes_the_pool_from_the_environment(cli, aws, aws_env):
     aws_env.setenv("AWS_COGNITO_USER_POOL_ID", pool)
     table = cli("cognito", "list-users", "-o", "table")
     assert f"Users of {pool}" in table.stdout and "ada" in table.stdout and "1 user(s)" in table.stdout
+
+
+def test_an_empty_pool_says_so_and_exits_0(cli, aws):
+    pool = make_pool(aws("cognito-idp"), [])
+    result = cli("cognito", "list-users", "--pool-id", pool, "-o", "json")
+    assert json.loads(result.stdout)["count"] == 0 and f"no users: user pool {pool} is empty" in result.stderr
+
+
+def test_subs_stay_whole_in_a_100_column_table(cli, aws, aws_env):
+    client = aws("cognito-idp")
+    people = [{"username": f"9f{i}c1e2a-7b3d-4e5f-8a9b-0c1d2e3f4a5b", "preferred_username": f"reader{i}",
+               "email": f"reader{i}@cruddur.test"} for i in range(3)]
+    pool = make_pool(client, people)
+    aws_env.setenv("COLUMNS", "100")
+    text = cli("cognito", "list-users", "--pool-id", pool, "-o", "table").stdout
+    lines = text.splitlines()
+    for person in people:
+        sub = sub_of(client, pool, person["username"])
+        assert any(sub in line for line in lines) and any(person["username"] in line for line in lines), text
+    assert all(len(line.rstrip()) <= 100 for line in lines)
 
 
 def test_no_pool_is_a_clear_error(cli, moto_env):

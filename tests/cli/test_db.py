@@ -8,9 +8,7 @@ import time
 import psycopg
 import pytest
 
-from tests.pg.fixtures import (  # noqa: F401  (fixtures)
-    PASSWORD, database_exists, new_db, pg_conn, pg_env, pg_url, scratch_db, seed_file, url_for,
-)
+from tests.pg.fixtures import PASSWORD, database_exists, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +22,7 @@ def _error_line(result) -> str:
     assert result.exit_code == 1, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("Error: "), result.stderr
-    return " ".join(lines[lines.index(next(l for l in lines if l.startswith("Error: "))):])
+    return " ".join(lines[lines.index(next(line for line in lines if line.startswith("Error: "))):])
 
 
 def test_setup_twice_changes_nothing_the_second_time(cli, new_db, seed_file):

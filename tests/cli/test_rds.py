@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.aws.fixtures import aws, make_instance, make_security_group, moto_endpoint, moto_env  # noqa: F401
+from tests.aws.fixtures import make_instance, make_security_group
 
 RULE_KEYS = {"group_id", "rule_id", "cidr", "previous_cidr", "port", "description", "created", "ip_source"}
 
@@ -61,3 +61,15 @@ def test_aws_itself_needs_prod_before_any_request(cli, aws_env):
                  ["rds", "start", "--instance-id", "db"], ["rds", "update-sg-rule", "--create", "--ip", "203.0.113.7", "--group-id", "sg-1"]):
         result = cli(*args, ok=False)
         assert result.exit_code == 1 and "pass --prod" in result.stderr, args
+
+
+def test_an_ipv6_address_never_reports_the_old_ipv4_range(cli, aws, aws_env):
+    ec2 = aws("ec2")
+    group = make_security_group(ec2)
+    aws_env.setenv("DB_SG_ID", group)
+    rule = cli.json("rds", "update-sg-rule", "--create", "--ip", "198.51.100.1")["rule_id"]
+    refused = cli("rds", "update-sg-rule", "--rule-id", rule, "--ip", "2001:db8::1", ok=False)
+    assert refused.exit_code != 0 and refused.stdout == ""
+    assert "cannot turn it into an IPv6 rule for 2001:db8::1/128" in refused.stderr and "now allows" not in refused.stderr
+    created = cli.json("rds", "update-sg-rule", "--create", "--ip", "2001:db8::1")
+    assert created["cidr"] == "2001:db8::1/128" and created["created"] is True

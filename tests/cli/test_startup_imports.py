@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("boto3", "botocore", "psycopg", "rich", "yaml")
+HEAVY = ("boto3", "botocore", "psycopg", "rich", "yaml", "pydantic")  # pydantic: typer 0.29 would bring it back
 
 
 def _imported_after(code: str) -> set[str]:

@@ -1,7 +1,7 @@
 """cruddur_ops/ddb/audit.py and `cruddur ddb audit`: on moto for the AWS paths, on DynamoDB Local for n/a."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -98,7 +98,7 @@ def test_stream_is_needed_only_where_the_app_reads_it(aws):
     assert (found["other-table"].status, found["other-table"].found) == ("n/a", "the app reads no stream from this table (stream: off)")
 
 
-NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def _consumed(settings, table, reads_per_second: list[float], writes_per_second: list[float]):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import seed as seeding
+from cruddur_ops.seeds import seedfile
 from tests.ddb.test_throttling import write_seed
 
 

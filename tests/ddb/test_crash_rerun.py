@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import schema
 from cruddur_ops.ddb import seed as seeding
 from cruddur_ops.local import dynamodb_local
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.settings import Settings, default_data_dir
 from tests.conftest import SCHEMA
 from tests.ddb.test_throttling import write_seed

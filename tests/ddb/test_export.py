@@ -1,7 +1,7 @@
 """cruddur_ops/ddb/export.py and `cruddur ddb model export`: CloudFormation (round-trips) and NoSQL Workbench."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -114,7 +114,7 @@ def test_cloudformation_export_reads_back_as_the_same_tables(tmp_path, rich, syn
 
 # --- NoSQL Workbench ------------------------------------------------------------------------------------------------
 def test_workbench_model_of_the_project_schema():
-    now = datetime(2024, 3, 1, 14, 5, tzinfo=timezone.utc)
+    now = datetime(2024, 3, 1, 14, 5, tzinfo=UTC)
     result = export.workbench(schema.read([SCHEMA]).tables, now=now)
     doc = result.document
     assert doc["ModelName"] == "cruddur-messages"

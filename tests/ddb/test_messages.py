@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from cruddur_ops.ddb import messages
 from cruddur_ops.ddb.items import to_plain
-from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, User
+from cruddur_ops.ddb.model import GROUP_INDEX, TABLE
 from cruddur_ops.ddb.seed import iso
+from cruddur_ops.model import User
 from tests.conftest import SEED
 
 MESSAGE_KEYS = {"pk", "sk", "message_uuid", "message", "user_uuid", "user_display_name", "user_handle"}
@@ -21,10 +22,10 @@ SEEDED_GROUP = "4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611"  # mira and tobi in seeds/
 
 
 def test_created_at_is_utc_with_offset_and_sorts_after_the_same_seeded_second():
-    moment = datetime(2024, 3, 1, 12, 0, 0, 250, tzinfo=timezone.utc)
+    moment = datetime(2024, 3, 1, 12, 0, 0, 250, tzinfo=UTC)
     stamp = messages.timestamp(moment)
     assert stamp == "2024-03-01T12:00:00.000250+00:00"
-    assert iso(moment) < stamp < iso(datetime(2024, 3, 1, 12, 0, 1, tzinfo=timezone.utc))
+    assert iso(moment) < stamp < iso(datetime(2024, 3, 1, 12, 0, 1, tzinfo=UTC))
     with pytest.raises(ValueError):
         messages.timestamp(datetime(2024, 3, 1))
 
@@ -137,7 +138,7 @@ def test_users_from_db_resolves_handles_through_postgresql_users(messages_table,
 
     db_users = [User("11111111-1111-4111-8111-111111111111", "mira", "Mira (from PostgreSQL)"),
                 User("22222222-2222-4222-8222-222222222222", "zed", "Zed Only-In-Db")]
-    monkeypatch.setattr(pg_users, "fetch_users", lambda settings: db_users, raising=False)
+    monkeypatch.setattr(pg_users, "fetch_users", lambda database: db_users, raising=False)
     doc = cli.json("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "zed",
                    "--message", "hi", "--users-from", "db")
     assert doc["users_from"] == "db"

@@ -257,8 +257,8 @@ def test_limit_across_pages_on_dynamodb_local(ddb, tmp_path):
 
 @pytest.mark.integration
 def test_conversation_rows_returns_exactly_the_two_group_rows(messages_table):
-    from cruddur_ops import seedfile
     from cruddur_ops.ddb import seed
+    from cruddur_ops.seeds import seedfile
     from tests.conftest import SEED
 
     parsed = seedfile.read(SEED)

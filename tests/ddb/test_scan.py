@@ -42,5 +42,5 @@ def test_limit_and_jsonl(big_table, cli):
     assert cli.json("ddb", "scan", "--limit", "5")["count"] == 5
     result = cli("ddb", "scan", "--output", "jsonl", "--limit", "250", "--segments", "2")
     lines = result.stdout.splitlines()
-    assert len(lines) == 250 and all(json.loads(l)["message"] == BIG for l in lines)
+    assert len(lines) == 250 and all(json.loads(line)["message"] == BIG for line in lines)
     assert "read capacity units" in result.stderr

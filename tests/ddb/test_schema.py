@@ -107,9 +107,6 @@ def test_one_bad_file_creates_nothing(messages_table, cli, tmp_path):
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
 
 
-pytestmark_integration = pytest.mark.integration
-
-
 @pytest.mark.integration
 def test_schema_load_is_idempotent_and_reports_differences(ddb, cli, tmp_path):
     first = cli.json("ddb", "schema-load")

@@ -3,14 +3,14 @@
 import json
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import seed as seeding
-from cruddur_ops.ddb.model import group_uuid_for, user_uuid_for
 from cruddur_ops.errors import SeedError
+from cruddur_ops.model import group_uuid_for, user_uuid_for
+from cruddur_ops.seeds import seedfile
 from tests.conftest import SEED
 
 SMALL = """\
@@ -38,7 +38,7 @@ def write(tmp_path, text=SMALL, name="seed.yaml"):
     return path
 
 
-NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, 12, 0, 30, tzinfo=UTC)
 
 
 def test_plan_items_follow_the_apps_contract(tmp_path):
@@ -130,6 +130,9 @@ def test_seed_twice_leaves_the_same_items(messages_table, cli, tmp_path):
     first = cli.json("ddb", "seed", path)
     assert first["items_written"] == 9 and first["conversations"] == 2
     assert first["consumed_capacity"]["total"] > 0 and "cost" in first["consumed_capacity"]
+    cost = first["consumed_capacity"]["cost"]  # the run's cost, and what a million such items cost
+    assert cost["usd_per_million_items"] == pytest.approx(cost["usd"] / 9 * 1_000_000, rel=1e-3)
+    assert "usd_per_million_calls" not in cost
     keys = sorted((i["pk"]["S"], i["sk"]["S"]) for i in all_items(messages_table))
     time.sleep(1.05)  # "now" moves on by a second, so the floating conversation gets new keys
     second = cli.json("ddb", "seed", path)
@@ -170,6 +173,8 @@ def test_seed_into_a_missing_table_says_how_to_create_it(ddb, cli, tmp_path):
 def test_seed_output_table_on_stdout_progress_elsewhere(messages_table, cli, tmp_path):
     result = cli("ddb", "seed", write(tmp_path), "-o", "table")
     assert "items written" in result.stdout and "Consumed write capacity" in result.stdout
+    assert "cost of this run" in result.stdout and "per million items" in result.stdout
+    assert "per million calls" not in result.stdout
     assert json.loads(cli("ddb", "seed", write(tmp_path), "-o", "json").stdout)["items_written"] == 9
 
 

@@ -12,13 +12,13 @@ import random
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import seed as seeding
+from cruddur_ops.seeds import seedfile
 from cruddur_ops.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def write_seed(path, conversations: int = 6, messages: int = 48):
     lines = ["users:"] + [f"  - {{handle: {h}, display_name: Person {h}}}" for h in handles] + ["conversations:"]
     for c in range(conversations):
         a, b = handles[c], handles[c + 1]
-        start = (datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(hours=2 * c)).isoformat()
+        start = (datetime(2024, 3, 1, tzinfo=UTC) + timedelta(hours=2 * c)).isoformat()
         lines += [f"  - between: [{a}, {b}]", f"    start: {start}", "    messages:"]
         lines += [f"      - {(a, b)[i % 2]}: message {c}-{i}" for i in range(messages)]
     path.write_text("\n".join(lines) + "\n")

@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.pg.fixtures import pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
-
 pytestmark = pytest.mark.integration
 
 

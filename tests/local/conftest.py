@@ -4,7 +4,6 @@ import pytest
 
 from cruddur_ops.local import dynamodb_local
 from tests.conftest import ENGINE_HOME
-from tests.pg.fixtures import pg_env, pg_url, scratch_db  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

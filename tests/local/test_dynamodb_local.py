@@ -2,13 +2,13 @@
 
 import pytest
 
-from cruddur_ops.local import dynamodb_local
+from cruddur_ops.local import _proc
 
 pytestmark = pytest.mark.integration
 
 
 def test_up_status_env_down(home, cli):
-    port = dynamodb_local.free_port(8800)
+    port = _proc.free_port(8800)
     up = cli("local", "up", "--port", str(port), "--in-memory", "--postgres", "off")
     assert up.stdout.strip() == f"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port}"
     try:
@@ -21,13 +21,13 @@ def test_up_status_env_down(home, cli):
         pid = status["pid"]
     finally:
         cli("local", "down")
-    assert not dynamodb_local.pid_alive(pid)
+    assert not _proc.pid_alive(pid)
     assert cli.json("local", "status")["services"][0]["state"] == "down"
     assert "not running" in cli("local", "down").stderr
 
 
 def test_up_persists_to_the_data_dir(home, cli):
-    port = dynamodb_local.free_port(8850)
+    port = _proc.free_port(8850)
     cli("local", "up", "--port", str(port), "--postgres", "off")
     try:
         assert (home / "dynamodb-data").is_dir()

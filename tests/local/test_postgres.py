@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from cruddur_ops import seedfile
-from cruddur_ops.local import postgres
-from cruddur_ops.local.dynamodb_local import free_port, pid_alive
+from cruddur_ops.local import pgcluster
+from cruddur_ops.local._proc import free_port, pid_alive
+from cruddur_ops.seeds import seedfile
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.integration
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def pg_home(home):
     """The private data dir, with the cluster that a test starts in it stopped and deleted afterwards."""
-    if postgres.find_binaries(os.environ) is None:
+    if pgcluster.find_binaries(os.environ) is None:
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install -y postgresql")
     yield home
-    postgres.wipe(home)
+    pgcluster.wipe(home)
 
 
 def _count(url: str, sql: str) -> int:
@@ -43,7 +43,7 @@ def test_private_cluster_up_setup_status_env_down(pg_home, cli):
     ddb, pg = cli.json("local", "status")["services"]
     assert ddb["state"] == "down"
     assert pg["state"] == "up" and pg["source"] == "private cluster" and pg["endpoint"] == url
-    assert pid_alive(pg["pid"]) and postgres.is_postmaster(pg["pid"], pg["data"])
+    assert pid_alive(pg["pid"]) and pgcluster.is_postmaster(pg["pid"], pg["data"])
     assert {t["name"]: t["rows"] for t in pg["tables"]}["users"] == len(seedfile.read(SEED).users)
 
     env = cli("local", "env").stdout
@@ -58,25 +58,25 @@ def test_private_cluster_up_setup_status_env_down(pg_home, cli):
 
 def test_up_after_down_keeps_the_data_and_reset_wipes_it(pg_home, cli):
     cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5650))
-    url = postgres.running(pg_home).url
+    url = pgcluster.running(pg_home).url
     _count(url, "INSERT INTO users (handle, display_name) VALUES ('zed', 'Zed') RETURNING 1")
     cli("local", "down")
 
     restarted = cli("local", "up", "--no-dynamodb")  # auto: the stopped cluster wins over the default URL's server
     assert "initialised" not in restarted.stderr and "started PostgreSQL" in restarted.stderr
-    url = postgres.running(pg_home).url
+    url = pgcluster.running(pg_home).url
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 1
 
     refused = cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", ok=False)
     assert refused.exit_code == 1 and "pass --yes" in refused.stderr  # no terminal to ask on
     cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", "--yes")
-    url = postgres.running(pg_home).url
+    url = pgcluster.running(pg_home).url
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 0
     cli("local", "down")
 
 
 def test_neither_a_server_nor_binaries_is_one_line_with_the_install_hint(home, cli, monkeypatch):
-    monkeypatch.setattr(postgres, "find_binaries", lambda env: None)
+    monkeypatch.setattr(pgcluster, "find_binaries", lambda env: None)
     monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5700)}/cruddur")
     result = cli("local", "up", "--no-dynamodb", ok=False)
     assert result.exit_code == 1 and result.stdout == ""

@@ -1,8 +1,8 @@
 """PostgreSQL fixtures: one scratch database per test session (random name, dropped at the end).
 
 Every URL handed to a test carries a password (``PASSWORD``): the server trusts loopback connections and
-ignores it, and tests assert it never appears in any output. Imported by tests/pg/conftest.py and the CLI
-tests of `db` and `cognito`.
+ignores it, and tests assert it never appears in any output. Registered once for every test as a plugin
+(``pytest_plugins`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -43,22 +43,12 @@ def random_name(prefix: str = "cruddur_test") -> str:
     return f"{prefix}_{secrets.token_hex(4)}"
 
 
-_SESSION: dict[str, str] = {}
-
-
 @pytest.fixture(scope="session")
 def scratch_db():
-    """The session's scratch database (empty); yields its name and drops it at the end.
-
-    This fixture is imported by several test modules; the first copy to run creates the database and the
-    others share it, so the session has one.
-    """
+    """The session's scratch database (empty); yields its name and drops it at the end."""
     import psycopg
     from psycopg import sql
 
-    if "name" in _SESSION:
-        yield _SESSION["name"]
-        return
     try:
         admin = _admin()
     except psycopg.OperationalError as exc:
@@ -66,11 +56,9 @@ def scratch_db():
     name = random_name()
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    _SESSION["name"] = name
     try:
         yield name
     finally:
-        _SESSION.clear()
         drop_if_exists(name)
 
 
@@ -151,4 +139,4 @@ def seed_file(tmp_path) -> Path:
 
 @pytest.fixture
 def schema_sql() -> Path:
-    return Path(__file__).resolve().parents[2] / "schemas" / "schema.sql"
+    return Path(__file__).resolve().parents[2] / "cruddur_ops" / "data" / "schemas" / "schema.sql"

@@ -1,40 +1,13 @@
-"""cruddur_ops.pg.seed: activities validation and idempotent seeding with the seed file's uuids."""
+"""cruddur_ops.pg.seed: idempotent seeding of users and activities with the seed file's uuids."""
 
 from __future__ import annotations
 
 import pytest
 
-from cruddur_ops import seedfile
-from cruddur_ops.errors import SeedError
 from cruddur_ops.pg import schema
 from cruddur_ops.pg import seed as pgseed
-
-
-def _activities(tmp_path, body: str):
-    path = tmp_path / "activities.yaml"
-    path.write_text(body, encoding="utf-8")
-    return lambda: pgseed.read_activities(path, {"ada", "bo"})
-
-
-def test_activities_get_stable_uuids(tmp_path):
-    read = _activities(tmp_path, "activities:\n  - {handle: ada, message: hi}\n  - {handle: bo, message: hi}\n")
-    first, second = read(), read()
-    assert [a.uuid for a in first] == [a.uuid for a in second]
-    assert first[0].uuid != first[1].uuid
-
-
-@pytest.mark.parametrize("body, message", [
-    ("activities:\n  - {handle: ada, message: ok}\n  - {handle: zed, message: hi}\n",
-     r"activities\.yaml:3: activities\[1\]\.handle: unknown handle 'zed'"),
-    ("activities:\n  - handle: ada\n    message: " + "x" * 281 + "\n", r":3: activities\[0\]\.message: message of 281 characters"),
-    ("activities:\n  - {handle: ada, message: hi, created_at: 2024-01-01T00:00:00}\n", r"has no UTC offset"),
-    ("activities:\n  - {handle: ada}\n", r"missing required field 'message'"),
-    ("activities:\n  - {handle: ada, message: hi, likes: 3}\n", r"unknown field 'likes'"),
-    ("stuff: []\n", r"unknown field 'stuff'"),
-])
-def test_bad_activities_name_file_line_and_field(tmp_path, body, message):
-    with pytest.raises(SeedError, match=message):
-        _activities(tmp_path, body)()
+from cruddur_ops.seeds import activities as activities_file
+from cruddur_ops.seeds import seedfile
 
 
 @pytest.mark.integration
@@ -42,8 +15,8 @@ def test_seed_inserts_the_files_users_with_their_uuids_and_a_rerun_adds_nothing(
     schema.load(pg_conn, schema_sql)
     seed = seedfile.read(seed_file)
     handles = {u.handle for u in seed.users}
-    activities = pgseed.parse_activities(seed.activities, handles, seed_file)
-    activities += pgseed.read_activities(seed_file.with_name("activities.yaml"), handles)
+    activities = activities_file.parse_activities(seed.activities, handles, seed_file)
+    activities += activities_file.read_activities(seed_file.with_name("activities.yaml"), handles)
 
     first = pgseed.seed(pg_conn, seed.users, activities)
     assert first == {"users": {"inserted": 3, "existing": 0}, "activities": {"inserted": 3, "existing": 0}, "mismatched": []}
@@ -70,11 +43,3 @@ def test_a_handle_taken_by_another_uuid_is_reported_not_overwritten(pg_conn, sch
         "handle": "ada", "seed_uuid": "0a0a0a0a-1111-4222-8333-444444444401",
         "database_uuid": "99999999-9999-4999-8999-999999999999", "database_handle_of_seed_uuid": None}]
     assert pg_conn.execute("SELECT display_name FROM users WHERE handle = 'ada'").fetchone()[0] == "Other Ada"
-
-
-def test_the_shipped_activities_fit_the_shipped_seed_file():
-    from cruddur_ops import defaults
-
-    seed = seedfile.read(defaults.seed_file())
-    activities = pgseed.read_activities(defaults.seeds_dir() / "activities.yaml", {u.handle for u in seed.users})
-    assert len(activities) >= 3

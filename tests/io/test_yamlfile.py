@@ -1,4 +1,4 @@
-"""cruddur_ops.yamlfile: the streaming loader gives exactly what PyYAML's loader gives, in a fraction of the memory;
+"""cruddur_ops.io.yamlfile: the streaming loader gives exactly what PyYAML's loader gives, in a fraction of the memory;
 the strict checks (a key twice, an impossible date) name their line."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cruddur_ops import yamlfile
 from cruddur_ops.errors import InputError
+from cruddur_ops.io import yamlfile
 
 SAME_AS_PYYAML = {
     "anchors": "a: &x {k: 1, j: [1, 2]}\nb: *x\nc: &s hello\nd: *s\n",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cruddur_ops.errors import InputError
 
-
-_LOADER = None
+_LOADER: type | None = None
 _STRICT_ERROR: type = Exception  # replaced by a yaml ConstructorError subclass when _loader() first runs
 
 
@@ -65,32 +65,6 @@ def _read_text(path: Path, error=InputError) -> str:
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
 
 
-_CFN_LOADER = None
-
-
-def _cloudformation_loader():
-    """A safe loader that reads CloudFormation's short tags (``!Ref x`` -> ``{"Ref": "x"}``)."""
-    global _CFN_LOADER
-    if _CFN_LOADER is None:
-        import yaml
-
-        class CloudFormationLoader(_loader()):
-            pass
-
-        def construct(loader, suffix, node):
-            if isinstance(node, yaml.ScalarNode):
-                value = loader.construct_scalar(node)
-            elif isinstance(node, yaml.SequenceNode):
-                value = loader.construct_sequence(node, deep=True)
-            else:
-                value = loader.construct_mapping(node, deep=True)
-            return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-        CloudFormationLoader.add_multi_constructor("!", construct)
-        _CFN_LOADER = CloudFormationLoader
-    return _CFN_LOADER
-
-
 def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
     """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
     import yaml
@@ -98,7 +72,9 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
     text = _read_text(path, error)
     try:
         if cloudformation_tags:
-            return yaml.load(text, Loader=_cloudformation_loader())
+            from cruddur_ops.io.cloudformation import loader as cloudformation_loader
+
+            return yaml.load(text, Loader=cloudformation_loader())
         try:
             return _load_streaming(text)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
@@ -132,8 +108,15 @@ def _load_streaming(text: str) -> Any:
     and a key written twice is the same error as in the strict loader.
     """
     import yaml
-    from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-                             SequenceStartEvent, StreamEndEvent)
+    from yaml.events import (
+        AliasEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+        StreamEndEvent,
+    )
     from yaml.nodes import ScalarNode
 
     loader = _loader()(text)

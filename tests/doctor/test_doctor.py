@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from cruddur_ops import seedfile
 from cruddur_ops.ddb import seed as seeding
 from cruddur_ops.ddb.items import to_attrs
-from cruddur_ops.ddb.model import TABLE, User, group_item, message_item
+from cruddur_ops.ddb.model import TABLE, group_item, message_item
 from cruddur_ops.local.dynamodb_local import free_port
+from cruddur_ops.model import User
+from cruddur_ops.seeds import seedfile
 from tests.conftest import SCHEMA
-from tests.pg.fixtures import PASSWORD, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
+from tests.pg.fixtures import PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +48,8 @@ class World:
 def world(messages_table, pg_env, seed_file) -> World:
     """DynamoDB Local and a scratch PostgreSQL database, both set up and seeded from one small seed file
     (ada, bo, cy; one conversation between ada and bo)."""
-    from cruddur_ops.pg.setup import setup_database
     from cruddur_ops.pg.database import Database
+    from cruddur_ops.pg.setup import setup_database
 
     setup_database(Database.from_url(pg_env), seed_path=seed_file)
     seed = seedfile.read(seed_file)

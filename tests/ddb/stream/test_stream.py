@@ -9,7 +9,8 @@ import pytest
 
 from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.items import to_attrs, to_plain
-from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, User, group_item, message_item
+from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, group_item, message_item
+from cruddur_ops.model import User
 
 pytestmark = pytest.mark.integration
 
@@ -238,7 +239,7 @@ def test_follow_ends_cleanly_on_ctrl_c_with_checkpoints_saved(messages_table, cl
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(stream.time, "sleep", ctrl_c)  # the first idle poll is "pressed Ctrl-C"
+        patch.setattr(stream.reader.time, "sleep", ctrl_c)  # the first idle poll is "pressed Ctrl-C"
         result = cli("ddb", "stream", "process", "--follow", "--output", "json")
     doc = json.loads(result.stdout)
     assert doc["interrupted"] is True and doc["follow"] is True

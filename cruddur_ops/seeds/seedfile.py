@@ -21,9 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cruddur_ops import yamlfile
-from cruddur_ops.ddb.model import MAX_ITEM_BYTES, User, group_uuid_for, user_uuid_for
 from cruddur_ops.errors import SeedError
+from cruddur_ops.io import yamlfile
+from cruddur_ops.io.timestamps import parse as parse_timestamp
+from cruddur_ops.model import MAX_ITEM_BYTES, User, group_uuid_for, user_uuid_for
 
 USER_FIELDS = {"handle", "display_name", "uuid", "email", "cognito_user_id"}
 CONVERSATION_FIELDS = {"message_group_uuid", "between", "start", "messages"}
@@ -98,20 +99,6 @@ def _uuid(reader: _Reader, value: Any, keypath: list) -> str:
         return str(uuidlib.UUID(str(value)))
     except ValueError:
         reader.fail(keypath, f"'{value}' is not a UUID")
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """An ISO 8601 timestamp with a UTC offset; ValueError saying what is wrong otherwise."""
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"'{value}' is not an ISO 8601 timestamp (e.g. 2024-02-28T23:50:00+00:00)") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(f"'{value}' has no UTC offset; write it as e.g. 2024-02-28T23:50:00+00:00")
-    return parsed
 
 
 def _start(reader: _Reader, value: Any, keypath: list) -> datetime:

@@ -1,0 +1,137 @@
+"""Doctor's PostgreSQL checks: the database and its users table, the seed file's handles, Cognito ids, sessions."""
+
+from __future__ import annotations
+
+from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
+from cruddur_ops.errors import CruddurError
+
+PLACEHOLDERS = {"mock", "placeholder", "todo", "tbd", "none", "null", "nil", "changeme", "fake", "dummy", "test",
+                "xxx", "cognito_user_id", "-", "0"}
+
+
+# --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
+def _pg_start_hint(ctx: Context) -> str:
+    from cruddur_ops.local import pgcluster
+
+    cluster = pgcluster.running(ctx.settings.data_dir)
+    if cluster and cluster.url != ctx.database().url:
+        return f'a PostgreSQL from `cruddur local up` runs on port {cluster.port}: eval "$(cruddur local env)"'
+    return 'start one with `cruddur local up` (then eval "$(cruddur local env)"), or set CONNECTION_URL'
+
+
+def check_postgres(ctx: Context) -> Check:
+    try:
+        db = ctx.database()
+    except CruddurError as exc:
+        return Check("postgres", FAIL, str(exc), "set PROD_CONNECTION_URL, or drop --prod")
+    problem = ctx.pg_problem()
+    if problem:
+        if "does not exist" in problem:
+            return Check("postgres", FAIL, problem, "create and set it up: `cruddur db setup`", fixable=db.is_local)
+        return Check("postgres", FAIL, problem, _pg_start_hint(ctx))
+    conn = ctx.require_pg()
+    version = conn.info.parameter_status("server_version")
+    if not ctx.has_users_table():
+        return Check("postgres", FAIL, f"{db.masked} ({db.source}), PostgreSQL {version}: no users table",
+                     "load the schema and seed: `cruddur db setup`", fixable=db.is_local)
+    count = conn.execute("SELECT count(*) FROM public.users").fetchone()[0]
+    return Check("postgres", OK, f"{db.masked} ({db.source}), PostgreSQL {version}: users has {count:,} rows")
+
+
+def fix_postgres(ctx: Context) -> str:
+    from cruddur_ops.pg.setup import setup_database
+
+    db = ctx.database()
+    db.guard_write(prod=ctx.settings.prod, action="set up the database")
+    done = setup_database(db, seed_path=ctx.seed_path)
+    return (f"database {done['database']} " + ("created, " if done["created"] else "")
+            + f"schema loaded, {done['seed']['users']['inserted']} users seeded")
+
+
+# --- 4. the seed file's handles ---------------------------------------------------------------------------------------
+def check_seed_handles(ctx: Context) -> Check:
+    from cruddur_ops.seeds import seedfile
+
+    users = ctx.users()
+    path = ctx.seed_file()
+    try:
+        seed = seedfile.read(path)
+    except CruddurError as exc:
+        return Check("seed-handles", FAIL, str(exc), "correct the seed file")
+    by_handle = {u["handle"]: u for u in users}
+    handles = list(dict.fromkeys([u.handle for u in seed.users] + [h for c in seed.conversations for h in c.between]))
+    missing = [h for h in handles if h not in by_handle]
+    if missing:
+        return Check("seed-handles", FAIL,
+                     f"{len(missing)} of the {len(handles)} handles of {path} are not in users: {', '.join(missing)}",
+                     f"insert the seed file's users: `cruddur db seed {path}` (or use handles that exist)",
+                     details=_capped([{"handle": h} for h in missing]), fixable=True)
+    mismatched = [{"handle": u.handle, "seed_uuid": u.uuid, "users_uuid": by_handle[u.handle]["uuid"]}
+                  for u in seed.users if by_handle[u.handle]["uuid"] != u.uuid]
+    if mismatched:
+        return Check("seed-handles", WARN,
+                     f"{len(mismatched)} handle(s) of {path} have another uuid in users: "
+                     + ", ".join(m["handle"] for m in mismatched),
+                     "seed DynamoDB with PostgreSQL's uuids: `cruddur ddb seed --users-from db`",
+                     details=_capped(mismatched))
+    return Check("seed-handles", OK, f"all {len(handles)} handles of {path} are in users")
+
+
+def fix_seed_handles(ctx: Context) -> str:
+    from cruddur_ops.pg import seed as pgseed
+    from cruddur_ops.seeds import seedfile
+
+    db = ctx.database()
+    db.guard_write(prod=ctx.settings.prod, action="insert the seed file's users")
+    known = {u["handle"] for u in ctx.users()}
+    users = [u for u in seedfile.read(ctx.seed_file()).users if u.handle not in known]
+    report = pgseed.seed(ctx.require_pg(), users, [])
+    return f"inserted {report['users']['inserted']} user(s): {', '.join(u.handle for u in users)}"
+
+
+# --- 5. Cognito ids ---------------------------------------------------------------------------------------------------
+def is_placeholder(value: str | None) -> bool:
+    """Empty, or a stand-in such as ``MOCK`` that no Cognito user has (a real one is the user's sub, a UUID)."""
+    text = (value or "").strip().lower()
+    return not text or text in PLACEHOLDERS or text.startswith("mock")
+
+
+def check_cognito_user_ids(ctx: Context) -> Check:
+    users = ctx.users()
+    bad = [{"handle": u["handle"], "cognito_user_id": u["cognito_user_id"]} for u in users
+           if is_placeholder(u["cognito_user_id"])]
+    if bad:
+        return Check("cognito-user-ids", WARN,
+                     f"{len(bad)} of {len(users)} users have an empty or placeholder cognito_user_id: "
+                     + ", ".join(f"{b['handle']} ({b['cognito_user_id'] or 'empty'})" for b in bad[:8])
+                     + (" …" if len(bad) > 8 else "") + "; signing in will not find them",
+                     "copy the pool's subs into users: `cruddur cognito update-user-ids`", details=_capped(bad))
+    return Check("cognito-user-ids", OK, f"all {len(users)} users have a cognito_user_id")
+
+
+# --- 10. sessions ----------------------------------------------------------------------------------------------------------
+def check_blocking_sessions(ctx: Context) -> Check:
+    from cruddur_ops.pg import sessions
+
+    conn = ctx.require_pg()
+    name = conn.info.dbname
+    others = sessions.list_sessions(conn)
+    if others:
+        described = ", ".join(f"pid {s['pid']} ({s['application'] or s['user']}, {s['state']})" for s in others[:5])
+        return Check("blocking-sessions", WARN,
+                     f"{len(others)} other session(s) on {name}: {described}; a plain DROP DATABASE fails while "
+                     "they are connected",
+                     "end them: `cruddur db kill-all` (`cruddur db drop` ends them itself)",
+                     details=_capped(others), fixable=True)
+    return Check("blocking-sessions", OK, f"no other sessions on {name}")
+
+
+def fix_blocking_sessions(ctx: Context) -> str:
+    from cruddur_ops.pg import sessions
+
+    ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
+    result = sessions.end_sessions(ctx.require_pg())
+    text = f"ended {len(result['ended'])} session(s)"
+    if result["not_ended"]:
+        text += f"; {len(result['not_ended'])} could not be ended (not allowed for this user)"
+    return text

@@ -1,0 +1,1 @@
+"""Reading files: YAML (:mod:`.yamlfile`), timestamps (:mod:`.timestamps`), CloudFormation templates (:mod:`.cloudformation`)."""

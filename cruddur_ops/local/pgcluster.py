@@ -1,0 +1,316 @@
+"""The private PostgreSQL cluster of `cruddur local up`: binaries, initdb, start, stop, its state file.
+
+It lives in ``<data_dir>/postgres`` (or, when this process is root and the ``postgres`` system user cannot reach
+the data dir, in that user's home, with ``<data_dir>/postgres`` a symlink to it): trust authentication,
+listening on 127.0.0.1 only, no Unix socket, on a free port (reserved with :func:`cruddur_ops.local._proc.free_port`,
+as DynamoDB Local's). PostgreSQL refuses to run as root, so then ``initdb`` and the server run as ``postgres``.
+``up`` records pid, port and URL in ``<data_dir>/postgres.json``; ``down`` stops only that pid.
+Which PostgreSQL ``local up`` uses is decided in :mod:`cruddur_ops.local.postgres`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cruddur_ops.errors import EngineError
+from cruddur_ops.local import _proc
+from cruddur_ops.local._proc import cmdline, free_port, pid_alive, port_open
+
+DEFAULT_PORT = 5433  # 5432 belongs to a system server, when there is one
+DATABASE = "cruddur"
+SUPERUSER = "postgres"
+SERVICE_USER = "postgres"  # the system user the cluster runs as when this process is root
+INSTALL_HINT = "install PostgreSQL (apt-get install -y postgresql; macOS: brew install postgresql@15)"
+
+HBA = """\
+# cruddur local: trust on loopback only; the server listens on 127.0.0.1 alone and has no Unix socket
+host all all 127.0.0.1/32 trust
+host all all ::1/128 trust
+"""
+CONF = """
+# --- cruddur local: loopback only, TCP only; the port is given at each start ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+"""
+
+
+# --- the binaries ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Binaries:
+    bindir: Path
+    initdb: Path
+    pg_ctl: Path
+
+
+def find_binaries(env: Mapping[str, str]) -> Binaries | None:
+    """``initdb`` and ``pg_ctl`` from one directory: where PATH finds ``initdb``, else ``pg_config --bindir``."""
+    path = env.get("PATH", os.defpath)
+    candidates = []
+    found = shutil.which("initdb", path=path)
+    if found:
+        candidates.append(Path(found).resolve().parent)
+    pg_config = shutil.which("pg_config", path=path)
+    if pg_config:
+        try:
+            done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode == 0 and done.stdout.strip():
+            candidates.append(Path(done.stdout.strip()))
+    for bindir in candidates:
+        initdb, pg_ctl = bindir / "initdb", bindir / "pg_ctl"
+        if os.access(initdb, os.X_OK) and os.access(pg_ctl, os.X_OK):
+            return Binaries(bindir, initdb, pg_ctl)
+    return None
+
+
+# --- who runs the cluster, and where it lives -------------------------------------------------------------------
+def service_user():
+    """The ``pwd`` entry of the user the cluster runs as: None for "this process's user", unless that is root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/var/lib/postgresql",
+                           "--shell", "/usr/sbin/nologin", SERVICE_USER], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise EngineError(f"PostgreSQL does not run as root, and creating the '{SERVICE_USER}' system user failed: "
+                          f"{done.stderr.strip() or done.returncode}")
+    return pwd.getpwnam(SERVICE_USER)
+
+
+def _reachable_by(path: Path, user) -> bool:
+    """Whether ``user`` may enter every directory on the way to ``path`` (mode bits; ACLs are not read)."""
+    import grp
+    import stat
+
+    groups = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem}
+    for folder in reversed(Path(path).resolve().parents):
+        st = folder.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def home_link(data_dir: Path) -> Path:
+    """``<data_dir>/postgres``: the cluster's folder, or a symlink to it."""
+    return Path(data_dir) / "postgres"
+
+
+def _relocated_home(data_dir: Path, user) -> Path:
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:12]
+    base = Path(user.pw_dir) if user.pw_dir and Path(user.pw_dir).is_dir() else Path("/var/lib/cruddur-postgres")
+    return base / "cruddur" / digest
+
+
+def _chown(path: Path, user) -> None:
+    if user is not None:
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def prepare_home(data_dir: Path, user) -> Path:
+    """The cluster's folder, created (mode 700, owned by ``user``) when missing; returns its real path."""
+    link = home_link(data_dir)
+    if link.is_symlink() or link.exists():
+        home = link.resolve()
+        home.mkdir(parents=True, exist_ok=True)
+    else:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        if user is None or _reachable_by(link, user):
+            home = link
+            home.mkdir()
+        else:
+            home = _relocated_home(data_dir, user)
+            for folder in (home.parent, home):
+                folder.mkdir(mode=0o700, exist_ok=True, parents=True)
+                _chown(folder, user)
+            link.symlink_to(home, target_is_directory=True)
+    home.chmod(0o700)
+    _chown(home, user)
+    return home
+
+
+def pgdata(data_dir: Path) -> Path:
+    return home_link(data_dir).resolve() / "data"
+
+
+def initialised_on_disk(data_dir: Path) -> bool:
+    """Whether a private cluster exists in the data dir (running or not)."""
+    return (pgdata(data_dir) / "PG_VERSION").exists()
+
+
+def _child_env(env: Mapping[str, str], user) -> dict[str, str]:
+    """A small environment for initdb and pg_ctl: none of the caller's PG* variables, C locale."""
+    child = {"PATH": env.get("PATH", os.defpath), "LC_ALL": "C", "LANG": "C"}
+    if user is not None:
+        child.update(HOME=user.pw_dir or "/", USER=user.pw_name, LOGNAME=user.pw_name)
+    elif env.get("HOME"):
+        child["HOME"] = env["HOME"]
+    return child
+
+
+def _run(argv: list, *, user, env: Mapping[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    kwargs: dict = {}
+    if user is not None:
+        kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+    try:
+        return subprocess.run([str(a) for a in argv], cwd=cwd, env=_child_env(env, user), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{Path(argv[0]).name} did not finish within {timeout:.0f}s") from None
+
+
+# --- a private cluster ------------------------------------------------------------------------------------------
+@dataclass
+class Cluster:
+    """A private cluster that ``up`` started."""
+
+    pid: int
+    port: int
+    url: str  # no password: the cluster trusts loopback connections
+    pgdata: str
+    log: str
+    user: str
+    started_at: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def initialise(data_dir: Path, binaries: Binaries, env: Mapping[str, str]) -> bool:
+    """``initdb`` the cluster unless it exists; True when it was made now."""
+    user = service_user()
+    home = prepare_home(data_dir, user)
+    data = home / "data"
+    if (data / "PG_VERSION").exists():
+        return False
+    if data.exists():  # a half-made cluster from an interrupted initdb
+        shutil.rmtree(data)
+    done = _run([binaries.initdb, "-D", data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale",
+                 "--no-sync", "--no-instructions"], user=user, env=env, cwd=home, timeout=120)
+    if done.returncode != 0:
+        raise EngineError(f"initdb failed in {data}: {(done.stderr or done.stdout).strip()[-600:]}")
+    (data / "pg_hba.conf").write_text(HBA)
+    with (data / "postgresql.conf").open("a") as conf:
+        conf.write(CONF)
+    return True
+
+
+def _postmaster_pid(data: Path) -> int | None:
+    try:
+        return int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def is_postmaster(pid: int, data: str | Path) -> bool:
+    """Whether ``pid`` is a postgres server running on the data directory ``data``."""
+    args = cmdline(pid)
+    return bool(args) and Path(os.fsdecode(args[0])).name in ("postgres", "postmaster") \
+        and os.fsencode(str(data)) in args
+
+
+def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: int | None = None,
+          timeout: float = 60.0) -> Cluster:
+    """Start the (initialised) cluster on ``port`` or a free one from 5433; returns once it accepts connections."""
+    user = service_user()
+    home = home_link(data_dir).resolve()
+    data = home / "data"
+    port = port or free_port(DEFAULT_PORT)
+    if port_open(port):
+        raise EngineError(f"port {port} is already in use; choose another with --pg-port")
+    log = home / "postgres.log"
+    done = _run([binaries.pg_ctl, "-D", data, "-l", log, "-w", "-t", int(timeout), "-o", f"-p {port}", "start"],
+                user=user, env=env, cwd=home, timeout=timeout + 10)
+    pid = _postmaster_pid(data)
+    if done.returncode != 0 or pid is None or not pid_alive(pid):
+        try:
+            tail = log.read_text(errors="replace")[-600:].strip()
+        except OSError:
+            tail = ""
+        detail = (done.stderr or done.stdout).strip()
+        raise EngineError(f"PostgreSQL did not start on port {port}: {detail}" + (f"; log {log}: {tail}" if tail else ""))
+    url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
+    return Cluster(pid, port, url, str(data), str(log), user.pw_name if user else _whoami(), time.time())
+
+
+def _whoami() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def stop_cluster(cluster: Cluster, timeout: float = 30.0) -> bool:
+    """Stop the server by its pid (fast shutdown: SIGINT; SIGQUIT after ``timeout``). True when it was running."""
+    if not (pid_alive(cluster.pid) and is_postmaster(cluster.pid, cluster.pgdata)):
+        return False
+    os.kill(cluster.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(cluster.pid):
+            return True
+        time.sleep(0.05)
+    os.kill(cluster.pid, signal.SIGQUIT)
+    return True
+
+
+# --- the state `up` leaves for `status` and `down` ----------------------------------------------------------------
+def state_file(data_dir: Path) -> Path:
+    return Path(data_dir) / "postgres.json"
+
+
+def read_state(data_dir: Path) -> Cluster | None:
+    return _proc.read_state(state_file(data_dir), Cluster)
+
+
+def write_state(data_dir: Path, cluster: Cluster) -> None:
+    _proc.write_state(state_file(data_dir), cluster)
+
+
+def running(data_dir: Path) -> Cluster | None:
+    """The cluster ``up`` started, if it still runs."""
+    cluster = read_state(data_dir)
+    if cluster and pid_alive(cluster.pid) and is_postmaster(cluster.pid, cluster.pgdata):
+        return cluster
+    return None
+
+
+def down(data_dir: Path) -> Cluster | None:
+    """Stop only the cluster ``up`` started (by its recorded pid); returns it, or None when none ran."""
+    cluster = running(data_dir)
+    state_file(data_dir).unlink(missing_ok=True)
+    if cluster:
+        stop_cluster(cluster)
+    return cluster
+
+
+def wipe(data_dir: Path) -> bool:
+    """Stop the private cluster and delete its files (and the symlink to them). True when there was one."""
+    down(data_dir)
+    link = home_link(data_dir)
+    if not (link.is_symlink() or link.exists()):
+        return False
+    home = link.resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    if link.is_symlink():
+        link.unlink()
+    return True
