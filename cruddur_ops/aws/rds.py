@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.errors import ConflictError, CruddurError, InputError, NotFoundError
 from cruddur_ops.settings import CLIENT_IP_ENV
 
 POSTGRES_PORT = 5432
@@ -220,7 +220,7 @@ def _change_state(rds, instance_id: str, action: str) -> dict:
         instance = call(DBInstanceIdentifier=instance_id)["DBInstance"]
     except ClientError as exc:
         if _code(exc).startswith("InvalidDBInstanceState"):
-            raise CruddurError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
+            raise ConflictError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
         raise
     return {**_instance_doc(instance), "previous_status": before["status"], "changed": True}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -19,14 +19,18 @@ from cruddur_ops.cli.options import (
     UsersFrom,
     UsersFromOpt,
     YesOpt,
-    confirm,
+    confirm_destructive,
     prices,
+    require_terminal,
     settings,
     users_source,
 )
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.errors import CruddurError, TableDiffersError
+from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+
+if TYPE_CHECKING:
+    from cruddur_ops.model import User
 
 app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
 pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
@@ -75,10 +79,19 @@ def schema_load(
     s = settings(ctx)
     read = _schemas(files)
     s.guard_write("dynamodb", "create tables")
+    where = s.describe_endpoint("dynamodb")
+    if recreate:  # on production the names are typed at a terminal: refuse before the first request without one
+        require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
     client = s.dynamodb()
     if recreate:
-        results = schema.load_recreating(client, read.tables, wait=wait, confirm=lambda names: confirm(
-            f"Drop and recreate {', '.join(names)}? All their items are lost.", yes=yes, what="recreate tables"))
+        def confirm_recreate(names: list[str]) -> None:
+            for name in names:  # on production each name is typed; locally one question covers them all
+                confirm_destructive(s, f"drop and recreate {name}", name, yes=yes, where=where,
+                                    question=f"Drop and recreate {', '.join(names)}? All their items are lost.")
+                if not s.is_production("dynamodb"):
+                    break
+
+        results = schema.load_recreating(client, read.tables, wait=wait, confirm=confirm_recreate)
     else:
         results = schema.load(client, read.tables, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
@@ -116,7 +129,9 @@ def drop(
 
     s = settings(ctx)
     s.guard_write("dynamodb", f"drop table {table}")
-    confirm(f"Delete table {table} on {s.describe_endpoint('dynamodb')} and all its items?", yes=yes, what=f"drop {table}")
+    where = s.describe_endpoint("dynamodb")
+    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
+                        question=f"Delete table {table} on {where} and all its items?")
     schema.drop(s.dynamodb(), table)
     render.note(f"dropped {table}")
 
@@ -190,14 +205,14 @@ def seed(
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
-    users = None
+    db_users: list[User] | None = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=users)
-    users = users if users is not None else parsed.users
+        db_users = fetch_users(Database.from_settings(s))
+    parsed = seedfile.read(path, users_override=db_users)
+    users: list[User] = db_users if db_users is not None else list(parsed.users)
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)
         doc["users_from"] = users_from.value
@@ -276,7 +291,7 @@ def scan(
                 more += 1
                 continue
             rows.append(item)
-    doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
+    doc: dict[str, Any] = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(prices(price_file))}
 
     def sections():
@@ -396,7 +411,7 @@ def list_conversations(
     Example: cruddur ddb pattern list-conversations --user-uuid 0b6f6e7e-8a9c-4f0e-9d1a-2c3b4d5e6f70
     """
     if not user_uuid and not handle:
-        raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
+        raise InputError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
@@ -463,7 +478,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise CruddurError(f"--param takes name=value, got '{pair}'")
+            raise InputError(f"--param takes name=value, got '{pair}'")
         params[name.strip()] = value
     return params
 

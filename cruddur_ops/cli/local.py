@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from cruddur_ops.cli import render
+from cruddur_ops.cli import local_snapshot, render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, prices, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Start, stop and inspect the local engines: DynamoDB Local (on Java) and PostgreSQL (a server that "
          "answers at CONNECTION_URL, else a private cluster in the data dir).",
 )
+app.add_typer(local_snapshot.app, name="snapshot")
 
 
 class PgMode(str, Enum):
@@ -148,18 +149,20 @@ def _dynamodb_row(s: Settings) -> dict:
     from cruddur_ops.local import dynamodb_local
 
     engine = dynamodb_local.running(s.data_dir)
-    row = {"service": "dynamodb-local", "state": "up" if engine else "down",
+    row: dict[str, Any] = {"service": "dynamodb-local", "state": "up" if engine else "down",
            "pid": engine.pid if engine else None, "endpoint": engine.endpoint if engine else None,
            "data": (engine.db_path or "in memory") if engine else None,
            "installed": bool(dynamodb_local.find_jar(s.data_dir)), "tables": [], "error": None}
     if engine:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             client = dataclasses.replace(s, endpoint_url=engine.endpoint).dynamodb()
             names = [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
             # DynamoDB Local keeps ItemCount current (AWS refreshes it about every six hours)
             row["tables"] = [{"name": n, "items": client.describe_table(TableName=n)["Table"].get("ItemCount")}
                              for n in names]
-        except Exception as exc:  # botocore: the engine stopped answering
+        except (BotoCoreError, ClientError) as exc:  # the engine stopped answering
             row["state"], row["error"] = "not answering", f"{type(exc).__name__}: {exc}"
     return row
 

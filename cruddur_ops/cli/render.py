@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 class Output(str, Enum):
@@ -39,7 +39,7 @@ class Column:
     header: str
     key: str | Callable[[dict], Any]
     max_width: int | None = None
-    justify: str = "left"
+    justify: Literal["default", "left", "center", "right", "full"] = "left"
     style: str | None = None
     wrap: bool | None = None
 
@@ -94,8 +94,13 @@ def rows_of(doc: Any) -> list | None:
     return None
 
 
+# Whether a result went to stdout already: the error edge then adds no error document (stdout stays one document).
+WROTE = {"result": False}
+
+
 def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] | list[Section] | None = None) -> None:
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
+    WROTE["result"] = True
     output = resolve(output)
     if output in (Output.jsonl, Output.csv):
         rows = rows_of(doc)
@@ -227,6 +232,7 @@ def emit_lines(items: Iterable[Any]) -> int:
     from cruddur_ops.ddb.typed import dumps
 
     count = 0
+    WROTE["result"] = True
     write = sys.stdout.write
     for item in items:
         write(dumps(item) + "\n")
@@ -286,6 +292,11 @@ def note(message: str, style: str = "dim") -> None:
 
 def warn(message: str) -> None:
     _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
+
+
+def plain(message: str) -> None:
+    """One plain line on stderr (a declined prompt: not an error)."""
+    _console(stderr=True).print(message, markup=False, soft_wrap=True)
 
 
 def error(message: str) -> None:

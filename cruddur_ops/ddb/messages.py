@@ -28,12 +28,12 @@ from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_attrs
 from cruddur_ops.ddb.model import GROUP_PREFIX, TABLE, group_item, message_item
-from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.errors import ConflictError, InputError, NotFoundError
 from cruddur_ops.io import timestamps
 from cruddur_ops.model import MAX_ITEM_BYTES, User, item_size
 
 
-class ConversationExistsError(CruddurError):
+class ConversationExistsError(ConflictError):
     """Pattern C for two users who already have a conversation: use pattern D with its group."""
 
     def __init__(self, sender: User, other: User, group: str):

@@ -43,7 +43,8 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
     anchor = now - timedelta(minutes=1)
     floating = [c for c in seed.conversations if c.start is None]
     ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
-    planned, row_keys = [], {}
+    planned: list[PlannedConversation] = []
+    row_keys: dict[tuple[str, str], int] = {}
     for conv in seed.conversations:
         n = len(conv.messages)
         if conv.start is not None:
@@ -56,7 +57,7 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
             key = (users[handle].uuid, pc.last_at)
             if key in row_keys:
                 other = row_keys[key]
-                keypath = ["conversations", conv.index, "start"]
+                keypath: list[str | int] = ["conversations", conv.index, "start"]
                 raise SeedError(
                     f"{yamlfile.dotted(keypath)}: conversations {other + 1} and {conv.index + 1} both end at {pc.last_at} "
                     f"for '{handle}', so their group rows (pk GRP#…, sk = last message time) would overwrite each other; "

@@ -55,7 +55,7 @@ def test_no_pool_is_a_clear_error(cli, moto_env):
 
 def test_a_missing_pool_is_a_clear_error(cli, moto_env):
     result = cli("cognito", "list-users", "--pool-id", "us-east-1_missing", ok=False)
-    assert result.exit_code == 1 and "no Cognito user pool 'us-east-1_missing'" in result.stderr
+    assert result.exit_code == 4 and "no Cognito user pool 'us-east-1_missing'" in result.stderr
     assert "ddb schema-load" not in result.stderr
 
 
@@ -96,4 +96,4 @@ def test_update_user_ids_on_a_remote_database_needs_prod(cli, aws, aws_env):
     pool = make_pool(aws("cognito-idp"), [{"username": "ada", "preferred_username": "ada"}])
     aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com/cruddur")
     result = cli("cognito", "update-user-ids", "--pool-id", pool, ok=False)
-    assert result.exit_code == 1 and "pass --prod" in result.stderr and PASSWORD not in result.stderr
+    assert result.exit_code == 6 and "pass --prod" in result.stderr and PASSWORD not in result.stderr

@@ -71,7 +71,7 @@ def test_pattern_list_table(cli, aws_env, wide):
 
 def test_pattern_list_of_a_bad_file_is_an_error(cli, aws_env):
     result = cli("ddb", "pattern", "list", "--schema", BAD / "unknown_index.yaml", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "unknown_index.yaml:12: AccessPatterns.by-group.index: pattern 'by-group'" in result.stderr
 
 
@@ -105,7 +105,7 @@ def test_run_limit(cli, seeded):
 
 def test_missing_parameter_is_an_error_naming_it(cli, aws_env):
     result = cli("ddb", "pattern", "run", "messages-since", "-p", f"message_group_uuid={GROUP}", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "pattern 'messages-since' needs parameter 'since' (pass --param since=…)" in result.stderr
 
 
@@ -116,7 +116,7 @@ def test_missing_parameter_is_an_error_naming_it(cli, aws_env):
 ])
 def test_bad_run_arguments(cli, aws_env, args, message):
     result = cli("ddb", "pattern", "run", *args, ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == (4 if args == ["nope"] else 3) and result.stdout == ""
     assert message in result.stderr
 
 
@@ -218,7 +218,7 @@ def test_bad_price_file_is_an_error_naming_it(cli, seeded, tmp_path):
     prices.write_text('{"region": "us-east-1"}')
     result = cli("ddb", "pattern", "run", "conversation-rows", "-p", f"message_group_uuid={GROUP}",
                  "--price-file", prices, "-o", "json", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and json.loads(result.stdout)["error"]["code"] == "input"
     assert f"{prices}: not a price file" in result.stderr
 
 
@@ -233,7 +233,7 @@ def test_bad_price_file_is_an_error_naming_it(cli, seeded, tmp_path):
 ])
 def test_schema_load_with_a_bad_pattern_creates_nothing(cli, ddb, file, field, pattern):
     result = cli("ddb", "schema-load", SCHEMA, BAD / file, ok=False)  # the good file comes first
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert f"{BAD / file}:" in result.stderr and field in result.stderr and f"pattern '{pattern}'" in result.stderr
     assert ddb.list_tables()["TableNames"] == []
 
@@ -244,7 +244,8 @@ def test_an_unknown_group_is_not_found(cli, seeded):
 
     unknown = "0d9c8b7a-6f5e-4d3c-8b2a-19f8e7d6c5b4"
     result = cli("ddb", "pattern", "get-conversation", "--group", unknown, "-o", "json", ok=False)
-    assert result.exit_code == NotFoundError.exit_code and result.exit_code != 0 and result.stdout == ""
+    assert result.exit_code == NotFoundError.exit_code and result.exit_code != 0
+    assert json.loads(result.stdout)["error"]["code"] == "not_found"  # with -o json the error is the document
     assert f"no conversation '{unknown}' in cruddur-messages" in result.stderr
 
 
