@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from cruddur_ops.errors import InputError
@@ -70,26 +71,48 @@ def _read_text(path: Path, error=InputError) -> str:
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
 
 
+def _open(path: Path, error=InputError):
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise error("file not found", path=path) from None
+    except IsADirectoryError:
+        raise error("is a directory, not a file", path=path) from None
+
+
 def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
-    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
+    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line.
+
+    The streaming loader reads the file in chunks (the text is never held whole), so a large file costs what
+    its data costs; the text is read only to explain an error, or for the node-by-node loaders.
+    """
     import yaml
 
-    text = _read_text(path, error)
+    text: str | None = None
+
+    def source() -> str:
+        nonlocal text
+        if text is None:
+            text = _read_text(path, error)
+        return text
+
     try:
         if cloudformation_tags:
             from cruddur_ops.io.cloudformation import loader as cloudformation_loader
 
-            _check_limits(text)  # PyYAML's node-by-node way: refuse a bomb or deep nesting before it starts
-            return yaml.load(text, Loader=cloudformation_loader())
+            _check_limits(source())  # PyYAML's node-by-node way: refuse a bomb or deep nesting before it starts
+            return yaml.load(source(), Loader=cloudformation_loader())
         try:
-            return _load_streaming(text)
+            with _open(path, error) as stream:
+                return _load_streaming(stream)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
-            _check_limits(text)
-            return yaml.load(text, Loader=_loader())
+            _check_limits(source())
+            return yaml.load(source(), Loader=_loader())
     except _LimitError as exc:
         raise error(exc.problem, path=path, line=exc.line) from None
     except yaml.reader.ReaderError as exc:  # a NUL or another control character: line and column, not an offset
-        line, column = _line_column(text, exc.position)
+        source()  # not UTF-8 at all: that error, with its line
+        line, column = _line_column(path.read_bytes(), exc.position)
         what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
         raise error(f"control character {what} at column {column}: {exc.reason}", path=path, line=line) from None
     except yaml.MarkedYAMLError as exc:
@@ -98,7 +121,7 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
         if isinstance(exc, _STRICT_ERROR):
             raise error(exc.problem, path=path, line=line) from None
         problem = exc.problem or exc.context or "invalid YAML"
-        if mark is not None and _char_at(text, mark) == "\t":
+        if mark is not None and _char_at(source(), mark) == "\t":
             problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
         elif exc.context and exc.problem and exc.context_mark is not None:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
@@ -111,7 +134,7 @@ class _Unusual(Exception):
     """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
 
 
-def _load_streaming(text: str) -> Any:
+def _load_streaming(text) -> Any:
     """``yaml.load(text, Loader=_loader())``, built straight from libyaml's events.
 
     PyYAML first composes a node for every value (each with two position marks) and only then constructs the
@@ -176,6 +199,8 @@ def _load_streaming(text: str) -> Any:
                     merges.append(value())
                     continue
                 key = value()
+                if type(key) is str:
+                    key = intern(key)  # keys repeat (handles, field names): one copy each
                 try:
                     seen = key in lines
                 except TypeError:
@@ -307,10 +332,10 @@ def _check_limits(text: str) -> None:
         loader.dispose()
 
 
-def _line_column(text: str, position: int) -> tuple[int, int]:
-    """1-based line and column of a character offset into ``text``."""
-    line = text.count("\n", 0, position) + 1
-    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+def _line_column(data: bytes, position: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of libyaml's byte offset into the UTF-8 ``data``."""
+    start = data.rfind(b"\n", 0, position) + 1
+    return data.count(b"\n", 0, position) + 1, len(data[start:position].decode("utf-8", "replace")) + 1
 
 
 def _char_at(text: str, mark) -> str:
