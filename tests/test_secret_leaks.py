@@ -27,6 +27,8 @@ def _forms(db: str, tmp_path) -> list[tuple[str, str, list[str]]]:
         ("url, no server", f"postgresql://postgres:{SECRET}Down@127.0.0.1:1/cruddur", [f"{SECRET}Down"]),
         ("url, password in the query", f"postgresql://postgres@127.0.0.1:5432/{db}?password={SECRET}Qry",
          [f"{SECRET}Qry"]),
+        ("url, raw '&' in the query's password", f"postgresql://postgres@127.0.0.1:5432/{db}?password={SECRET}Amp&Tail5",
+         [f"{SECRET}Amp", "Tail5"]),
         ("url, percent-encoded", url_for(db, f"{SECRET}%40Pct%2Fx"), [f"{SECRET}%40Pct", f"{SECRET}@Pct"]),
         ("url, malformed percent-encoding", f"postgresql://u:{SECRET}%ZZ@127.0.0.1/{db}", [f"{SECRET}%ZZ", SECRET]),
         ("url, raw '@' in the password", f"postgresql://u:{SECRET}At@Tail9@127.0.0.1/{db}", [f"{SECRET}At", "Tail9"]),

@@ -217,6 +217,16 @@ def _url_problem(url: str, libpq_message: str) -> str:
                     "'%' must be followed by two hex digits; write a literal '%' as %25")
     if "[" in netloc[at + 1:] and "]" not in netloc[at + 1:]:
         return "an IPv6 host address opened with '[' is not closed with ']'"
+    previous = None
+    for pair in query.split("&") if query else []:
+        key = pair.partition("=")[0]
+        if key not in _KEYWORDS:
+            if previous == "password":  # maybe the rest of a password holding a raw '&'
+                return "an unknown query parameter after the password parameter (write '&' in a password as %26)"
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", key):
+                return f"unknown query parameter '{key}'"
+            return "an unknown query parameter"
+        previous = key
     return "not a valid postgresql:// URL: " + _unquoted(libpq_message)
 
 
