@@ -8,8 +8,6 @@ calls go to a closed local port, PostgreSQL is the test server on 127.0.0.1:5432
 
 from __future__ import annotations
 
-import pytest
-
 from cruddur_ops.pg import database
 from tests.pg.fixtures import url_for
 

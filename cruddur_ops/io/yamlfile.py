@@ -112,9 +112,9 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
         raise error(exc.problem, path=path, line=exc.line) from None
     except yaml.reader.ReaderError as exc:  # a NUL or another control character: line and column, not an offset
         source()  # not UTF-8 at all: that error, with its line
-        line, column = _line_column(path.read_bytes(), exc.position)
+        at_line, column = _line_column(path.read_bytes(), exc.position)
         what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
-        raise error(f"control character {what} at column {column}: {exc.reason}", path=path, line=line) from None
+        raise error(f"control character {what} at column {column}: {exc.reason}", path=path, line=at_line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -310,7 +310,7 @@ def _check_limits(text: str) -> None:
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, AliasEvent):
-                expanded += sizes.get(event.anchor, 1)
+                expanded += sizes.get(event.anchor or "", 1)
                 if expanded > ALIAS_EXPANSION_RATIO * written + ALIAS_EXPANSION_FLOOR:
                     raise _alias_bomb(event, written, expanded)
             elif isinstance(event, CollectionStartEvent):
@@ -354,8 +354,14 @@ def line_of(path: Path, keypath: Sequence[str | int]) -> int | None:
     """
     import yaml
     from yaml.events import (
-        AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
-        SequenceEndEvent, SequenceStartEvent,
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
     )
 
     def skip(event) -> None:

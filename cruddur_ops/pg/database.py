@@ -152,7 +152,8 @@ def parse(url: str, source: str = "the connection string") -> dict[str, str]:
         if netloc.count("@") > 1 or "@" in rest[len(netloc):]:
             raise InputError(f"cannot parse {source}: an '@' where libpq does not expect one; in the user or "
                              "password write '@' as %40, '/' as %2F, '?' as %3F and '#' as %23")
-    remember_secret(params.get("password"))
+    password = params.get("password")
+    remember_secret(str(password) if password is not None else None)
     return params
 
 
@@ -232,8 +233,9 @@ def _url_problem(url: str, libpq_message: str) -> str:
 
 def _conninfo_problem(text: str, libpq_message: str) -> str:
     """libpq's key=value scanner, reporting the position of the first mistake and the key it belongs to."""
-    i, n, previous = 0, len(text), None
-    unknown = None  # (position, the known key before it) of the first key libpq does not know
+    i, n = 0, len(text)
+    previous: str | None = None
+    unknown: tuple[int, str | None] | None = None  # (position, the known key before it) of the first key libpq does not know
     while True:
         while i < n and text[i].isspace():
             i += 1
