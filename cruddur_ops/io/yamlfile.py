@@ -134,8 +134,8 @@ class _Unusual(Exception):
     """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
 
 
-def _load_streaming(text) -> Any:
-    """``yaml.load(text, Loader=_loader())``, built straight from libyaml's events.
+def _load_streaming(stream) -> Any:
+    """``yaml.load(stream, Loader=_loader())``, built straight from libyaml's events (``stream``: a binary file).
 
     PyYAML first composes a node for every value (each with two position marks) and only then constructs the
     data, so a 9 MB seed file peaks at about 200 MB of nodes; built event by event, it peaks at what it holds
@@ -155,7 +155,7 @@ def _load_streaming(text) -> Any:
     )
     from yaml.nodes import ScalarNode
 
-    loader = _loader()(text)
+    loader = _loader()(stream)
     constructors = loader.yaml_constructors
     anchors: dict[str, Any] = {}
     # nodes written, nodes after alias expansion (an alias counts as its anchor's size), each anchor's size
