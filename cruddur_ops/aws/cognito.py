@@ -7,8 +7,32 @@ person, and ``users.cognito_user_id`` holds the Cognito ``sub``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any, TypedDict
 
 from cruddur_ops.errors import ConfirmationError, NotFoundError
+
+
+class UserIdPlan(TypedDict):
+    """Which app users get which Cognito ``sub`` (the rows of each list are plain dicts)."""
+
+    updates: list[dict[str, Any]]  # handle, uuid, cognito_user_id, username, previous (None: an empty link filled)
+    relinks: list[dict[str, Any]]  # the same, where previous is another id: written only with --relink, confirmed
+    already_right: list[dict[str, Any]]  # handle, uuid, cognito_user_id, username
+    not_linkable: list[dict[str, Any]]  # username, sub, status, enabled, handle, reason (disabled / not CONFIRMED)
+    conflicts: list[dict[str, Any]]  # handle, uuid, reason, cognito_users: while any, nothing is written
+    unmatched_cognito_users: list[dict[str, Any]]  # username, sub, preferred_username
+    users_without_cognito: list[dict[str, Any]]  # handle, uuid
+    without_preferred_username: list[dict[str, Any]]  # username, sub, email
+
+
+class UserIdSync(UserIdPlan):
+    """The document `cognito update-user-ids --output json` prints."""
+
+    pool_id: str
+    database: str
+    dry_run: bool
+    relink: bool
+    rows_changed: int
 
 
 def _attributes(user: dict) -> dict[str, str]:
@@ -46,7 +70,7 @@ def _claimant(user: dict) -> dict:
             "enabled": user.get("enabled")}
 
 
-def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> dict:
+def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> UserIdPlan:
     """Match Cognito users to app users by ``preferred_username`` == ``handle``; change nothing.
 
     Only an enabled, ``CONFIRMED`` Cognito user is ever linked; one that is disabled or unconfirmed but names an
@@ -71,7 +95,7 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> di
             by_name.setdefault(name, []).append(user)
     linked_to = {u["cognito_user_id"]: u for u in db_users if u.get("cognito_user_id")}
 
-    plan: dict = {
+    plan: UserIdPlan = {
         "updates": [], "relinks": [], "already_right": [], "not_linkable": [], "conflicts": [],
         "unmatched_cognito_users": [], "users_without_cognito": [], "without_preferred_username": without,
     }
@@ -120,7 +144,7 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> di
 
 
 def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False, relink: bool = False,
-                  confirm: Callable[[list[dict]], None] | None = None) -> dict:
+                  confirm: Callable[[list[dict]], None] | None = None) -> UserIdSync:
     """`cognito update-user-ids`: set ``users.cognito_user_id`` to the Cognito ``sub`` where ``users.handle`` is
     the user's ``preferred_username``, in one transaction (nothing with ``dry_run``).
 

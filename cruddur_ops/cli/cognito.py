@@ -9,7 +9,7 @@ import typer
 from cruddur_ops.cli import render
 from cruddur_ops.cli.options import DryRunOpt, OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import ConflictError, CruddurError
 from cruddur_ops.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Cognito: list the pool's users; copy their ids into PostgreSQL users.")
@@ -38,6 +38,8 @@ def list_users(ctx: typer.Context, pool_id: PoolOpt = None, output: OutputOpt = 
     s = settings(ctx)
     pool = _pool(s, pool_id)
     users = cognito.list_users(s.client("cognito-idp"), pool)
+    if not users:
+        render.note(f"no users: user pool {pool} is empty")
     doc = {"pool_id": pool, "count": len(users), "users": users}
     render.emit(doc, output, lambda: [Section(f"Users of {pool}", [
         Column("username", "username"), Column("sub", "sub"), Column("preferred_username", "preferred_username"),
@@ -55,7 +57,7 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
 
     One transaction. Only enabled, CONFIRMED Cognito users are linked. An id that is already set is replaced
     only with --relink, after a confirmation listing each change (--yes skips it). A handle claimed by two
-    Cognito users is a conflict: reported, nothing written, exit 1.
+    Cognito users is a conflict: reported, nothing written, exit 5.
 
     Example: cruddur cognito update-user-ids --dry-run
     """
@@ -126,5 +128,5 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
 
     render.emit(doc, output, sections)
     if plan["conflicts"]:
-        raise CruddurError(f"{len(plan['conflicts'])} conflict(s) ("
+        raise ConflictError(f"{len(plan['conflicts'])} conflict(s) ("
                            + ", ".join(r["handle"] for r in plan["conflicts"]) + "); nothing written")

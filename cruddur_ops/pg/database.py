@@ -14,10 +14,12 @@ import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
-from cruddur_ops.settings import Settings, is_loopback_host
+from cruddur_ops.errors import AuthError, EngineError, InputError, NotFoundError, ProdGuardError
+from cruddur_ops.settings import Settings
+from cruddur_ops.targets import PgHost, Resolved, libpq_hosts
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cruddur"
 CONNECT_TIMEOUT = 3
@@ -76,7 +78,7 @@ def mask_url(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
-        params = conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo_to_dict(url)
     except ProgrammingError:
         if not _is_url(url):  # where an unquoted password with a space ends is anyone's guess: hide the rest
             return _CONNINFO_REST_RE.sub(lambda m: m.group(1) + MASK, url)
@@ -133,7 +135,7 @@ def mask_sql(query: str) -> str:
 
 
 # --- the database a command acts on ------------------------------------------------------------------
-def parse(url: str, source: str = "the connection string") -> dict[str, str]:
+def parse(url: str, source: str = "the connection string") -> dict[str, Any]:
     """The URL's conninfo parameters; an unparseable one is an InputError naming the field or the position.
 
     The message never quotes the text: libpq's own words (``invalid percent-encoded token: "Hunter2pw%ZZ"``,
@@ -299,21 +301,22 @@ class Database:
     url: str
     source: str = "URL"  # where the URL came from: CONNECTION_URL, DATABASE_URL, PROD_CONNECTION_URL, default
     params: dict = field(default_factory=dict, compare=False, repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # libpq's PG* defaults
 
     @classmethod
-    def from_url(cls, url: str, source: str = "URL") -> Database:
-        return cls(url, source, parse(url, source))
+    def from_url(cls, url: str, source: str = "URL", env: Mapping[str, str] | None = None) -> Database:
+        return cls(url, source, parse(url, source), dict(env or {}))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         url = settings.connection_url
         if settings.prod:
             if not url:
-                raise CruddurError("--prod acts on PROD_CONNECTION_URL, which is not set")
-            return cls.from_url(url, "PROD_CONNECTION_URL")
+                raise InputError("--prod acts on PROD_CONNECTION_URL, which is not set")
+            return cls.from_url(url, "PROD_CONNECTION_URL", settings.libpq_env)
         if not url:
-            return cls.from_url(DEFAULT_URL, "default")
-        return cls.from_url(url, settings.connection_url_source)
+            return cls.from_url(DEFAULT_URL, "default", settings.libpq_env)
+        return cls.from_url(url, settings.connection_url_source, settings.libpq_env)
 
     @property
     def masked(self) -> str:
@@ -330,24 +333,30 @@ class Database:
         return self.name
 
     @property
-    def hosts(self) -> list[str]:
-        value = self.params.get("hostaddr") or self.params.get("host") or ""
-        return [h for h in value.split(",") if h] or [""]
+    def resolved(self) -> Resolved:
+        """host/hostaddr/port as libpq will use them: the URL, then the service file, then PGHOST/PGHOSTADDR/PGPORT."""
+        return libpq_hosts(self.params, self.env)
+
+    @property
+    def hosts(self) -> list[PgHost]:
+        return self.resolved.hosts
 
     @property
     def host(self) -> str:
-        return ",".join(h or "local socket" for h in self.hosts)
+        return ",".join(h.describe() for h in self.hosts)
 
     @property
     def is_local(self) -> bool:
-        """Loopback hosts and local sockets (no host, or a path) are local; anything else is production."""
-        return all(h == "" or h.startswith("/") or is_loopback_host(h) for h in self.hosts)
+        """Local only when EVERY host libpq may try is loopback or a Unix socket; anything else is production."""
+        return all(h.local for h in self.hosts)
 
     def guard_write(self, *, prod: bool, action: str) -> None:
         """Refuse to change a database that is not local unless --prod was given. Connects to nothing."""
         if not self.is_local and not prod:
+            remote = [h.describe() for h in self.hosts if not h.local]
+            verb = "is not a local host" if len(remote) == 1 else "are not local hosts"
             raise ProdGuardError(
-                f"refusing to {action} on {self.masked}: {self.host} is not a local host; pass --prod to act on production"
+                f"refusing to {action} on {self.masked}: {', '.join(remote)} {verb}; pass --prod to act on production"
             )
 
     def conninfo(self, dbname: str | None = None) -> str:
@@ -355,6 +364,9 @@ class Database:
         from psycopg.conninfo import make_conninfo
 
         extra: dict = {"fallback_application_name": APPLICATION_NAME}
+        resolved = self.resolved
+        if all(h.known for h in resolved.hosts):
+            extra.update(resolved.explicit())  # connect where the guard judged, whatever else libpq's environment says
         if "connect_timeout" not in self.params:
             extra["connect_timeout"] = CONNECT_TIMEOUT
         if dbname is not None:
@@ -409,16 +421,26 @@ def reason(exc: BaseException) -> str:
     return mask_text(re.sub(r"\s+", " ", text))
 
 
+class DatabaseNotFound(NotFoundError, EngineError):
+    """The server answered, the database does not exist (exit status of not found; still an EngineError)."""
+
+
+class ConnectAuthError(AuthError, EngineError):
+    """The server refused the user or password (exit status of auth; still an EngineError)."""
+
+
 def connect_error(where: str, exc: BaseException) -> EngineError:
+    """The error for a failed connection: not found (no such database), auth, or unreachable (EngineError)."""
     text = reason(exc)
+    kind: type[EngineError] = EngineError
     hint = ""
     if "does not exist" in text and "database" in text:
-        hint = "; create it with `cruddur db create` (or `cruddur db setup`)"
+        kind, hint = DatabaseNotFound, "; create it with `cruddur db create` (or `cruddur db setup`)"
     elif "refused" in text or "timeout expired" in text or "could not translate host" in text:
         hint = "; is PostgreSQL running there? start one with `cruddur local up`"
-    elif "password authentication failed" in text:
-        hint = "; check the user and password in the connection URL"
-    return EngineError(f"cannot connect to {where}: {text}{hint}")
+    elif "password authentication failed" in text or "no pg_hba.conf entry" in text:
+        kind, hint = ConnectAuthError, "; check the user and password in the connection URL"
+    return kind(f"cannot connect to {where}: {text}{hint}")
 
 
 def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -434,6 +456,8 @@ def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple
             "brew install libpq) or connect with any client to " + db.masked
         )
     params = dict(db.params)
+    if all(h.known for h in db.hosts):
+        params.update({k: v for k, v in db.resolved.explicit().items() if v})
     password = params.pop("password", None)
     params.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     child_env = dict(env)

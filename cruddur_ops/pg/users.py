@@ -24,8 +24,8 @@ def list_users(conn) -> list[dict]:
 def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str, str | None]]) -> int:
     """Set ``cognito_user_id`` for each (user uuid, sub, the id it holds now) in one transaction; return the
     rows changed. A row whose id is no longer the one expected (someone changed it since it was read) undoes
-    the whole transaction: a CruddurError, nothing written."""
-    from cruddur_ops.errors import CruddurError
+    the whole transaction: a ConflictError, nothing written."""
+    from cruddur_ops.errors import ConflictError
 
     changed = 0
     with conn.transaction(), conn.cursor() as cur:
@@ -36,7 +36,7 @@ def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str, str | None]]) -
                 [sub, user_uuid, previous, sub],
             )
             if cur.rowcount != 1:
-                raise CruddurError(f"user {user_uuid} changed while cognito_user_id was being set; nothing written, "
+                raise ConflictError(f"user {user_uuid} changed while cognito_user_id was being set; nothing written, "
                                    "run the command again")
             changed += cur.rowcount
     return changed
