@@ -395,7 +395,8 @@ def line_of(path: Path, keypath: Sequence[str | int]) -> int | None:
                     key_event = loader.get_event()
                     if isinstance(key_event, ScalarEvent) and key_event.value == str(key):
                         node = loader.get_event()
-                        line = key_event.start_mark.line + 1  # a key's own line reads best for any value
+                        if key_event.start_mark is not None:  # a key's own line reads best for any value
+                            line = key_event.start_mark.line + 1
                         break
                     skip(key_event)
                     skip(loader.get_event())
