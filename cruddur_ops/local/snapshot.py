@@ -372,7 +372,10 @@ def read_manifest(path: Path) -> dict:
             member = tar.next()
             if member is None or member.name != MANIFEST:
                 member = tar.getmember(MANIFEST)
-            manifest = json.load(tar.extractfile(member))  # type: ignore[arg-type]  # None (not a regular file): AttributeError, as before
+            stream = tar.extractfile(member)
+            if stream is None:
+                raise ValueError(f"{MANIFEST} is not a regular file")
+            manifest = json.load(stream)
     except (tarfile.TarError, KeyError, ValueError, OSError) as exc:
         raise InputError(f"not a cruddur snapshot: {exc}", path=path) from None
     if manifest.get("format") != FORMAT:
@@ -511,8 +514,11 @@ def load(settings, name: str, *, on_note: Callable[[str], None] = _noop,
                 member = tar.getmember(DUMP)
             except KeyError:
                 raise InputError(f"the manifest names a PostgreSQL database but {DUMP} is missing", path=path) from None
+            source = tar.extractfile(member)
+            if source is None:
+                raise InputError(f"{DUMP} in the snapshot is not a regular file", path=path)
             dump = Path(tmp) / DUMP
-            with tar.extractfile(member) as src, dump.open("wb") as out:  # type: ignore[union-attr]  # None (not a regular file): TypeError, as before
+            with source as src, dump.open("wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
         if dump is not None:
             _restore_postgres(stack.db, dump, settings.child_env(), on_note)
