@@ -78,6 +78,9 @@ def find_binaries(env: Mapping[str, str]) -> Binaries | None:
             done = None
         if done is not None and done.returncode == 0 and done.stdout.strip():
             candidates.append(Path(done.stdout.strip()))
+    # Debian keeps them off PATH, one folder per major version: the newest
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
     for bindir in candidates:
         initdb, pg_ctl = bindir / "initdb", bindir / "pg_ctl"
         if os.access(initdb, os.X_OK) and os.access(pg_ctl, os.X_OK) and os.access(bindir / "postgres", os.X_OK):
