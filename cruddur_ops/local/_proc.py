@@ -45,7 +45,7 @@ def private_dir(path: Path, *, create: bool = True, what: str = "data dir") -> P
         raise EngineError(f"refusing {what} {path}: it belongs to uid {st.st_uid}, not to this user "
                           f"(uid {os.geteuid()}); an engine started from it could be someone else's code")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        who = "its group" if st.st_mode & stat.S_IWGRP else "every user"
+        who = "every user" if st.st_mode & stat.S_IWOTH else "its group"
         raise EngineError(f"refusing {what} {path}: {who} may write to it (mode {stat.S_IMODE(st.st_mode):04o}); "
                           f"`chmod 700 {path}` makes it private")
     if stat.S_IMODE(st.st_mode) & 0o077:
