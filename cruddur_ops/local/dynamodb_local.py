@@ -261,7 +261,7 @@ def runs_engine(pid: int, data_dir: Path, port: int) -> bool:
         return False
     args = cmdline(pid)
     jar = os.fsencode(str(install_dir(data_dir) / "DynamoDBLocal.jar"))
-    pairs = list(zip(args, args[1:]))
+    pairs = list(zip(args, args[1:], strict=False))
     return jar in args and (b"-port", str(port).encode()) in pairs
 
 

@@ -122,7 +122,6 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     server answers nor binaries are installed.
     """
     from cruddur_ops.pg import setup as pgsetup
-    from cruddur_ops.pg.database import Database
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")

@@ -1,7 +1,6 @@
 """`cruddur local up | status | env | down` start and stop a real DynamoDB Local: checked, loopback only, private."""
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -112,7 +111,8 @@ def test_a_jar_in_a_data_dir_others_may_write_is_refused(aws_env, tmp_path, cli)
 
 def _pid_listening_on(port: int) -> int:
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and (b"-port", str(port).encode()) in zip(*(lambda a: (a, a[1:]))(_proc.cmdline(int(proc.name)))):
+        args = _proc.cmdline(int(proc.name)) if proc.name.isdigit() else []
+        if (b"-port", str(port).encode()) in zip(args, args[1:], strict=False):
             return int(proc.name)
     raise AssertionError(f"no process runs with -port {port}")
 
