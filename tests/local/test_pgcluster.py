@@ -128,10 +128,14 @@ def test_a_data_dir_named_with_a_command_substitution_is_taken_literally(aws_env
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_a_forged_postgres_state_file_is_refused(home, cli):
-    forged = {"pid": os.getpid(), "port": 5432, "url": "postgresql://postgres@db.example.invalid:5432/cruddur",
-              "pgdata": str(home / "postgres" / "data"), "log": "/dev/null", "user": "postgres", "started_at": 0.0}
+def test_a_forged_postgres_state_file_is_refused(home, pg_server, cli):
     import json
+
+    from tests.pg import fixtures
+
+    real = fixtures._server["cluster"]  # a live postmaster (the session's cluster), running on its own folder
+    forged = {"pid": real.pid, "port": 5432, "url": "postgresql://postgres@db.example.invalid:5432/cruddur",
+              "pgdata": real.pgdata, "log": "/dev/null", "user": real.user, "started_at": 0.0}
 
     (home / "postgres.json").write_text(json.dumps(forged))
     (home / "postgres.json").chmod(0o600)

@@ -18,7 +18,7 @@ import pytest
 
 PASSWORD = "Pa55-w0rd-NEVER-shown"
 HOST = "127.0.0.1"
-_server: dict[str, int] = {}  # {"port": …} once pg_server has started the cluster
+_server: dict = {}  # {"port": …, "cluster": pgcluster.Cluster} once pg_server has started the cluster
 
 
 def port() -> int:
@@ -60,11 +60,11 @@ def pg_server(tmp_path_factory):
     except EngineError as exc:
         pgcluster.wipe(data_dir)
         unavailable(f"the session's PostgreSQL cluster did not start: {exc}")
-    _server["port"] = cluster.port
+    _server.update(port=cluster.port, cluster=cluster)
     try:
         yield cluster.port
     finally:
-        _server.pop("port", None)
+        _server.clear()
         pgcluster.stop_cluster(cluster)
         pgcluster.wipe(data_dir)
 
