@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -18,14 +18,18 @@ from cruddur_ops.cli.options import (
     UsersFrom,
     UsersFromOpt,
     YesOpt,
-    confirm,
+    confirm_destructive,
     prices,
+    require_terminal,
     settings,
     users_source,
 )
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.errors import CruddurError, TableDiffersError
+from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+
+if TYPE_CHECKING:
+    from cruddur_ops.model import User
 
 app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
 pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
@@ -73,10 +77,19 @@ def schema_load(
     s = settings(ctx)
     read = _schemas(files)
     s.guard_write("dynamodb", "create tables")
+    where = s.describe_endpoint("dynamodb")
+    if recreate:  # on production the names are typed at a terminal: refuse before the first request without one
+        require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
     client = s.dynamodb()
     if recreate:
-        results = schema.load_recreating(client, read.tables, wait=wait, confirm=lambda names: confirm(
-            f"Drop and recreate {', '.join(names)}? All their items are lost.", yes=yes, what="recreate tables"))
+        def confirm_recreate(names: list[str]) -> None:
+            for name in names:  # on production each name is typed; locally one question covers them all
+                confirm_destructive(s, f"drop and recreate {name}", name, yes=yes, where=where,
+                                    question=f"Drop and recreate {', '.join(names)}? All their items are lost.")
+                if not s.is_production("dynamodb"):
+                    break
+
+        results = schema.load_recreating(client, read.tables, wait=wait, confirm=confirm_recreate)
     else:
         results = schema.load(client, read.tables, wait=wait)
     doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
@@ -114,7 +127,9 @@ def drop(
 
     s = settings(ctx)
     s.guard_write("dynamodb", f"drop table {table}")
-    confirm(f"Delete table {table} on {s.describe_endpoint('dynamodb')} and all its items?", yes=yes, what=f"drop {table}")
+    where = s.describe_endpoint("dynamodb")
+    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
+                        question=f"Delete table {table} on {where} and all its items?")
     schema.drop(s.dynamodb(), table)
     render.note(f"dropped {table}")
 
@@ -187,21 +202,21 @@ def seed(
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
-    users = None
+    db_users: list[User] | None = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=users)
-    users = users if users is not None else parsed.users
+        db_users = fetch_users(Database.from_settings(s))
+    parsed = seedfile.read(path, users_override=db_users)
+    users: list[User] = db_users if db_users is not None else list(parsed.users)
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)
         doc["users_from"] = users_from.value
         render.emit(doc, output, lambda: [Section(
             f"Plan: {doc['items']} items ({doc['messages']} messages, {doc['group_rows']} group rows) into {table}",
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
-             Column("first", "first_at"), Column("last", "last_at")], doc["plan"])])
+             Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
     s.guard_write("dynamodb", f"seed {table}")
     client = s.dynamodb(validate=False)  # the seed builds its own requests
@@ -251,7 +266,7 @@ def scan(
         return
     mode = render.resolve(Output(output.value) if output else None)
     rows = list(items)
-    doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
+    doc: dict[str, Any] = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(prices(price_file))}
 
     def sections():
@@ -259,14 +274,31 @@ def scan(
         for row in rows:
             keys += [k for k in row if k not in keys]
         keys = [k for k in ("pk", "sk") if k in keys] + [k for k in keys if k not in ("pk", "sk")]
-        return [Section(f"{table}: {len(rows)} items", [Column(k, k, max_width=60) for k in keys], rows),
+        return [Section(f"{table}: {len(rows)} items", [Column(k, k) for k in keys], rows),
                 render.capacity_section(doc["consumed_capacity"])]
 
     render.emit(doc, mode, sections)
 
 
 # --- access patterns -----------------------------------------------------------------------------------------
-def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view):
+def _looked_for(request: dict) -> str:
+    """What a Query asked for, in words: ``pk = GRP#… in cruddur-messages (index …)``."""
+    values = request.get("ExpressionAttributeValues", {})
+    names = request.get("ExpressionAttributeNames", {})
+    condition = request.get("KeyConditionExpression", "")
+    for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[0])):
+        shown = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
+        condition = condition.replace(placeholder, f"'{shown}'")
+    for placeholder, name in names.items():
+        condition = condition.replace(placeholder, name)
+    index = f" (index {request['IndexName']})" if request.get("IndexName") else ""
+    return f"{condition} in {request['TableName']}{index}"
+
+
+def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
+                 on_empty=None):
+    """Run a declared pattern and render it. A query that matches nothing says so on stderr (exit 0), unless
+    ``on_empty(client, request)`` raises NotFoundError for an unknown group or user."""
     from cruddur_ops.ddb import patterns
 
     pattern = patterns.find(_schemas(schema_files).tables, name)
@@ -276,7 +308,12 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
                     [Column("field", "k"), Column("value", "v")],
                     [{"k": k, "v": v} for k, v in request.items()])])
         return
-    result = patterns.run(settings(ctx).dynamodb(), request, reverse=pattern.reverse)
+    client = settings(ctx).dynamodb()
+    result = patterns.run(client, request, reverse=pattern.reverse)
+    if not result.items:
+        if on_empty is not None:
+            on_empty(client, request)
+        render.note(f"no items: pattern {name} matched nothing ({_looked_for(request)})")
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
@@ -288,10 +325,14 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
 
 
 # How patterns A and B show their items; `local demo` shows them the same way.
-MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]
-CONVERSATION_COLUMNS = [Column("with", "user_handle"), Column("name", "user_display_name"),
-                        Column("last message", "message", max_width=60), Column("when", "sk"),
-                        Column("group", "message_group_uuid")]
+# Identifiers stay whole on one line; the message text takes the width that is left. A conversation's group uuid
+# (what `get-conversation --group` takes) stands above its last message's time, so both fit at 100 columns.
+MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", wrap=True)]
+CONVERSATION_COLUMNS = [Column("with", lambda r: "\n".join(v for v in (r.get("user_handle"), r.get("user_display_name")) if v),
+                               wrap=True),
+                        Column("group / last message at", lambda r: f"{r.get('message_group_uuid') or ''}\n{r.get('sk') or ''}",
+                               wrap=False),
+                        Column("last message", "message", wrap=True)]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
 
@@ -311,9 +352,18 @@ def get_conversation(
 
     Example: cruddur ddb pattern get-conversation --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399
     """
+    def unknown_group(client, request):
+        from cruddur_ops.ddb.messages import group_exists
+        from cruddur_ops.errors import NotFoundError
+
+        if not group_exists(client, request["TableName"], group):
+            raise NotFoundError(
+                f"no conversation '{group}' in {request['TableName']}: no messages under pk MSG#{group} and no "
+                "group rows for it; find a group uuid with `cruddur ddb pattern list-conversations --handle H`")
+
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS))
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group)
 
 
 @pattern_app.command("list-conversations")
@@ -333,15 +383,46 @@ def list_conversations(
     Example: cruddur ddb pattern list-conversations --user-uuid 0b6f6e7e-8a9c-4f0e-9d1a-2c3b4d5e6f70
     """
     if not user_uuid and not handle:
-        raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
+        raise InputError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
 
         user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
+
+    def unknown_user(client, request):
+        if handle:  # PostgreSQL knows the handle: a user without conversations
+            return
+        s = settings(ctx)
+        source = users_source(s, None)
+        if source is UsersFrom.db:
+            import psycopg
+
+            from cruddur_ops.pg.database import Database
+            from cruddur_ops.pg.users import fetch_users
+
+            where = "PostgreSQL users"
+            try:
+                known = {u.uuid for u in fetch_users(Database.from_settings(s))}
+            except (CruddurError, psycopg.Error) as exc:  # PostgreSQL down: the empty result stands, said so
+                render.warn(f"could not check the uuid among PostgreSQL users: {exc}")
+                return
+        else:
+            from cruddur_ops.seeds import seedfile
+
+            where = f"the users of {defaults.seed_file()}"
+            known = {u.uuid for u in seedfile.read(defaults.seed_file()).users}
+        if user_uuid not in known:
+            from cruddur_ops.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no user '{user_uuid}': not among {where}, and {request['TableName']} has no conversations for it "
+                f"(pk GRP#{user_uuid}); look a uuid up with --handle H, or `cruddur db` / the seed file")
+
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS),
+                 on_empty=unknown_user)
 
 
 @pattern_app.command("list")
@@ -352,11 +433,16 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
     """
     read = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    def key_and_sort(r: dict) -> str:
+        key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
+        sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
+        return f"{key}\n{sort}" if sort else key
+
     render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
-        Column("name", "name"), Column("table", "table"), Column("index", "index"),
-        Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
-        Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
-        Column("parameters", "parameters"), Column("description", "description", max_width=50)], rows)])
+        Column("name", "name", wrap=False),
+        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+        Column("key / sort", key_and_sort, wrap=False),
+        Column("description", "description", wrap=True)], rows)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -364,7 +450,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise CruddurError(f"--param takes name=value, got '{pair}'")
+            raise InputError(f"--param takes name=value, got '{pair}'")
         params[name.strip()] = value
     return params
 
@@ -386,8 +472,8 @@ def pattern_run(
     Example: cruddur ddb pattern run messages-since -p message_group_uuid=5ae290ed-… -p since=2024-03-01
     """
     def view(p):
-        keys = ["pk", "sk", "user_handle", "message"]
-        return f"{name}", [Column(k, k, max_width=60) for k in keys]
+        return f"{name}", [Column("pk / sk", lambda r: f"{r.get('pk', '')}\n{r.get('sk', '')}", wrap=False),
+                           Column("user_handle", "user_handle", wrap=False), Column("message", "message", wrap=True)]
 
     _run_pattern(ctx, name, _params(param or []), schema_files=schema, limit=limit, table=table,
                  explain=explain, output=output, price_file=price_file, view=view)

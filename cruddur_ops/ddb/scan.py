@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain
@@ -13,7 +14,7 @@ _DONE = object()
 
 
 def _segment_pages(client, table: str, segment: int | None, segments: int, capacity: Capacity, lock) -> Iterator[list]:
-    args = {"TableName": table, "ReturnConsumedCapacity": "INDEXES"}
+    args: dict[str, Any] = {"TableName": table, "ReturnConsumedCapacity": "INDEXES"}
     if segments > 1:
         args.update(Segment=segment, TotalSegments=segments)
     for page in client.get_paginator("scan").paginate(**args):

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -49,7 +49,8 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
     anchor = now - timedelta(minutes=1)
     floating = [c for c in seed.conversations if c.start is None]
     ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
-    planned, row_keys = [], {}
+    planned: list[PlannedConversation] = []
+    row_keys: dict[tuple[str, str], int] = {}
     for conv in seed.conversations:
         n = len(conv.messages)
         if conv.start is not None:
@@ -62,7 +63,7 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
             key = (users[handle].uuid, pc.last_at)
             if key in row_keys:
                 other = row_keys[key]
-                keypath = ["conversations", conv.index, "start"]
+                keypath: list[str | int] = ["conversations", conv.index, "start"]
                 raise SeedError(
                     f"{yamlfile.dotted(keypath)}: conversations {other + 1} and {conv.index + 1} both end at {pc.last_at} "
                     f"for '{handle}', so their group rows (pk GRP#…, sk = last message time) would overwrite each other; "
@@ -182,7 +183,7 @@ class BatchWriter:
         """
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="seed") as pool:
-                in_flight = set()
+                in_flight: set[Future] = set()
                 try:
                     for batch in _chunks(requests, BATCH):
                         if len(in_flight) >= 2 * self.workers:
@@ -202,7 +203,8 @@ class BatchWriter:
 
 
 def _chunks(requests: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch, keys = [], set()
+    batch: list[dict] = []
+    keys: set[tuple] = set()
     for request in requests:
         # one batch may not hold the same key twice: start a new one instead
         body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
@@ -262,7 +264,8 @@ class SeedResult:
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
             "retries": self.retries, "workers": self.workers,
-            "consumed_capacity": self.capacity.to_dict(prices) if self.capacity is not None else None,
+            "consumed_capacity": (self.capacity.to_dict(prices, items=self.items_written)
+                                  if self.capacity is not None else None),
         }
 
 

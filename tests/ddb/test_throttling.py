@@ -8,6 +8,7 @@ The engine is the real DynamoDB Local; a thin wrapper in front of its client ref
 from __future__ import annotations
 
 import functools
+import json
 import random
 import threading
 from collections import Counter
@@ -156,7 +157,7 @@ def test_a_table_that_stays_throttled_fails_clearly_and_a_rerun_completes(thrott
     result = cli("ddb", "seed", path, "--workers", "1", "--output", "json", ok=False)
 
     assert result.exit_code == 1
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"]["code"] == "error"  # --output json: the error document
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert ("Error: DynamoDB kept throttling: 120 of 300 items written, " in lines[0]
