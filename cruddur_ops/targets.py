@@ -11,7 +11,7 @@ Production is anything that is not a loopback address: only ``localhost``, 127.0
   ``PGSERVICEFILE`` or ``~/.pg_service.conf``, then ``PGSYSCONFDIR/pg_service.conf``), then ``PGHOST``,
   ``PGHOSTADDR``, ``PGPORT``. ``hostaddr`` wins over ``host``; an empty host is the default Unix socket.
 
-Nothing here reads ``os.environ``: the environment arrives as a mapping (the Settings' ``env``).
+Nothing here reads the process environment: it arrives as a mapping handed over by Settings.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
+from cruddur_ops.cli import ddb_audit, ddb_data, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import (
     DryRunOpt,
+    GiveUpOpt,
     OutputOpt,
     PriceFileOpt,
     TableOpt,
@@ -39,6 +40,7 @@ app.add_typer(ddb_model.app, name="model")
 app.command("audit")(ddb_audit.audit)
 pattern_app.command("create-message-group")(ddb_messages.create_message_group)
 pattern_app.command("create-message")(ddb_messages.create_message)
+ddb_data.register(app)
 
 SchemaOpt = Annotated[
     Optional[list[Path]],
@@ -186,6 +188,7 @@ def seed(
     table: TableOpt = TABLE,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Parallel batch_write_item calls.")] = 16,
     capacity: Annotated[Optional[CapacitySource], typer.Option("--capacity", help="Consumed capacity as DynamoDB reports it (default on AWS), or computed from item sizes (default on local engines, where asking costs a quarter of the write speed).", show_default=False)] = None,
+    give_up_after: GiveUpOpt = 60.0,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -219,12 +222,20 @@ def seed(
              Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
     s.guard_write("dynamodb", f"seed {table}")
-    client = s.dynamodb(validate=False)  # the seed builds its own requests
+    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
+    client = s.dynamodb(validate=False, attempts=1)
     if capacity is None:
         capacity = CapacitySource.computed if s.is_local("dynamodb") else CapacitySource.reported
-    with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
-        result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance,
-                              capacity=capacity.value)
+
+    def interrupted(exc) -> str:
+        done, total = getattr(exc, "done", None), getattr(exc, "total", None)
+        count = "" if done is None else f"{done:,}" + (f" of {total:,}" if total is not None else "") + " items "
+        return f"interrupted: {count}written to {table}; run the same seed again to complete it (seeding is idempotent)"
+
+    with render.interrupts(interrupted):
+        with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
+            result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance,
+                                  capacity=capacity.value, give_up_after=give_up_after, on_pace=advance.pace)
     doc = result.to_dict(prices(price_file))
     doc["users_from"] = users_from.value
     render.emit(doc, output, lambda: [
@@ -236,22 +247,20 @@ def seed(
         render.capacity_section(doc["consumed_capacity"], f"Consumed write capacity ({doc['consumed_capacity']['source']})")])
 
 
-class ScanOutput(str, Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
+TABLE_ROWS = 100  # what `scan` shows in table mode without --limit
 
 
 @app.command("scan")
 def scan(
     ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items.", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items (sent as Limit; split across segments). Table mode shows 100 without it.", show_default=False)] = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
     price_file: PriceFileOpt = None,
-    output: Annotated[Optional[ScanOutput], typer.Option("--output", "-o", help="table, json, or jsonl (one item per line, streamed).", show_default=False)] = None,
+    output: OutputOpt = None,
 ) -> None:
-    """Print every item of a table (all pages), as a table, one JSON document, or JSON lines.
+    """Print every item of a table (all pages): a table (the first 100 rows unless --limit), one JSON
+    document, JSON lines or CSV (both streamed).
 
     Example: cruddur ddb scan cruddur-messages --output jsonl | head
     """
@@ -260,12 +269,28 @@ def scan(
 
     capacity = Capacity("read")
     items = iter_scan(settings(ctx).dynamodb(), table, limit=limit, segments=segments, capacity=capacity)
-    if output is ScanOutput.jsonl:
-        count = render.emit_lines(items)
-        render.note(f"{count} items, {capacity.total:g} read capacity units")
-        return
-    mode = render.resolve(Output(output.value) if output else None)
-    rows = list(items)
+    mode = render.resolve(output)
+    seen = {"n": 0}
+
+    def counted(rows):
+        for row in rows:
+            seen["n"] += 1
+            yield row
+
+    def summary(exc) -> str:
+        return f"interrupted: {seen['n']:,} items of {table} printed; run it again to scan the whole table"
+
+    with render.interrupts(summary):
+        if mode in (Output.jsonl, Output.csv):
+            count = render.emit_rows(counted(items), mode)
+            render.note(f"{count} items, {capacity.total:g} read capacity units")
+            return
+        rows, more = [], 0
+        for item in counted(items):
+            if mode is Output.table and limit is None and len(rows) >= TABLE_ROWS:
+                more += 1
+                continue
+            rows.append(item)
     doc: dict[str, Any] = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(prices(price_file))}
 
@@ -274,7 +299,10 @@ def scan(
         for row in rows:
             keys += [k for k in row if k not in keys]
         keys = [k for k in ("pk", "sk") if k in keys] + [k for k in keys if k not in ("pk", "sk")]
-        return [Section(f"{table}: {len(rows)} items", [Column(k, k) for k in keys], rows),
+        caption = (f"{more:,} more items not shown: pass --limit N to see more, or --output jsonl for all"
+                   if more else None)
+        return [Section(f"{table}: {len(rows)} items" + (f" of {len(rows) + more:,}" if more else ""),
+                        [Column(k, k) for k in keys], rows, caption=caption),
                 render.capacity_section(doc["consumed_capacity"])]
 
     render.emit(doc, mode, sections)

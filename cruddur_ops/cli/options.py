@@ -15,7 +15,11 @@ from cruddur_ops.settings import Settings
 
 OutputOpt = Annotated[
     Optional[Output],
-    typer.Option("--output", "-o", help="table (default on a terminal) or json (default when piped).", show_default=False),
+    typer.Option("--output", "-o", help="table (default on a terminal), json (default when piped), jsonl or csv (one row per item, streamed).", show_default=False),
+]
+GiveUpOpt = Annotated[
+    float,
+    typer.Option("--give-up-after", min=0.1, help="Stop when DynamoDB has accepted nothing for this many seconds (throttling is retried until then).", show_default=True),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]

@@ -18,6 +18,8 @@ from typing import Any, Literal
 class Output(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"  # one JSON document per row, streamed
+    csv = "csv"  # a header row, then one row per item/row, streamed
 
 
 def resolve(output: Output | None) -> Output:
@@ -69,8 +71,27 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, soft_wrap=False, highlight=False)
 
 
+def _default(value: Any) -> Any:
+    """JSON for what ``json`` cannot write: numbers with more digits than a float as ``{"$n": "…"}``
+    (ddb/typed.py's typed form), anything else as its text."""
+    if type(value).__name__ == "LongNumber":
+        return {"$n": str(value)}
+    return str(value)
+
+
 def to_json(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=_default)
+
+
+def rows_of(doc: Any) -> list | None:
+    """The rows a ``jsonl``/``csv`` output prints: the document's first list of objects (items, tables, users…)."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for value in doc.values():
+            if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+                return value
+    return None
 
 
 # Whether a result went to stdout already: the error edge then adds no error document (stdout stays one document).
@@ -81,6 +102,10 @@ def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] 
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
     WROTE["result"] = True
     output = resolve(output)
+    if output in (Output.jsonl, Output.csv):
+        rows = rows_of(doc)
+        emit_rows(rows if rows is not None else [doc], output)
+        return
     if output is Output.json or sections is None:
         sys.stdout.write(to_json(doc) + "\n")
         sys.stdout.flush()
@@ -203,15 +228,61 @@ def print_tables(sections: list[Section], console=None) -> None:
 
 
 def emit_lines(items: Iterable[Any]) -> int:
-    """Stream one JSON document per line (``--output jsonl``); memory stays flat."""
+    """Stream one JSON document per line (``--output jsonl``); memory stays flat. Numbers keep every digit."""
+    from cruddur_ops.ddb.typed import dumps
+
     count = 0
     WROTE["result"] = True
     write = sys.stdout.write
     for item in items:
-        write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
+        write(dumps(item) + "\n")
         count += 1
     sys.stdout.flush()
     return count
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        from cruddur_ops.ddb.typed import dumps
+
+        return dumps(value)
+    return str(value)
+
+
+def emit_csv(rows: Iterable[dict]) -> int:
+    """Stream rows as CSV: the header is the union of the rows' keys (first-seen order), so the rows are
+    spooled to a temporary file first; memory stays flat."""
+    import csv
+    import tempfile
+
+    from cruddur_ops.ddb.typed import dumps, loads
+
+    columns: dict[str, None] = {}
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for row in rows:
+            row = row if isinstance(row, dict) else {"value": row}
+            for key in row:
+                columns.setdefault(key, None)
+            spool.write(dumps(row) + "\n")
+            count += 1
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(list(columns))
+        spool.seek(0)
+        for line in spool:
+            row = loads(line)
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    sys.stdout.flush()
+    return count
+
+
+def emit_rows(rows: Iterable[Any], output: Output) -> int:
+    """``jsonl`` or ``csv`` of an iterable of rows, streamed; returns how many."""
+    return emit_csv(rows) if output is Output.csv else emit_lines(rows)
 
 
 def note(message: str, style: str = "dim") -> None:
@@ -232,23 +303,64 @@ def error(message: str) -> None:
     _console(stderr=True).print(f"Error: {message}", style="bold red", markup=False, soft_wrap=True)
 
 
+class Advance:
+    """What ``progress`` yields: ``advance(n)``, and ``advance.pace(text)`` for the writer's throttled rate."""
+
+    def __init__(self, bar, task):
+        self.bar, self.task = bar, task
+
+    def __call__(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def pace(self, text: str) -> None:
+        self.bar.update(self.task, pace=text)
+
+
 @contextmanager
-def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr; yields ``advance(n)``. Silent when stderr is not a terminal."""
+def progress(description: str, total: int | None) -> Iterator[Advance]:
+    """A rich progress bar on stderr; yields ``advance(n)``. Silent when stderr is not a terminal.
+
+    The bar is not erased by Ctrl-C: the command prints one line of what was done after it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = _console(stderr=True)
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[pace]}", style="yellow"),
         console=console, transient=True, disable=not console.is_terminal,
     )
     with bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(description, total=total, pace="")
+        yield Advance(bar, task)
 
-        def advance(n: int = 1) -> None:
-            bar.advance(task, n)
 
-        yield advance
+@contextmanager
+def interrupts(summary: Callable[[Any], str]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM during a long command: the workers stop (the library raises
+    ``Interrupted`` with what was done), one line goes to stderr — ``summary(exc)`` — and the command exits
+    130 or 143."""
+    import signal
+    import threading
+
+    from cruddur_ops.ddb.batch import Interrupted
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum, frame):
+            raise Interrupted(signum)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        import typer
+
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _console(stderr=True).print(summary(exc), style="yellow", markup=False, soft_wrap=True)
+        raise typer.Exit(128 + int(signum)) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _dollars(amount: float) -> str:

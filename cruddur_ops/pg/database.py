@@ -126,7 +126,7 @@ class Database:
     url: str
     source: str = "URL"  # where the URL came from: CONNECTION_URL, DATABASE_URL, PROD_CONNECTION_URL, default
     params: dict = field(default_factory=dict, compare=False, repr=False)
-    env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # libpq's PG* defaults
+    libpq_env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # libpq's PG* defaults
 
     @classmethod
     def from_url(cls, url: str, source: str = "URL", env: Mapping[str, str] | None = None) -> Database:
@@ -160,7 +160,7 @@ class Database:
     @property
     def resolved(self) -> Resolved:
         """host/hostaddr/port as libpq will use them: the URL, then the service file, then PGHOST/PGHOSTADDR/PGPORT."""
-        return libpq_hosts(self.params, self.env)
+        return libpq_hosts(self.params, self.libpq_env)
 
     @property
     def hosts(self) -> list[PgHost]:

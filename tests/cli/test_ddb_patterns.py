@@ -254,7 +254,8 @@ def test_an_unknown_user_uuid_is_not_found(cli, seeded):
 
     unknown = "7e6d5c4b-3a29-4f18-9e07-d6c5b4a39281"
     result = cli("ddb", "pattern", "list-conversations", "--user-uuid", unknown, "-o", "json", ok=False)
-    assert result.exit_code == NotFoundError.exit_code and result.stdout == ""
+    assert result.exit_code == NotFoundError.exit_code
+    assert json.loads(result.stdout)["error"]["code"] == "not_found"  # with -o json the error is the document
     assert f"no user '{unknown}': not among the users of" in result.stderr and f"GRP#{unknown}" in result.stderr
 
 
