@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +121,9 @@ def test_free_ports_are_never_handed_out_twice_and_skip_ports_in_use():
 def test_a_stopped_process_is_no_longer_alive():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     assert _proc.pid_alive(child.pid)
+    deadline = time.monotonic() + 10  # on a loaded machine /proc may show the new argv a moment late
+    while not any(b"time.sleep(30)" in arg for arg in _proc.cmdline(child.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert any(b"time.sleep(30)" in arg for arg in _proc.cmdline(child.pid))
     assert _proc.stop_pid(child.pid, timeout=5) is True
     child.wait(timeout=5)
