@@ -7,6 +7,7 @@ import pytest
 from cruddur_ops.errors import CruddurError, EngineError, InputError, ProdGuardError
 from cruddur_ops.pg.database import DEFAULT_URL, Database, mask_sql, mask_text, mask_url, psql_command
 from cruddur_ops.settings import Settings
+from tests.pg.fixtures import url_for
 
 SECRET = "s3cr3t-Pw"
 
@@ -145,7 +146,7 @@ def test_a_refused_connection_names_the_masked_url_and_a_hint():
 
 @pytest.mark.integration
 def test_a_missing_database_suggests_creating_it(scratch_db):
-    db = Database.from_url(f"postgresql://postgres:{SECRET}@127.0.0.1:5432/{scratch_db}_missing")
+    db = Database.from_url(url_for(f"{scratch_db}_missing"))
     with pytest.raises(EngineError, match="cruddur db create"):
         db.connect()
 
