@@ -187,13 +187,14 @@ def seed(
     s = settings(ctx)
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
-    users = None
+    users, source = None, None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=users)
+        database = Database.from_settings(s)
+        users, source = fetch_users(database), f"PostgreSQL users table at {database.masked}"
+    parsed = seedfile.read(path, users_override=users, users_source=source)
     users = users if users is not None else parsed.users
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)

@@ -33,7 +33,13 @@ def _loader():
                     for key_node, _ in node.value:
                         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                             continue
-                        key = (key_node.tag, key_node.value)
+                        # keys equal in value are the same key however they are spelled (1 / 0x1, true / True),
+                        # as in the streaming builder
+                        key = _key_value(self.construct_object(key_node))
+                        try:
+                            hash(key)
+                        except TypeError:
+                            continue
                         if key in seen:
                             raise StrictError(f"duplicate key '{key_node.value}' (first on line {seen[key]}); "
                                               "YAML would keep only the last one", key_node.start_mark)
@@ -51,6 +57,27 @@ def _loader():
     return _LOADER
 
 
+_RAW_LOADER: type | None = None
+RAW_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+            "tag:yaml.org,2002:timestamp")
+
+
+def _raw_loader():
+    """The strict loader, keeping scalars that YAML would retype as :class:`Text` (for ``raw_text``)."""
+    global _RAW_LOADER
+    if _RAW_LOADER is None:
+        strict = _loader()
+
+        class RawLoader(strict):
+            pass
+
+        for tag in RAW_TAGS:
+            typed = strict.yaml_constructors[tag]
+            RawLoader.add_constructor(tag, lambda loader, node, typed=typed: Text(node.value, typed(loader, node)))
+        _RAW_LOADER = RawLoader
+    return _RAW_LOADER
+
+
 def _read_text(path: Path, error=InputError) -> str:
     try:
         data = path.read_bytes()
@@ -65,8 +92,39 @@ def _read_text(path: Path, error=InputError) -> str:
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
 
 
-def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
-    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
+class Text(str):
+    """A scalar that YAML would resolve to something else (an int, a float, a bool, null, a date), kept as the
+    text written: ``Text("010")`` with ``.value == 8``. Only ``load(..., raw_text=True)`` makes them."""
+
+    __slots__ = ("value",)
+
+    def __new__(cls, raw: str, value: Any):
+        self = super().__new__(cls, raw)
+        self.value = value
+        return self
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every :class:`Text` replaced by what YAML would have made of it."""
+    if isinstance(value, Text):
+        return value.value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _key_value(key: Any) -> Any:
+    return key.value if isinstance(key, Text) else key
+
+
+def load(path: Path, error=InputError, *, cloudformation_tags: bool = False, raw_text: bool = False) -> Any:
+    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line.
+
+    ``raw_text``: every scalar that is not text to YAML (``1:30``, ``0x1F``, ``010``, ``3.10``, ``yes``,
+    ``1_000``, ``~``, dates) comes back as a :class:`Text` of exactly what was written, carrying YAML's value.
+    """
     import yaml
 
     text = _read_text(path, error)
@@ -76,9 +134,9 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
 
             return yaml.load(text, Loader=cloudformation_loader())
         try:
-            return _load_streaming(text)
+            return _load_streaming(text, raw_text=raw_text)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
-            return yaml.load(text, Loader=_loader())
+            return yaml.load(text, Loader=_raw_loader() if raw_text else _loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -98,7 +156,7 @@ class _Unusual(Exception):
     """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
 
 
-def _load_streaming(text: str) -> Any:
+def _load_streaming(text: str, *, raw_text: bool = False) -> Any:
     """``yaml.load(text, Loader=_loader())``, built straight from libyaml's events.
 
     PyYAML first composes a node for every value (each with two position marks) and only then constructs the
@@ -122,6 +180,14 @@ def _load_streaming(text: str) -> Any:
     loader = _loader()(text)
     constructors = loader.yaml_constructors
     anchors: dict[str, Any] = {}
+    anchor_marks: dict[str, Any] = {}
+
+    def anchor(event, result) -> None:
+        if event.anchor in anchor_marks:  # as PyYAML's composer says it
+            raise yaml.composer.ComposerError(f"found duplicate anchor {event.anchor!r}; first occurrence",
+                                              anchor_marks[event.anchor], "second occurrence", event.start_mark)
+        anchor_marks[event.anchor] = event.start_mark
+        anchors[event.anchor] = result
 
     def value() -> Any:
         event = loader.get_event()
@@ -135,6 +201,8 @@ def _load_streaming(text: str) -> Any:
             elif tag in constructors:
                 result = constructors[tag](loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark,
                                                               event.style))
+                if raw_text and tag in RAW_TAGS:
+                    result = Text(event.value, result)
             else:
                 raise _Unusual
         elif kind is MappingStartEvent:
@@ -142,7 +210,7 @@ def _load_streaming(text: str) -> Any:
                 raise _Unusual
             result = {}
             if event.anchor is not None:
-                anchors[event.anchor] = result
+                anchor(event, result)
             lines: dict = {}
             merges: list = []
             while not loader.check_event(MappingEndEvent):
@@ -154,14 +222,14 @@ def _load_streaming(text: str) -> Any:
                     continue
                 key = value()
                 try:
-                    seen = key in lines
+                    seen = _key_value(key) in lines
                 except TypeError:
                     raise yaml.constructor.ConstructorError("while constructing a mapping", event.start_mark,
                                                             "found unhashable key", key_event.start_mark) from None
                 if seen:
-                    raise _STRICT_ERROR(f"duplicate key '{key_event.value}' (first on line {lines[key]}); "
+                    raise _STRICT_ERROR(f"duplicate key '{key_event.value}' (first on line {lines[_key_value(key)]}); "
                                         "YAML would keep only the last one", key_event.start_mark)
-                lines[key] = key_event.start_mark.line + 1
+                lines[_key_value(key)] = key_event.start_mark.line + 1
                 result[key] = value()
             loader.get_event()
             if merges:
@@ -181,7 +249,7 @@ def _load_streaming(text: str) -> Any:
                 raise _Unusual
             result = []
             if event.anchor is not None:
-                anchors[event.anchor] = result
+                anchor(event, result)
             while not loader.check_event(SequenceEndEvent):
                 result.append(value())
             loader.get_event()
@@ -194,7 +262,7 @@ def _load_streaming(text: str) -> Any:
         else:
             raise _Unusual
         if event.anchor is not None:
-            anchors[event.anchor] = result
+            anchor(event, result)
         return result
 
     try:

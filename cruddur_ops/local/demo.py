@@ -69,7 +69,12 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
         from cruddur_ops.pg.users import fetch_users
 
         users, users_from = fetch_users(service.url), "postgres"
-    seed_doc = seedfile.read(defaults.seed_file(), users_override=users)
+    if service is not None:
+        from cruddur_ops.pg.database import mask_text
+
+        source = f"PostgreSQL users table at {mask_text(service.url)}"
+    seed_doc = seedfile.read(defaults.seed_file(), users_override=users,
+                             users_source=source if service is not None else None)
     users = users if users is not None else seed_doc.users
     with progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
         seeded = seeding.seed(client, seed_doc, users, on_progress=advance)
