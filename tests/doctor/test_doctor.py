@@ -69,11 +69,11 @@ def test_a_healthy_world_passes_with_one_row_per_check(cli, world):
     result, doc, checks = run(cli, world)
     assert result.exit_code == 0 and doc["ok"] is True
     assert list(checks) == ["dynamodb-endpoint", "dynamodb-table", "postgres", "seed-handles", "cognito-user-ids",
-                            "message-timestamps", "group-rows-current", "group-row-users", "duplicate-conversations",
-                            "blocking-sessions"]
+                            "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
+                            "group-row-users", "duplicate-conversations", "blocking-sessions"]
     assert {n: c["status"] for n, c in checks.items() if c["status"] != "ok"} == {"cognito-user-ids": "warn"}
     assert set(doc) == {"ok", "summary", "endpoint", "table", "database", "seed_file", "scan", "checks", "fixes"}
-    assert doc["summary"] == {"ok": 9, "warn": 1, "fail": 0, "n/a": 0}
+    assert doc["summary"] == {"ok": 11, "warn": 1, "fail": 0, "n/a": 0}
     assert doc["scan"] == {"items": 4, "max_items": 100_000, "truncated": False}
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["database"]
     assert "scanned 4 items" in result.stderr
@@ -306,4 +306,4 @@ def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "9 ok, 1 warn" in result.stdout
+    assert "11 ok, 1 warn" in result.stdout
