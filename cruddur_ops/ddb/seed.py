@@ -58,7 +58,7 @@ def floating_times(counts: list[int], now: datetime) -> list[list[datetime]]:
         return []
     now = now.astimezone(UTC)
     year_start = datetime(now.year, 1, 1, tzinfo=UTC)
-    end = now - LEAD if now - LEAD > year_start else now
+    end = now - LEAD if now - LEAD > year_start else now - (now - year_start) / 10  # the first minute of a year
     begin = max(now - SPREAD, year_start)
     slot = max((end - begin) / len(counts), timedelta(microseconds=1))
     out = []

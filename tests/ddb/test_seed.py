@@ -199,3 +199,25 @@ def test_the_cli_computes_capacity_on_local_engines(messages_table, cli, tmp_pat
     assert doc["consumed_capacity"]["source"] == "computed" and doc["consumed_capacity"]["total"] == 5 + 4 * 2 + 4 * 2  # messages; rows (transactional) in table and GSI
     doc = cli.json("ddb", "seed", write(tmp_path), "--capacity", "reported")
     assert doc["consumed_capacity"]["source"] == "reported" and doc["consumed_capacity"]["total"] > 0
+
+
+# --- issue 15: placed relative to now, inside the current year -------------------------------------------------------
+@pytest.mark.parametrize("now", [
+    datetime(2027, 1, 2, 0, 30, tzinfo=UTC),       # 2 January: "the last days" would reach into last year
+    datetime(2027, 1, 1, 0, 0, 40, tzinfo=UTC),    # 40 seconds into the year
+    datetime(2026, 12, 1, 5, 50, 31, tzinfo=UTC),
+])
+def test_the_shipped_seed_is_placed_before_now_and_never_straddles_a_new_year(now):
+    seed = seedfile.read(SEED)
+    assert all(c.start is None for c in seed.conversations)  # the shipped file pins no past year
+    planned = seeding.plan(seed, {u.handle: u for u in seed.users}, now)
+    stamps = [t for pc in planned for t in pc.timestamps]
+    assert len(set(stamps)) == len(stamps) == seed.message_count
+    for pc in planned:
+        assert pc.timestamps == sorted(pc.timestamps)
+    moments = [datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z") for t in stamps]
+    assert all(m.year == now.year and m < now for m in moments)
+    lasts = [datetime.fromisoformat(pc.last_at) for pc in planned]
+    assert max(lasts) > now - seeding.LEAD - seeding.STEP  # the newest ends just before now
+    if now.day > 3:  # spread over the last days
+        assert min(lasts) < now - seeding.SPREAD / 2
