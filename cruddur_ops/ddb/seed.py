@@ -1,7 +1,17 @@
-"""Seed ``cruddur-messages`` from a seed file: one message item per message, two group rows per conversation.
+"""Seed ``cruddur-messages`` from a seed file: one message item per message, one group row per participant.
 
-Writes go through ``batch_write_item`` in parallel workers; ``UnprocessedItems`` and throttling are retried with
-capped, jittered exponential backoff. Keys are deterministic, so a rerun overwrites instead of adding.
+1. :func:`plan` gives every message its time (aware UTC with microseconds, as the app writes them) and checks
+   every item against DynamoDB's 400 KB limit, before anything is written. Conversations without ``start`` are
+   placed relative to now: spread over the last days, the last one ending just before now, never before
+   1 January, so the app's ``begins_with(sk, year)`` inbox shows them all.
+2. The messages go through ``batch_write_item`` in parallel workers (:class:`BatchWriter`; ``UnprocessedItems``
+   and throttling are retried with capped, jittered exponential backoff).
+3. :func:`settle` reads each conversation back: this seed's own older copies of its messages (same
+   ``message_uuid``, another time) are deleted — of concurrent seeds the newest copy wins, so nothing is lost
+   or doubled — and never a message the app wrote.
+4. The group rows go to the conversation's newest message (the seed's last, or a newer one the app wrote)
+   through :func:`cruddur_ops.ddb.grouprows.place`: one row per user per conversation, other copies removed
+   in the same conditional transaction.
 """
 
 from __future__ import annotations
