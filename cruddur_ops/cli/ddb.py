@@ -176,8 +176,9 @@ def seed(
 ) -> None:
     """Write the seed file's conversations: each message, and two group rows per conversation.
 
-    Keys are deterministic, so seeding twice leaves the same items. Nothing is written when any
-    conversation names an unknown handle.
+    Seeding twice leaves one copy of everything; group rows go to each conversation's newest message (one per
+    user per conversation), never behind a newer message the app wrote. Nothing is written when any
+    conversation names an unknown handle or an item would exceed 400 KB.
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
