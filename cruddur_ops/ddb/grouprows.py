@@ -53,8 +53,8 @@ class Placed:
     deleted: int = 0
 
 
-def _s(item: dict, name: str) -> str:
-    value = item.get(name)
+def _s(item: dict | None, name: str) -> str:
+    value = (item or {}).get(name)
     return value.get("S", "") if isinstance(value, dict) else ""
 
 
@@ -109,19 +109,20 @@ def _decide(client, table: str, group: str, pk: str, rows: list[dict], sk: str |
         outcome = "sk_collision" if collided else ("unchanged" if sk is None or _s(newest, "sk") == sk else "not_newer")
         deletes = rows[:-1]
         return _Decision(pk, None, deletes, Placed(outcome, pk, _s(newest, "sk"), handle, None, len(deletes)))
-    base = template if template is not None else newest
-    new_row = {**base, "sk": {"S": sk}, "message": {"S": text}, "message_group_uuid": {"S": group}}
+    base = template if template is not None else (newest or {})
+    at = sk or ""
+    new_row = {**base, "sk": {"S": at}, "message": {"S": text or ""}, "message_group_uuid": {"S": group}}
     same = [r for r in rows if _s(r, "sk") == sk]
     deletes = [r for r in rows if _s(r, "sk") != sk]
     if same and same[0] == new_row:
-        return _Decision(pk, None, deletes, Placed("unchanged", pk, sk, handle, None, len(deletes)))
+        return _Decision(pk, None, deletes, Placed("unchanged", pk, at, handle, None, len(deletes)))
     if same:
         outcome, from_sk = "refreshed", None
     elif newest is None:
         outcome, from_sk = "written", None
     else:
         outcome, from_sk = "moved", _s(newest, "sk")
-    return _Decision(pk, new_row, deletes, Placed(outcome, pk, sk, handle, from_sk, len(deletes)))
+    return _Decision(pk, new_row, deletes, Placed(outcome, pk, at, handle, from_sk, len(deletes)))
 
 
 def _transaction(table: str, group: str, decisions: list[_Decision]) -> list[tuple[str, dict]]:
