@@ -116,7 +116,7 @@ def unknown_handle(handle: str, index: int | None, path: Path, users_source: str
     """The unknown-handle error, naming where the users came from and how to switch."""
     where = f" in conversation {index + 1}" if index is not None else ""
     if users_source is None:
-        return (f"unknown handle '{handle}'{where}: not among the users of the seed file {path} "
+        return (f"unknown handle '{handle}'{where}: not among the users of this seed file "
                 "(add it under users:, or take PostgreSQL's users with --users-from db)")
     return (f"unknown handle '{handle}'{where}: not among the users of the {users_source} "
             f"(the users came from there, not from the seed file's users:); take the seed file's users with "
