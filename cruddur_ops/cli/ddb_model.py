@@ -49,7 +49,7 @@ def export_model(
     tables = schemas.read(files).tables
     if format is Format.workbench:
         if syntax is Syntax.yaml:
-            raise CruddurError("--syntax yaml: NoSQL Workbench imports JSON models only")
+            raise InputError("--syntax yaml: NoSQL Workbench imports JSON models only")
         result = export.workbench(tables, name=name)
         text = export.dump(result.document, "json")
     else:

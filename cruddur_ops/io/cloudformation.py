@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cruddur_ops.io import yamlfile
 
 # CloudFormation properties that are not part of CreateTable; they are set by other calls, so skip them.
@@ -19,7 +21,7 @@ def loader():
     if _CFN_LOADER is None:
         import yaml
 
-        class CloudFormationLoader(yamlfile._loader()):
+        class CloudFormationLoader(yamlfile._loader()):  # type: ignore[misc]  # a class made at run time
             pass
 
         def construct(loader, suffix, node):
@@ -56,7 +58,8 @@ def table_request(props: dict, logical_id: str) -> dict:
 def simple_table_request(props: dict, logical_id: str) -> dict:
     """The CreateTable request of an ``AWS::Serverless::SimpleTable`` resource's properties."""
     key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-    kind = {"String": "S", "Number": "N", "Binary": "B"}.get(key.get("Type"), key.get("Type"))
+    kinds: dict[Any, str] = {"String": "S", "Number": "N", "Binary": "B"}
+    kind = kinds.get(key.get("Type"), key.get("Type"))
     request = {
         "TableName": props.get("TableName", logical_id),
         "AttributeDefinitions": [{"AttributeName": key.get("Name"), "AttributeType": kind}],

@@ -103,7 +103,7 @@ def test_one_bad_file_creates_nothing(messages_table, cli, tmp_path):
     good = write(tmp_path, TABLE, "good.yaml")
     bad = write(tmp_path, TABLE.replace("things", "bad-things").replace("AttributeType: S", "AttributeType: X"), "bad.yaml")
     result = cli("ddb", "schema-load", good, bad, ok=False)
-    assert result.exit_code == 1 and "bad.yaml:4" in result.stderr
+    assert result.exit_code == 3 and "bad.yaml:4" in result.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
 
 
@@ -118,14 +118,14 @@ def test_schema_load_is_idempotent_and_reports_differences(ddb, cli, tmp_path):
 
     changed = write(tmp_path, SCHEMA.read_text().replace("ProjectionType: ALL", "ProjectionType: KEYS_ONLY"))
     result = cli("ddb", "schema-load", changed, "-o", "json", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     doc = __import__("json").loads(result.stdout)
     assert doc["tables"][0]["status"] == "differs"
     assert "GSI message-group-sk-index" in doc["tables"][0]["differences"][0]
     assert "--recreate" in result.stderr
 
     refused = cli("ddb", "schema-load", changed, "--recreate", ok=False)  # no terminal, no --yes
-    assert refused.exit_code == 1 and "pass --yes" in refused.stderr
+    assert refused.exit_code == 7 and "pass --yes" in refused.stderr
     recreated = cli.json("ddb", "schema-load", changed, "--recreate", "--yes")
     assert recreated["tables"][0]["status"] == "recreated"
     gsi = ddb.describe_table(TableName="cruddur-messages")["Table"]["GlobalSecondaryIndexes"][0]
@@ -141,9 +141,9 @@ def test_drop_list_and_describe(messages_table, cli):
     assert described["stream"]["enabled"] and described["stream"]["view_type"] == "NEW_IMAGE"
     assert described["billing"] == "PAY_PER_REQUEST"
     refused = cli("ddb", "drop", "cruddur-messages", ok=False)
-    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    assert refused.exit_code == 7 and "--yes" in refused.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
     cli("ddb", "drop", "cruddur-messages", "--yes")
     assert messages_table.list_tables()["TableNames"] == []
     missing = cli("ddb", "describe", "cruddur-messages", ok=False)
-    assert missing.exit_code == 1 and "schema-load" in missing.stderr
+    assert missing.exit_code == 4 and "schema-load" in missing.stderr

@@ -1,4 +1,4 @@
-"""cruddur_ops.seeds.seedfile: text fields are the text as written (issue 15)."""
+"""cruddur_ops.seeds.seedfile: a bad seed file is one error naming the file, the line and the field."""
 
 from __future__ import annotations
 
@@ -6,8 +6,35 @@ import pytest
 
 from cruddur_ops.errors import SeedError
 from cruddur_ops.seeds import seedfile
+from tests.ddb.test_seed import SMALL, write
 
-SEED = """\
+
+@pytest.mark.parametrize("old,new,message", [
+    ("between: [cy, ana]", "between: [cy, zed]", "conversations[1].between[1]: unknown handle 'zed' in conversation 2"),
+    ("between: [cy, ana]", "between: [cy, cy]", "two different people"),
+    ("start: 2024-02-28T23:58:00+00:00", "start: yesterday", "'yesterday' is not an ISO 8601 timestamp"),
+    ("start: 2024-02-28T23:58:00+00:00", "start: 2024-02-28T23:58:00", "has no UTC offset"),
+    ("      - cy: floating one\n      - ana: floating two\n", "      []\n", "at least one message"),
+    ("      - cy: floating one", "      - bo: floating one", "sender 'bo' is not in this conversation"),
+    ("{handle: cy, display_name: Cy Young}", "{handle: cy}", "missing required field 'display_name'"),
+    ("{handle: cy, display_name: Cy Young}", "{handle: cy, display_name: Cy, colour: red}", "unknown field 'colour'"),
+])
+def test_bad_seed_files_name_the_field(tmp_path, old, new, message):
+    assert old in SMALL
+    with pytest.raises(SeedError) as err:
+        seedfile.read(write(tmp_path, SMALL.replace(old, new)))
+    text = str(err.value)
+    assert message in text and text.startswith(str(tmp_path / "seed.yaml") + ":")
+
+
+def test_unknown_handle_error_names_line(tmp_path):
+    with pytest.raises(SeedError) as err:
+        seedfile.read(write(tmp_path, SMALL.replace("between: [cy, ana]", "between: [cy, zed]")))
+    assert f"{tmp_path / 'seed.yaml'}:12:" in str(err.value)
+
+
+# --- issue 15: text fields are the text as written ------------------------------------------------------------
+RAW_SEED = """\
 users:
   - {handle: ana, display_name: 3.10}
   - {handle: 010, display_name: yes}
@@ -24,14 +51,14 @@ conversations:
 """
 
 
-def write(tmp_path, text=SEED):
+def write_raw(tmp_path, text=RAW_SEED):
     path = tmp_path / "seed.yaml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
 def test_the_five_retyped_texts_and_more_stay_as_written(tmp_path):
-    seed = seedfile.read(write(tmp_path))
+    seed = seedfile.read(write_raw(tmp_path))
     texts = [text for _, text in seed.conversations[0].messages]
     assert texts == ["1:30", "0x1F", "010", "3.10", "yes", "1_000", "~"]
     assert [(u.handle, u.display_name) for u in seed.users] == [("ana", "3.10"), ("010", "yes")]
@@ -41,13 +68,13 @@ def test_the_five_retyped_texts_and_more_stay_as_written(tmp_path):
 
 @pytest.mark.parametrize("empty", ["", '""', "' '"])
 def test_an_empty_text_is_an_error_naming_its_line(tmp_path, empty):
-    path = write(tmp_path, SEED.replace("      - ana: 010\n", f"      - ana: {empty}\n"))
+    path = write_raw(tmp_path, RAW_SEED.replace("      - ana: 010\n", f"      - ana: {empty}\n"))
     with pytest.raises(SeedError, match="empty text") as err:
         seedfile.read(path)
     assert str(err.value).startswith(f"{path}:9: conversations[0].messages[2].ana")
 
 
 def test_a_fixed_start_in_any_iso_spelling(tmp_path):
-    text = SEED.replace("    messages:\n", "    start: 2026-02-28T23:50:00Z\n    messages:\n", 1)
-    seed = seedfile.read(write(tmp_path, text))
+    text = RAW_SEED.replace("    messages:\n", "    start: 2026-02-28T23:50:00Z\n    messages:\n", 1)
+    seed = seedfile.read(write_raw(tmp_path, text))
     assert seed.conversations[0].start.isoformat() == "2026-02-28T23:50:00+00:00"
