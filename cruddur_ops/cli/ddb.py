@@ -194,8 +194,9 @@ def seed(
 ) -> None:
     """Write the seed file's conversations: each message, and two group rows per conversation.
 
-    Keys are deterministic, so seeding twice leaves the same items. Nothing is written when any
-    conversation names an unknown handle.
+    Seeding twice leaves one copy of everything; group rows go to each conversation's newest message (one per
+    user per conversation), never behind a newer message the app wrote. Nothing is written when any
+    conversation names an unknown handle or an item would exceed 400 KB.
 
     Example: cruddur ddb seed seeds/conversations.yaml --dry-run
     """
@@ -206,12 +207,14 @@ def seed(
     path = file or defaults.seed_file()
     users_from = users_source(s, users_from)
     db_users: list[User] | None = None
+    source: str | None = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        db_users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=db_users)
+        database = Database.from_settings(s)
+        db_users, source = fetch_users(database), f"PostgreSQL users table at {database.masked}"
+    parsed = seedfile.read(path, users_override=db_users, users_source=source)
     users: list[User] = db_users if db_users is not None else list(parsed.users)
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)

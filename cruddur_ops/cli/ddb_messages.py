@@ -5,7 +5,8 @@ The functions are registered on ``cruddur ddb pattern`` by cli/ddb.py.
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -29,18 +30,27 @@ HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]
 
 
-def _users(s: Settings, users_from: UsersFrom | None):
+SeedOpt = Annotated[
+    Optional[Path],
+    typer.Option("--seed", help="Seed file whose users: resolve handles with --users-from yaml (default: the shipped seeds/conversations.yaml).", show_default=False),
+]
+
+
+def _users(s: Settings, users_from: UsersFrom | None, seed: Path | None = None):
     """(users, where they came from, the choice made)."""
     users_from = users_source(s, users_from)
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        return fetch_users(Database.from_settings(s)), "PostgreSQL users", users_from
+        database = Database.from_settings(s)
+        where = f"PostgreSQL users table at {database.masked} (take a seed file's users with --users-from yaml --seed FILE, or add them with `cruddur db seed FILE`)"
+        return fetch_users(database), where, users_from
     from cruddur_ops.seeds import seedfile
 
-    path = defaults.seed_file()
-    return seedfile.read(path).users, str(path), users_from
+    path = seed or defaults.seed_file()
+    where = f"the seed file {path} (pass another with --seed FILE, or take PostgreSQL's users with --users-from db)"
+    return seedfile.read(path).users, where, users_from
 
 
 ITEM_COLUMNS = [Column("pk", "pk"), Column("sk", "sk"), Column("user", "user_handle"),
@@ -53,6 +63,7 @@ def create_message_group(
     other_handle: Annotated[str, typer.Option("--other-handle", help="The handle of the person written to.")],
     message: MessageOpt,
     users_from: UsersFromOpt = None,
+    seed: SeedOpt = None,
     table: TableOpt = TABLE,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
@@ -66,7 +77,7 @@ def create_message_group(
     from cruddur_ops.ddb import messages
 
     s = settings(ctx)
-    users, source, chosen = _users(s, users_from)
+    users, source, chosen = _users(s, users_from, seed)
     sender = messages.resolve_user(users, handle, source)
     other = messages.resolve_user(users, other_handle, source)
     s.guard_write("dynamodb", f"write a conversation to {table}")
@@ -84,6 +95,7 @@ def create_message(
     handle: HandleOpt,
     message: MessageOpt,
     users_from: UsersFromOpt = None,
+    seed: SeedOpt = None,
     table: TableOpt = TABLE,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
@@ -97,7 +109,7 @@ def create_message(
     from cruddur_ops.ddb import messages
 
     s = settings(ctx)
-    users, source, chosen = _users(s, users_from)
+    users, source, chosen = _users(s, users_from, seed)
     sender = messages.resolve_user(users, handle, source)
     s.guard_write("dynamodb", f"write a message to {table}")
     written = messages.create_message(s.dynamodb(), group, sender, message, table=table)

@@ -176,6 +176,25 @@ def _fill(pattern: Pattern, template: str, params: dict[str, str]) -> str:
     return template.format(**params)
 
 
+def _sort_value(pattern: Pattern, template: str, params: dict[str, str]) -> str:
+    """The sort-key value; a timestamp parameter compared with the sort key (``since=…Z``) in the table's form.
+
+    Sort keys of cruddur-messages hold timestamps as aware UTC with microseconds, and DynamoDB compares strings:
+    ``…23:53:00Z``, ``…23:53:00+00:00`` and ``2024-02-29T00:53:00+01:00`` are one instant but three strings.
+    A parameter that is the whole sort template and an ISO 8601 date-time is normalized (``begins_with`` on a
+    prefix such as a year is left alone); ``--explain`` shows the value sent.
+    """
+    value = _fill(pattern, template, params)
+    fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    whole = len(fields) == 1 and template.strip() == "{" + fields[0] + "}"
+    if whole and pattern.sort_op != "begins_with" and pattern.sort_type == "S":
+        from cruddur_ops.io import timestamps
+
+        if timestamps.looks_like_timestamp(value):
+            return timestamps.normalize(value)
+    return value
+
+
 def build_request(pattern: Pattern, params: dict[str, str], *, limit: int | None = None, table: str | None = None) -> dict:
     """The exact Query request boto3's ``query`` takes for this pattern and these parameters."""
     unknown = sorted(set(params) - set(pattern.parameters))
@@ -189,7 +208,7 @@ def build_request(pattern: Pattern, params: dict[str, str], *, limit: int | None
         placeholders = {}
         for i, template in enumerate(pattern.sort_templates):
             placeholders[f"v{i}"] = f":sk{i}"
-            values[f":sk{i}"] = {pattern.sort_type: _fill(pattern, template, params)}
+            values[f":sk{i}"] = {pattern.sort_type: _sort_value(pattern, template, params)}
         expression += " AND " + SORT_OPS[pattern.sort_op].format(name="#sk", **placeholders)
     request: dict[str, Any] = {"TableName": table or pattern.table}
     if pattern.index:

@@ -1,28 +1,50 @@
-"""Seed ``cruddur-messages`` from a seed file: one message item per message, two group rows per conversation.
+"""Seed ``cruddur-messages`` from a seed file: one message item per message, one group row per participant.
 
-Writes go through ``batch_write_item`` in parallel workers; ``UnprocessedItems`` and throttling are retried with
-capped, jittered exponential backoff. Keys are deterministic, so a rerun overwrites instead of adding.
+1. :func:`plan` gives every message its time (aware UTC with microseconds, as the app writes them) and checks
+   every item against DynamoDB's 400 KB limit, before anything is written. Conversations without ``start`` are
+   placed relative to now: spread over the last days, the last one ending just before now, never before
+   1 January, so the app's ``begins_with(sk, year)`` inbox shows them all.
+2. The messages go through ``batch_write_item`` in parallel workers (:class:`BatchWriter`; ``UnprocessedItems``
+   and throttling are retried with capped, jittered exponential backoff).
+3. :func:`settle` reads each conversation back: this seed's own older copies of its messages (same
+   ``message_uuid``, another time) are deleted — of concurrent seeds the newest copy wins, so nothing is lost
+   or doubled — and never a message the app wrote.
+4. The group rows go to the conversation's newest message (the seed's last, or a newer one the app wrote)
+   through :func:`cruddur_ops.ddb.grouprows.place`: one row per user per conversation, other copies removed
+   in the same conditional transaction.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cruddur_ops.ddb import batch
+from cruddur_ops.ddb import batch, grouprows
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
-from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, group_item, message_item
+from cruddur_ops.ddb.model import MESSAGE_PREFIX, TABLE, group_item, message_item
 from cruddur_ops.errors import SeedError
 from cruddur_ops.io import yamlfile
-from cruddur_ops.model import User, item_size, message_uuid_for
+from cruddur_ops.io.timestamps import format_utc
+from cruddur_ops.model import MAX_ITEM_BYTES, User, item_size, message_uuid_for
 from cruddur_ops.seeds.seedfile import Conversation, SeedFile
+
+BATCH = 25  # BatchWriteItem's limit
+RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+             "InternalServerError", "ServiceUnavailable"}
+
+
+SPREAD = timedelta(days=3)  # floating conversations are spread over the last days…
+LEAD = timedelta(minutes=1)  # …and end just before now
+STEP = timedelta(minutes=1)  # between the messages of a conversation, at most
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with an explicit offset, to the second: ``2024-02-28T23:50:00+00:00``."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    """The app's form: aware UTC with microseconds, ``2026-12-01T05:50:31.000000+00:00``."""
+    return format_utc(moment)
 
 
 @dataclass
@@ -37,12 +59,31 @@ class PlannedConversation:
         return self.timestamps[-1]
 
 
+def floating_times(counts: list[int], now: datetime) -> list[list[datetime]]:
+    """Times for conversations without a ``start``: in order, each in its own slot of the last days, the last
+    one ending just before ``now``; never before 1 January of ``now``'s year (UTC), so the app's
+    ``begins_with(sk, year)`` filter shows every message of every conversation, on 2 January too."""
+    if not counts:
+        return []
+    now = now.astimezone(UTC)
+    year_start = datetime(now.year, 1, 1, tzinfo=UTC)
+    end = now - LEAD if now - LEAD > year_start else now - (now - year_start) / 10  # the first minute of a year
+    begin = max(now - SPREAD, year_start)
+    slot = max((end - begin) / len(counts), timedelta(microseconds=1))
+    out = []
+    for k, n in enumerate(counts):
+        conv_end = end - slot * (len(counts) - 1 - k)
+        step = max(min(STEP, slot / (n + 1)), timedelta(microseconds=1))
+        out.append([conv_end - step * (n - 1 - i) for i in range(n)])
+    return out
+
+
 def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) -> list[PlannedConversation]:
-    """Give every message its timestamp and check that no two group rows of one user collide."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    anchor = now - timedelta(minutes=1)
+    """Give every message its timestamp, check every item against DynamoDB's 400 KB limit, and check that no two
+    group rows of one user collide — all before anything is written."""
+    now = now or datetime.now(UTC)
     floating = [c for c in seed.conversations if c.start is None]
-    ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
+    placed = dict(zip((c.index for c in floating), floating_times([len(c.messages) for c in floating], now), strict=True))
     planned: list[PlannedConversation] = []
     row_keys: dict[tuple[str, str], int] = {}
     for conv in seed.conversations:
@@ -50,9 +91,9 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
         if conv.start is not None:
             times = [iso(conv.start + timedelta(minutes=i)) for i in range(n)]
         else:
-            end = ends[conv.index]
-            times = [iso(end - timedelta(minutes=n - 1 - i)) for i in range(n)]
+            times = [iso(t) for t in placed[conv.index]]
         pc = PlannedConversation(conv, times, conv.group_uuid, conv.start is None)
+        _check_sizes(seed, pc, users)
         for handle in conv.between:
             key = (users[handle].uuid, pc.last_at)
             if key in row_keys:
@@ -67,6 +108,28 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
             row_keys[key] = conv.index
         planned.append(pc)
     return planned
+
+
+def _check_sizes(seed: SeedFile, pc: PlannedConversation, users: dict[str, User]) -> None:
+    """Every item of the conversation — names and values, as DynamoDB counts them — under 400 KB."""
+    conv = pc.conversation
+    last = len(conv.messages) - 1
+    for j, (item, what) in enumerate(_sized_items(pc, users)):
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            index = min(j, last)
+            sender = conv.messages[index][0]
+            keypath: list[str | int] = ["conversations", conv.index, "messages", index, sender]
+            raise SeedError(
+                f"{yamlfile.dotted(keypath)}: the {what} would be {size:,} bytes (attribute names and values, "
+                f"display names included), over DynamoDB's 400 KB item limit of {MAX_ITEM_BYTES:,} bytes; "
+                "shorten the message", path=seed.path, line=yamlfile.line_of(seed.path, keypath))
+
+
+def _sized_items(pc: PlannedConversation, users: dict[str, User]) -> Iterator[tuple[dict, str]]:
+    for item in items_for(pc, users):
+        yield item, ("message item" if item["pk"].startswith(MESSAGE_PREFIX) else
+                     f"group row of {item['pk']} (the last message, with {item['user_handle']}'s display name)")
 
 
 def items_for(pc: PlannedConversation, users: dict[str, User]) -> Iterator[dict]:
@@ -95,30 +158,61 @@ BatchWriter, IncompleteWrite, WriteStats, Interrupted = batch.BatchWriter, batch
 BATCH, RETRYABLE = batch.BATCH, batch.RETRYABLE
 
 
-# --- cleaning up conversations whose timestamps move --------------------------------------------------------
-def stale_keys(client, table: str, pc: PlannedConversation, planned_items: list[dict]) -> list[dict]:
-    """Earlier seeds' copies of this conversation: our message_uuids or group rows at another ``sk``."""
-    wanted = {(i["pk"], i["sk"]) for i in planned_items}
+# --- after the messages: older copies, then the group rows --------------------------------------------------
+@dataclass
+class Settled:
+    """One conversation after its messages were written: what to delete, and where its group rows belong."""
+
+    stale: list[dict]  # keys of this seed's older copies of its own messages
+    last_at: str  # the conversation's newest message in the table (the seed's, or a newer one the app wrote)
+    last_text: str
+
+
+def settle(client, table: str, pc: PlannedConversation, planned_items: list[dict]) -> Settled:
+    """Read the conversation's messages (a consistent read, after this seed's writes) and decide.
+
+    Only messages with this seed's own ``message_uuid`` (derived from the group and the position) are ever
+    deleted — never one the app wrote. A fixed-``start`` conversation drops its copies at other times (the start
+    changed); a floating one keeps, of each message, the newest copy only: the copy this seed just wrote, or a
+    newer one that a concurrent seed wrote, so two seeds at once leave one copy and lose none.
+    """
+    wanted = {i["sk"] for i in planned_items if "message_uuid" in i}
     ours = {i["message_uuid"] for i in planned_items if "message_uuid" in i}
-    stale = []
+    found = []
     pages = client.get_paginator("query").paginate(
-        TableName=table, KeyConditionExpression="pk = :pk", ProjectionExpression="pk, sk, message_uuid",
-        ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}},
-    )
+        TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
+        ProjectionExpression="pk, sk, message_uuid, message",
+        ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}})
     for page in pages:
-        for item in page["Items"]:
-            key = (item["pk"]["S"], item["sk"]["S"])
-            if key not in wanted and item.get("message_uuid", {}).get("S") in ours:
-                stale.append({"pk": item["pk"], "sk": item["sk"]})
-    pages = client.get_paginator("query").paginate(
-        TableName=table, IndexName=GROUP_INDEX, KeyConditionExpression="message_group_uuid = :g",
-        ProjectionExpression="pk, sk", ExpressionAttributeValues={":g": {"S": pc.group_uuid}},
-    )
-    for page in pages:
-        for item in page["Items"]:
-            if (item["pk"]["S"], item["sk"]["S"]) not in wanted:
-                stale.append({"pk": item["pk"], "sk": item["sk"]})
-    return stale
+        found.extend(page["Items"])
+    newest_copy: dict[str, str] = {}
+    for item in found:
+        uuid = item.get("message_uuid", {}).get("S")
+        if uuid in ours and item["sk"]["S"] > newest_copy.get(uuid, ""):
+            newest_copy[uuid] = item["sk"]["S"]
+    stale, kept = [], []
+    for item in found:
+        uuid, sk = item.get("message_uuid", {}).get("S"), item["sk"]["S"]
+        if uuid in ours and (sk != newest_copy[uuid] if pc.moves else sk not in wanted):
+            stale.append({"pk": item["pk"], "sk": item["sk"]})
+        else:
+            kept.append(item)
+    if kept:
+        last = max(kept, key=lambda i: i["sk"]["S"])
+        return Settled(stale, last["sk"]["S"], last.get("message", {}).get("S", ""))
+    return Settled(stale, pc.last_at, pc.conversation.messages[-1][1])
+
+
+def place_group_rows(client, table: str, pc: PlannedConversation, users: dict[str, User], settled: Settled, *,
+                     capacity: Capacity | None = None) -> list[grouprows.Placed]:
+    """Both participants' rows at the conversation's newest message, each user's other copies removed."""
+    a, b = (users[h] for h in pc.conversation.between)
+    templates = {}
+    for owner, other in ((a, b), (b, a)):
+        row = group_item(owner, other, pc.group_uuid, settled.last_at, settled.last_text)
+        templates[row["pk"]] = _attrs(row)
+    return grouprows.place(client, table, pc.group_uuid, settled.last_at, settled.last_text, templates=templates,
+                           verify_newer=True, capacity=capacity)
 
 
 @dataclass
@@ -168,26 +262,66 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
                                    capacity=capacity == "reported", give_up_after=give_up_after, on_pace=on_pace)
 
-    def requests() -> Iterator[dict]:
+    items_of = {pc.group_uuid: list(items_for(pc, by_handle)) for pc in planned}
+
+    def message_requests() -> Iterator[dict]:
         for pc in planned:
-            items = list(items_for(pc, by_handle))
-            for item in items:
+            for item in items_of[pc.group_uuid]:
+                if "message_uuid" not in item:
+                    continue
                 if estimate:
                     estimate.put(item, item_size)
                 yield {"PutRequest": {"Item": _attrs(item)}}
-            if pc.moves:
-                for key in stale_keys(client, table, pc, items):
+
+    total = seed_file.message_count + 2 * len(planned)
+    try:
+        stats = writer.write(message_requests())
+        with ThreadPoolExecutor(writer.workers, thread_name_prefix="settle") as pool:
+            settled = list(pool.map(lambda pc: settle(client, table, pc, items_of[pc.group_uuid]), planned))
+
+        def stale_requests() -> Iterator[dict]:
+            for done in settled:
+                for key in done.stale:
                     if estimate:
                         estimate.delete()
                     yield {"DeleteRequest": {"Key": key}}
 
-    total = seed_file.message_count + 2 * len(planned)
-    try:
-        stats = writer.write(requests())
+        stats = writer.write(stale_requests())
     except IncompleteWrite as exc:
         raise exc.with_total(total, rerun="run the same seed again") from None
     except Interrupted as exc:
         raise Interrupted(exc.signum, done=exc.done, total=total) from None
+
+    row_capacity = Capacity("write") if writer.capacity else None
+    estimate_lock = threading.Lock()
+
+    def rows(pair: tuple[PlannedConversation, Settled]) -> list[grouprows.Placed]:
+        pc, done = pair
+        used = Capacity("write") if row_capacity is not None else None
+        placed = place_group_rows(client, table, pc, by_handle, done, capacity=used)
+        writer.on_progress(len(placed))
+        if used is not None and row_capacity is not None:
+            with estimate_lock:
+                row_capacity.merge(used)
+        if estimate:
+            planned_rows = {i["pk"]: i for i in items_of[pc.group_uuid] if "message_uuid" not in i}
+            with estimate_lock:
+                for p in placed:  # a transactional write costs twice a plain one
+                    if p.outcome in ("written", "moved", "refreshed"):
+                        estimate.put(planned_rows[p.pk], item_size)
+                        estimate.put(planned_rows[p.pk], item_size)
+                    for _ in range(2 * p.deleted):
+                        estimate.delete()
+        return placed
+
+    with ThreadPoolExecutor(writer.workers, thread_name_prefix="rows") as pool:
+        outcomes = [p for placed in pool.map(rows, zip(planned, settled, strict=True)) for p in placed]
+    # a row already holding exactly what the seed would write counts as written, as a rewrite would
+    rows_written = sum(1 for p in outcomes if p.outcome in ("written", "moved", "refreshed", "unchanged"))
+    if row_capacity is not None:
+        stats.capacity.merge(row_capacity)
+    stats.written += rows_written
+    stats.deleted += sum(p.deleted for p in outcomes)
     used = estimate.capacity if estimate else (stats.capacity if writer.capacity else None)
     if used is not None:
         used.requests = stats.capacity.requests

@@ -11,15 +11,18 @@ failure of its own. The checks, in order:
 3. ``postgres``           the database answers and has a ``users`` table (fix: ``db setup``, local only)
 4. ``seed-handles``       every handle of the seed file is in ``users`` (fix: insert the seed file's users)
 5. ``cognito-user-ids``   users whose ``cognito_user_id`` is empty or a placeholder such as ``MOCK``
-6. ``message-timestamps`` messages and group rows whose time is naive (no UTC offset) or in the future
-7. ``group-rows-current`` group rows that do not show their conversation's last message (fix: the stream
+6. ``message-timestamps`` messages and group rows whose time is in the future or not ISO 8601 (fail), or naive
+   (warn: the app's ``datetime.now().isoformat()`` without a timezone; they sort as UTC)
+7. ``duplicate-group-rows`` a user's inbox holding one conversation more than once (fix: keep the newest)
+8. ``group-rows-current`` group rows that do not show their conversation's last message (fix: the stream
    processor's own row move, :func:`cruddur_ops.ddb.stream.apply_message`)
-8. ``group-row-users``    group rows naming a user uuid that is not in ``users``
-9. ``duplicate-conversations`` two users with more than one conversation
-10. ``blocking-sessions`` other sessions on the database, which make a plain ``DROP DATABASE`` fail (fix: end them)
+9. ``group-rows-year``   group rows outside the current year, hidden by the app's ``begins_with(sk, year)``
+10. ``group-row-users``   group rows naming a user uuid that is not in ``users``
+11. ``duplicate-conversations`` two users with more than one conversation
+12. ``blocking-sessions`` other sessions on the database, which make a plain ``DROP DATABASE`` fail (fix: end them)
 
 The DynamoDB checks share one scan of the table, bounded by ``max_items`` (default 100,000); a check that saw
-only part of the table says so.
+only part of the table says so, and reports what it could not check as ``warn``, never as a failure.
 
 The checks live by engine in :mod:`.ddb` and :mod:`.pg`; :mod:`.context` holds what they share. This module is
 the registry (``CHECKS``, in order), :func:`run_checks`, :func:`apply_fixes` and :func:`diagnose`, the one call
@@ -38,11 +41,14 @@ from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.doctor.context import DEFAULT_MAX_ITEMS, Check, Context, NotApplicable, _short
 from cruddur_ops.doctor.ddb import (
     check_duplicate_conversations,
+    check_duplicate_group_rows,
     check_dynamodb_endpoint,
     check_dynamodb_table,
     check_group_row_users,
     check_group_rows_current,
+    check_group_rows_year,
     check_message_timestamps,
+    fix_duplicate_group_rows,
     fix_dynamodb_table,
     fix_group_rows_current,
 )
@@ -78,7 +84,10 @@ CHECKS = [
     CheckSpec("seed-handles", "Seed file handles in users", check_seed_handles, fix_seed_handles),
     CheckSpec("cognito-user-ids", "Cognito user ids", check_cognito_user_ids),
     CheckSpec("message-timestamps", "Message timestamps (UTC, not future)", check_message_timestamps),
+    CheckSpec("duplicate-group-rows", "One group row per user per conversation", check_duplicate_group_rows,
+              fix_duplicate_group_rows),
     CheckSpec("group-rows-current", "Group rows on the last message", check_group_rows_current, fix_group_rows_current),
+    CheckSpec("group-rows-year", "Group rows in the current year", check_group_rows_year),
     CheckSpec("group-row-users", "Group row users in users", check_group_row_users),
     CheckSpec("duplicate-conversations", "Duplicate conversations", check_duplicate_conversations),
     CheckSpec("blocking-sessions", "Sessions blocking db drop", check_blocking_sessions, fix_blocking_sessions),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
@@ -137,10 +137,14 @@ def fix_dynamodb_table(ctx: Context) -> str:
 
 
 # --- 6. timestamps ------------------------------------------------------------------------------------------------------
+NAIVE_CAUSE = ("the app writes them with datetime.now().isoformat() without a timezone; they sort as UTC (correct "
+               "when the app's clock is UTC)")
+
+
 def check_message_timestamps(ctx: Context) -> Check:
     scan = ctx.scan()
     horizon = ctx.now + FUTURE_SLACK
-    problems = []
+    problems, naive = [], []
     for item in scan.items:
         pk, sk = str(item.get("pk", "")), item.get("sk")
         kind = "message" if pk.startswith(MESSAGE_PREFIX) else "group row" if pk.startswith(GROUP_PREFIX) else None
@@ -152,19 +156,26 @@ def check_message_timestamps(ctx: Context) -> Check:
             problems.append({"pk": pk, "sk": sk, "kind": kind, "problem": "not an ISO 8601 time"})
             continue
         if moment.tzinfo is None or moment.utcoffset() is None:
-            problems.append({"pk": pk, "sk": sk, "kind": kind, "problem": "naive (no UTC offset)"})
-        elif moment > horizon:
+            naive.append({"pk": pk, "sk": sk, "kind": kind, "problem": "naive (no UTC offset)"})
+            moment = moment.replace(tzinfo=UTC)  # how it sorts among the others
+        if moment > horizon:
             problems.append({"pk": pk, "sk": sk, "kind": kind, "problem": "in the future"})
     if problems:
         counts: defaultdict[Any, int] = defaultdict(int)
-        for p in problems:
+        for p in naive + problems:
             counts[p["problem"]] += 1
         return Check("message-timestamps", FAIL,
-                     f"{len(problems)} item(s) with a bad time: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+                     f"{len(problems) + len(naive)} item(s) with a bad time: "
+                     + ", ".join(f"{n} {k}" for k, n in counts.items())
                      + "; new messages sort before them" + scan.caveat(),
-                     "times are UTC with an offset (2024-02-28T23:50:00+00:00): reseed with `cruddur ddb seed` "
+                     "times are aware UTC (2026-12-01T05:50:31.000000+00:00): reseed with `cruddur ddb seed` "
                      "(a seed `start` in the future: move it back); write new ones with "
-                     "datetime.now(timezone.utc).isoformat()", details=_capped(problems))
+                     "datetime.now(timezone.utc).isoformat()", details=_capped(naive + problems))
+    if naive:
+        return Check("message-timestamps", WARN,
+                     f"{len(naive)} item(s) with a naive time (no UTC offset): {NAIVE_CAUSE}" + scan.caveat(),
+                     "in the app, write datetime.now(timezone.utc).isoformat() instead of datetime.now().isoformat()",
+                     details=_capped(naive))
     return Check("message-timestamps", OK,
                  f"{len(scan.messages):,} messages and {len(scan.group_rows):,} group rows have past UTC times"
                  + scan.caveat())
@@ -180,36 +191,64 @@ def _last_messages(scan: Scan) -> dict[str, tuple[str, str]]:
     return last
 
 
-def _stale_rows(scan: Scan) -> tuple[list[dict], list[dict]]:
-    """(rows not on their conversation's last message, rows of conversations without messages)."""
-    last = _last_messages(scan)
-    stale, orphans = [], []
+def _by_owner(scan: Scan) -> dict[tuple[str, str], list[dict]]:
+    """Group rows by (owner pk, message_group_uuid), oldest first: one row each when all is well."""
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in scan.group_rows:
-        group = row.get("message_group_uuid")
+        rows[(str(row["pk"]), str(row.get("message_group_uuid")))].append(row)
+    for found in rows.values():
+        found.sort(key=lambda r: str(r.get("sk", "")))
+    return rows
+
+
+def _stale_rows(scan: Scan) -> tuple[list[dict], list[dict], int]:
+    """(rows not on their conversation's last message, rows of conversations without messages, rows not checked).
+
+    Only each owner's newest row of a conversation is compared (older copies are duplicate-group-rows). After a
+    partial scan, a row whose conversation's messages were not scanned, or that is newer than the scanned ones,
+    is not checked rather than reported.
+    """
+    last = _last_messages(scan)
+    stale, orphans, unchecked = [], [], 0
+    for (pk, group), found in _by_owner(scan).items():
+        row = found[-1]
         if group not in last:
-            orphans.append({"pk": row["pk"], "sk": row.get("sk"), "message_group_uuid": group})
+            if scan.truncated:
+                unchecked += 1
+            else:
+                orphans.append({"pk": pk, "sk": row.get("sk"), "message_group_uuid": group})
             continue
         sk, text = last[group]
+        behind = str(row.get("sk", "")) < sk
+        if scan.truncated and not behind:
+            if row.get("sk") != sk:
+                unchecked += 1
+            continue
         if row.get("sk") != sk or row.get("message") != text:
-            stale.append({"pk": row["pk"], "sk": row.get("sk"), "message_group_uuid": group, "last_message_at": sk,
-                          "behind": str(row.get("sk", "")) < sk})
-    return stale, orphans
+            stale.append({"pk": pk, "sk": row.get("sk"), "message_group_uuid": group, "last_message_at": sk,
+                          "behind": behind})
+    return stale, orphans, unchecked
 
 
 def check_group_rows_current(ctx: Context) -> Check:
     scan = ctx.scan()
-    stale, orphans = _stale_rows(scan)
+    stale, orphans, unchecked = _stale_rows(scan)
+    not_checked = (f"; {unchecked:,} row(s) not checked: their conversation's newest messages are beyond "
+                   f"--max-items {scan.max_items:,}") if unchecked else ""
     if stale:
         groups = {s["message_group_uuid"] for s in stale}
         return Check("group-rows-current", FAIL,
                      f"{len(stale)} group row(s) of {len(groups)} conversation(s) do not show the conversation's last "
-                     "message: the stream processor is not running" + scan.caveat(),
+                     "message: the stream processor is not running" + not_checked + scan.caveat(),
                      "run `cruddur ddb stream process` (and keep `--follow` running beside the app), or "
                      "`cruddur doctor --fix`", details=_capped(stale), fixable=any(s["behind"] for s in stale))
     if orphans:
         return Check("group-rows-current", WARN,
                      f"{len(orphans)} group row(s) belong to conversations without messages" + scan.caveat(),
                      "delete them, or reseed: `cruddur ddb seed`", details=_capped(orphans))
+    if unchecked:
+        return Check("group-rows-current", WARN, f"no group row behind a scanned message{not_checked}" + scan.caveat(),
+                     "raise --max-items to check every row")
     return Check("group-rows-current", OK,
                  f"all {len(scan.group_rows):,} group rows show their conversation's last message" + scan.caveat())
 
@@ -220,7 +259,7 @@ def fix_group_rows_current(ctx: Context) -> str:
     ctx.settings.guard_write("dynamodb", f"move group rows in {ctx.table}")
     scan = ctx.scan()
     last = _last_messages(scan)
-    stale, _ = _stale_rows(scan)
+    stale, _, _ = _stale_rows(scan)
     moved = unmoved = 0
     for group in dict.fromkeys(s["message_group_uuid"] for s in stale if s["behind"]):
         sk, text = last[group]
@@ -230,6 +269,55 @@ def fix_group_rows_current(ctx: Context) -> str:
             else:
                 unmoved += 1
     return f"moved {moved} group row(s) to their last message" + (f"; {unmoved} left as they were" if unmoved else "")
+
+
+# --- 7b. one group row per user per conversation -------------------------------------------------------------------------------
+def _duplicates(scan: Scan) -> list[dict]:
+    return [{"pk": pk, "message_group_uuid": group, "rows": len(found), "kept_sk": found[-1].get("sk"),
+             "older_sks": [r.get("sk") for r in found[:-1]], "user_handle": found[-1].get("user_handle")}
+            for (pk, group), found in _by_owner(scan).items() if len(found) > 1]
+
+
+def check_duplicate_group_rows(ctx: Context) -> Check:
+    scan = ctx.scan()
+    duplicates = _duplicates(scan)
+    if duplicates:
+        extra = sum(d["rows"] - 1 for d in duplicates)
+        return Check("duplicate-group-rows", FAIL,
+                     f"{len(duplicates)} inbox(es) list a conversation more than once ({extra} extra group row(s)): "
+                     "written at different times by different writers (e.g. a seed before the stream processor "
+                     "moved the row, or an old cruddur), each row keyed by its own last-message time" + scan.caveat(),
+                     "`cruddur doctor --fix` keeps each user's newest row of the conversation and deletes the others",
+                     details=_capped(duplicates), fixable=True)
+    return Check("duplicate-group-rows", OK,
+                 f"one group row per user per conversation ({len(scan.group_rows):,} rows)" + scan.caveat())
+
+
+def fix_duplicate_group_rows(ctx: Context) -> str:
+    from cruddur_ops.ddb import grouprows
+
+    ctx.settings.guard_write("dynamodb", f"delete duplicate group rows in {ctx.table}")
+    deleted = 0
+    for group in dict.fromkeys(d["message_group_uuid"] for d in _duplicates(ctx.scan())):
+        for placed in grouprows.place(ctx.dynamodb(), ctx.table, group, None, None):
+            deleted += placed.deleted
+    return f"deleted {deleted} older duplicate group row(s), kept the newest of each"
+
+
+# --- 7c. visible through the app's year filter ---------------------------------------------------------------------------------
+def check_group_rows_year(ctx: Context) -> Check:
+    scan = ctx.scan()
+    year = str(ctx.now.astimezone(UTC).year)
+    outside = [{"pk": r["pk"], "sk": r.get("sk"), "message_group_uuid": r.get("message_group_uuid"),
+                "user_handle": r.get("user_handle")} for r in scan.group_rows if not str(r.get("sk", "")).startswith(year)]
+    if outside:
+        return Check("group-rows-year", WARN,
+                     f"{len(outside)} of {len(scan.group_rows):,} group row(s) are outside {year}: the app lists "
+                     f"conversations with begins_with(sk, '{year}'), so it does not show them" + scan.caveat(),
+                     "`cruddur ddb seed` re-places floating conversations (no `start`) relative to now; move fixed "
+                     f"`start`s into {year} or drop them", details=_capped(outside))
+    return Check("group-rows-year", OK,
+                 f"all {len(scan.group_rows):,} group rows are in {year}, visible to the app's year filter" + scan.caveat())
 
 
 # --- 8. group rows and users ----------------------------------------------------------------------------------------------

@@ -30,3 +30,23 @@ def format_utc(moment: datetime | None = None) -> str:
     if moment.tzinfo is None:
         raise ValueError("a message time needs a timezone")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def looks_like_timestamp(value: str) -> bool:
+    """``value`` is an ISO 8601 date-time (any spelling: ``Z``, an offset, a space, basic format)."""
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return False
+    return isinstance(parsed, datetime) and len(str(value).strip()) > 10
+
+
+def normalize(value: Any) -> str:
+    """Any ISO 8601 spelling of an instant in the form cruddur writes (aware UTC, microseconds), so that string
+    comparison with stored timestamps is time comparison: ``…23:53:00Z``, ``…23:53:00+00:00`` and
+    ``2024-02-29T00:53:00+01:00`` are all ``2024-02-28T23:53:00.000000+00:00``. A time without an offset is
+    taken as UTC (as the app's naive timestamps sort)."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return format_utc(parsed)

@@ -39,7 +39,13 @@ def _loader():
                     for key_node, _ in node.value:
                         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                             continue
-                        key = (key_node.tag, key_node.value)
+                        # keys equal in value are the same key however they are spelled (1 / 0x1, true / True),
+                        # as in the streaming builder
+                        key = _key_value(self.construct_object(key_node))
+                        try:
+                            hash(key)
+                        except TypeError:
+                            continue
                         if key in seen:
                             raise StrictError(f"duplicate key '{key_node.value}' (first on line {seen[key]}); "
                                               "YAML would keep only the last one", key_node.start_mark)
@@ -55,6 +61,27 @@ def _loader():
         StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
         _LOADER, _STRICT_ERROR = StrictLoader, StrictError
     return _LOADER
+
+
+_RAW_LOADER: type | None = None
+RAW_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+            "tag:yaml.org,2002:timestamp")
+
+
+def _raw_loader():
+    """The strict loader, keeping scalars that YAML would retype as :class:`Text` (for ``raw_text``)."""
+    global _RAW_LOADER
+    if _RAW_LOADER is None:
+        strict: Any = _loader()
+
+        class RawLoader(strict):  # a class made at run time by _loader()
+            pass
+
+        for tag in RAW_TAGS:
+            typed = strict.yaml_constructors[tag]
+            RawLoader.add_constructor(tag, lambda loader, node, typed=typed: Text(node.value, typed(loader, node)))
+        _RAW_LOADER = RawLoader
+    return _RAW_LOADER
 
 
 def _read_text(path: Path, error=InputError) -> str:
@@ -80,8 +107,39 @@ def _open(path: Path, error=InputError):
         raise error("is a directory, not a file", path=path) from None
 
 
-def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
+class Text(str):
+    """A scalar that YAML would resolve to something else (an int, a float, a bool, null, a date), kept as the
+    text written: ``Text("010")`` with ``.value == 8``. Only ``load(..., raw_text=True)`` makes them."""
+
+    __slots__ = ("value",)
+    value: Any
+
+    def __new__(cls, raw: str, value: Any):
+        self = super().__new__(cls, raw)
+        self.value = value
+        return self
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every :class:`Text` replaced by what YAML would have made of it."""
+    if isinstance(value, Text):
+        return value.value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _key_value(key: Any) -> Any:
+    return key.value if isinstance(key, Text) else key
+
+
+def load(path: Path, error=InputError, *, cloudformation_tags: bool = False, raw_text: bool = False) -> Any:
     """Parse one YAML document; a syntax error becomes ``error`` naming the file and line.
+
+    ``raw_text``: every scalar that is not text to YAML (``1:30``, ``0x1F``, ``010``, ``3.10``, ``yes``,
+    ``1_000``, ``~``, dates) comes back as a :class:`Text` of exactly what was written, carrying YAML's value.
 
     The streaming loader reads the file in chunks (the text is never held whole), so a large file costs what
     its data costs; the text is read only to explain an error, or for the node-by-node loaders.
@@ -104,10 +162,10 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
             return yaml.load(source(), Loader=cloudformation_loader())
         try:
             with _open(path, error) as stream:
-                return _load_streaming(stream)
+                return _load_streaming(stream, raw_text=raw_text)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
             _check_limits(source())
-            return yaml.load(source(), Loader=_loader())
+            return yaml.load(source(), Loader=_raw_loader() if raw_text else _loader())
     except _LimitError as exc:
         raise error(exc.problem, path=path, line=exc.line) from None
     except yaml.reader.ReaderError as exc:  # a NUL or another control character: line and column, not an offset
@@ -134,7 +192,7 @@ class _Unusual(Exception):
     """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
 
 
-def _load_streaming(stream) -> Any:
+def _load_streaming(stream, *, raw_text: bool = False) -> Any:
     """``yaml.load(stream, Loader=_loader())``, built straight from libyaml's events (``stream``: a binary file).
 
     PyYAML first composes a node for every value (each with two position marks) and only then constructs the
@@ -162,6 +220,14 @@ def _load_streaming(stream) -> Any:
     count = [0, 0]
     sizes: dict[str, int] = {}
     depth = [0]
+    anchor_marks: dict[str, Any] = {}
+
+    def anchor(event, result) -> None:
+        if event.anchor in anchor_marks:  # as PyYAML's composer says it
+            raise yaml.composer.ComposerError(f"found duplicate anchor {event.anchor!r}; first occurrence",
+                                              anchor_marks[event.anchor], "second occurrence", event.start_mark)
+        anchor_marks[event.anchor] = event.start_mark
+        anchors[event.anchor] = result
 
     def value() -> Any:
         event = loader.get_event()
@@ -177,6 +243,8 @@ def _load_streaming(stream) -> Any:
             elif tag in constructors:
                 result = constructors[tag](loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark,
                                                               event.style))
+                if raw_text and tag in RAW_TAGS:
+                    result = Text(event.value, result)
             else:
                 raise _Unusual
         elif kind is MappingStartEvent:
@@ -188,7 +256,7 @@ def _load_streaming(stream) -> Any:
             if depth[0] > MAX_DEPTH:
                 raise _too_deep(event)
             if event.anchor is not None:
-                anchors[event.anchor] = result
+                anchor(event, result)
             lines: dict = {}
             merges: list = []
             while not loader.check_event(MappingEndEvent):
@@ -202,14 +270,14 @@ def _load_streaming(stream) -> Any:
                 if type(key) is str:
                     key = intern(key)  # keys repeat (handles, field names): one copy each
                 try:
-                    seen = key in lines
+                    seen = _key_value(key) in lines
                 except TypeError:
                     raise yaml.constructor.ConstructorError("while constructing a mapping", event.start_mark,
                                                             "found unhashable key", key_event.start_mark) from None
                 if seen:
-                    raise _STRICT_ERROR(f"duplicate key '{key_event.value}' (first on line {lines[key]}); "
+                    raise _STRICT_ERROR(f"duplicate key '{key_event.value}' (first on line {lines[_key_value(key)]}); "
                                         "YAML would keep only the last one", key_event.start_mark)
-                lines[key] = key_event.start_mark.line + 1
+                lines[_key_value(key)] = key_event.start_mark.line + 1
                 result[key] = value()
             loader.get_event()
             depth[0] -= 1
@@ -236,7 +304,7 @@ def _load_streaming(stream) -> Any:
             if depth[0] > MAX_DEPTH:
                 raise _too_deep(event)
             if event.anchor is not None:
-                anchors[event.anchor] = result
+                anchor(event, result)
             while not loader.check_event(SequenceEndEvent):
                 result.append(value())
             loader.get_event()
@@ -256,7 +324,7 @@ def _load_streaming(stream) -> Any:
         else:
             raise _Unusual
         if event.anchor is not None:
-            anchors[event.anchor] = result
+            anchor(event, result)
         return result
 
     try:

@@ -77,7 +77,12 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
         from cruddur_ops.pg.users import fetch_users
 
         db_users, users_from = fetch_users(service.connect_url), "db"
-    seed_doc = seedfile.read(defaults.seed_file(), users_override=db_users)
+    source = None
+    if service is not None:
+        from cruddur_ops.pg.database import mask_text
+
+        source = f"PostgreSQL users table at {mask_text(service.url)}"
+    seed_doc = seedfile.read(defaults.seed_file(), users_override=db_users, users_source=source)
     users: list[User] = db_users if db_users is not None else list(seed_doc.users)
     with progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
         seeded = seeding.seed(client, seed_doc, users, on_progress=advance)

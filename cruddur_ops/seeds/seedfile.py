@@ -78,21 +78,32 @@ class _Reader:
             if key not in allowed:
                 self.fail(keypath + [key], f"unknown field '{key}' (expected one of: {', '.join(sorted(allowed))})")
         for key in sorted(required):
-            if key not in value or value[key] in (None, ""):
+            if key not in value or yamlfile.plain(value[key]) is None:
                 self.fail(keypath, f"missing required field '{key}'")
         return value
 
     def text(self, value: Any, keypath: list) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        """The scalar's text exactly as written (``010`` stays ``010``, ``yes`` stays ``yes``); empty is an error."""
+        if not isinstance(value, str):
             self.fail(keypath, f"expected text, got {_kind(value)}")
+        if not value.strip():
+            self.fail(keypath, "empty text: write the text (quote it if it is only spaces)")
         return str(value)
 
 
 def _kind(value: Any) -> str:
+    if isinstance(value, yamlfile.Text):
+        return _kind(value.value) if value.value is not None else "nothing"
     if isinstance(value, str):
         return f"the text '{value}'" if len(value) <= 40 else "text"
     return {dict: "a mapping", list: "a list", type(None): "nothing", bool: "true/false", int: "a number",
             float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _given(raw: dict, key: str) -> bool:
+    """The field is there and not empty (``~``, ``null`` and an empty value count as absent)."""
+    value = yamlfile.plain(raw.get(key))
+    return value not in (None, "")
 
 
 def _uuid(reader: _Reader, value: Any, keypath: list) -> str:
@@ -102,6 +113,17 @@ def _uuid(reader: _Reader, value: Any, keypath: list) -> str:
         reader.fail(keypath, f"'{value}' is not a UUID")
 
 
+def unknown_handle(handle: str, index: int | None, path: Path, users_source: str | None) -> str:
+    """The unknown-handle error, naming where the users came from and how to switch."""
+    where = f" in conversation {index + 1}" if index is not None else ""
+    if users_source is None:
+        return (f"unknown handle '{handle}'{where}: not among the users of this seed file "
+                "(add it under users:, or take PostgreSQL's users with --users-from db)")
+    return (f"unknown handle '{handle}'{where}: not among the users of the {users_source} "
+            f"(the users came from there, not from the seed file's users:); take the seed file's users with "
+            f"--users-from yaml, or add them to PostgreSQL with `cruddur db seed {path}`")
+
+
 def _start(reader: _Reader, value: Any, keypath: list) -> datetime:
     try:
         return parse_timestamp(value)
@@ -109,16 +131,25 @@ def _start(reader: _Reader, value: Any, keypath: list) -> datetime:
         reader.fail(keypath, str(exc))
 
 
-def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
-    """Parse and validate a seed file. ``users_override`` (e.g. PostgreSQL's users) replaces the file's users."""
+def read(path: Path, users_override: list[User] | None = None, *, users_source: str | None = None) -> SeedFile:
+    """Parse and validate a seed file. ``users_override`` (e.g. PostgreSQL's users) replaces the file's users;
+    ``users_source`` then names where they came from (``PostgreSQL users table at <masked url>``) for the
+    unknown-handle error.
+
+    Text fields (handles, display names, emails, message texts) are the scalar's text exactly as written:
+    YAML would make ``1:30`` 90 and ``010`` 8, the seed keeps ``1:30`` and ``010``.
+    """
     path = Path(path)
-    doc = yamlfile.load(path, error=SeedError)
+    doc = yamlfile.load(path, error=SeedError, raw_text=True)
     reader = _Reader(path)
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
         reader.fail([], f"expected a mapping with users and conversations, got {_kind(doc)}")
     reader.mapping(doc, [], TOP_FIELDS)
+    for key, v in list(doc.items()):
+        if isinstance(v, yamlfile.Text):
+            doc[key] = v.value
 
     users: list[SeedUser] = []
     raw_users = doc.get("users") or []
@@ -133,11 +164,11 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
             reader.fail(kp + ["handle"], f"duplicate handle '{handle}' (also users[{seen_handles[handle]}])")
         seen_handles[handle] = i
         users.append(SeedUser(
-            uuid=_uuid(reader, raw["uuid"], kp + ["uuid"]) if raw.get("uuid") else user_uuid_for(handle),
+            uuid=_uuid(reader, raw["uuid"], kp + ["uuid"]) if _given(raw, "uuid") else user_uuid_for(handle),
             handle=handle,
             display_name=reader.text(raw["display_name"], kp + ["display_name"]),
-            email=reader.text(raw["email"], kp + ["email"]) if raw.get("email") else f"{handle}@example.com",
-            cognito_user_id=reader.text(raw["cognito_user_id"], kp + ["cognito_user_id"]) if raw.get("cognito_user_id") else None,
+            email=reader.text(raw["email"], kp + ["email"]) if _given(raw, "email") else f"{handle}@example.com",
+            cognito_user_id=reader.text(raw["cognito_user_id"], kp + ["cognito_user_id"]) if _given(raw, "cognito_user_id") else None,
         ))
     known = {u.handle for u in (users_override if users_override is not None else users)}
 
@@ -158,17 +189,17 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
             reader.fail(kp + ["between"], f"a conversation needs two different people, got '{a}' twice")
         for j, handle in enumerate((a, b)):
             if handle not in known:
-                reader.fail(kp + ["between", j], f"unknown handle '{handle}' in conversation {i + 1}: not among the users")
-        group = _uuid(reader, raw["message_group_uuid"], kp + ["message_group_uuid"]) if raw.get("message_group_uuid") else group_uuid_for(a, b)
+                reader.fail(kp + ["between", j], unknown_handle(handle, i, path, users_source if users_override is not None else None))
+        group = _uuid(reader, raw["message_group_uuid"], kp + ["message_group_uuid"]) if _given(raw, "message_group_uuid") else group_uuid_for(a, b)
         if group in groups:
-            if raw.get("message_group_uuid"):
+            if _given(raw, "message_group_uuid"):
                 reader.fail(kp + ["message_group_uuid"],
                             f"duplicate message_group_uuid {group} (also conversations[{groups[group]}])")
             reader.fail(kp + ["between"],
                         f"{a} and {b} already have conversations[{groups[group]}], and both would get message_group_uuid "
                         f"{group} (derived from the pair): merge them, or give one its own message_group_uuid")
         groups[group] = i
-        start = _start(reader, raw["start"], kp + ["start"]) if raw.get("start") not in (None, "") else None
+        start = _start(reader, yamlfile.plain(raw["start"]), kp + ["start"]) if _given(raw, "start") else None
         raw_messages = raw["messages"]
         if not isinstance(raw_messages, list) or not raw_messages:
             reader.fail(kp + ["messages"], "a conversation needs at least one message")
@@ -193,7 +224,7 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
                                             "minute apart: the last would fall after the year 9999")
         conversations.append(Conversation(i, group, (a, b), start, messages))
 
-    activities = doc.get("activities") or []
+    activities = yamlfile.plain(doc.get("activities")) or []
     if not isinstance(activities, list):
         reader.fail(["activities"], f"expected a list of activities, got {_kind(activities)}")
     return SeedFile(path, users, conversations, activities)

@@ -8,7 +8,10 @@ import pytest
 from tests.conftest import SCHEMA, SEED
 
 BAD = Path(__file__).resolve().parent.parent / "bad_patterns"
-GROUP = "4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611"  # mira <-> tobi, 6 messages from 2024-02-28T23:50
+GROUP = "4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611"  # mira <-> tobi, 6 messages from 2026-02-28T23:50 (START)
+# The shipped seed places its conversations relative to now; these tests pin one with a fixed start (a seed-file
+# feature), in the aware-UTC-with-microseconds form cruddur writes.
+START = "start: 2026-02-28T23:50:00+00:00"
 MIRA = "3f0b8f4e-2d6a-4c1e-9b57-8e21a4c6d901"
 
 
@@ -19,17 +22,22 @@ def wide(monkeypatch):
 
 
 @pytest.fixture
-def seeded(ddb_env):
+def seeded(ddb_env, tmp_path_factory):
     """cruddur-messages with the project's seed; reused while it is intact (these tests only read)."""
     from cruddur_ops.ddb import schema, seed
     from cruddur_ops.seeds import seedfile
     from cruddur_ops.settings import Settings
 
     client = Settings.from_env().dynamodb()
-    parsed = seedfile.read(SEED)
+    pinned = tmp_path_factory.mktemp("seed") / "conversations.yaml"
+    pinned.write_text(SEED.read_text("utf-8").replace(f"    message_group_uuid: {GROUP}\n",
+                                                      f"    message_group_uuid: {GROUP}\n    {START}\n"), "utf-8")
+    parsed = seedfile.read(pinned)
+    assert parsed.conversations[0].start is not None
     expected = parsed.message_count + 2 * len(parsed.conversations)
     try:
-        intact = client.scan(TableName="cruddur-messages", Select="COUNT")["Count"] == expected
+        intact = client.scan(TableName="cruddur-messages", Select="COUNT")["Count"] == expected and \
+            _all_messages(client)[:1] == ["2026-02-28T23:50:00.000000+00:00"]
     except client.exceptions.ResourceNotFoundException:
         intact = False
     if not intact:
@@ -79,12 +87,28 @@ def test_pattern_list_of_a_bad_file_is_an_error(cli, aws_env):
 @pytest.mark.integration
 def test_run_with_params_returns_items_and_capacity(cli, seeded):
     doc = cli.json("ddb", "pattern", "run", "messages-since", "--param", f"message_group_uuid={GROUP}",
-                   "-p", "since=2024-02-28T23:53")
+                   "-p", "since=2026-02-28T23:53")
     sks = [i["sk"] for i in doc["items"]]
-    assert sks == sorted(s for s in _all_messages(seeded) if s >= "2024-02-28T23:53")
+    assert sks == sorted(s for s in _all_messages(seeded) if s >= "2026-02-28T23:53")
     assert doc["count"] == 3 and doc["pattern"] == "messages-since" and doc["index"] is None
-    assert doc["parameters"] == {"message_group_uuid": GROUP, "since": "2024-02-28T23:53"}
+    assert doc["parameters"] == {"message_group_uuid": GROUP, "since": "2026-02-28T23:53"}
     assert doc["consumed_capacity"]["total"] > 0 and doc["pages"] == 1
+
+
+@pytest.mark.integration
+def test_one_instant_in_three_spellings_gives_one_answer(cli, seeded):
+    answers = []
+    for since in ("2026-02-28T23:53:00+00:00", "2026-02-28T23:53:00Z", "2026-03-01T00:53:00+01:00"):
+        doc = cli.json("ddb", "pattern", "run", "messages-since", "-p", f"message_group_uuid={GROUP}", "-p", f"since={since}")
+        answers.append([i["sk"] for i in doc["items"]])
+    assert answers[0] == answers[1] == answers[2] and len(answers[0]) == 3
+    assert answers[0][0] == "2026-02-28T23:53:00.000000+00:00"
+
+
+def test_explain_shows_the_normalized_timestamp(cli, aws_env):
+    doc = cli.json("ddb", "pattern", "run", "messages-since", "-p", "message_group_uuid=g",
+                   "-p", "since=2026-03-01T00:53:00+01:00", "--explain")
+    assert doc["ExpressionAttributeValues"][":sk0"] == {"S": "2026-02-28T23:53:00.000000+00:00"}
 
 
 @pytest.mark.integration
@@ -155,7 +179,7 @@ def test_explain_table_output(cli, aws_env, wide):
 @pytest.mark.integration
 @pytest.mark.parametrize("args", [
     ["run", "conversation-rows", "-p", f"message_group_uuid={GROUP}"],
-    ["run", "messages-since", "-p", f"message_group_uuid={GROUP}", "-p", "since=2024-02-28T23:52"],
+    ["run", "messages-since", "-p", f"message_group_uuid={GROUP}", "-p", "since=2026-02-28T23:52"],
     ["get-conversation", "--group", GROUP, "--limit", "3"],
     ["list-conversations", "--user-uuid", MIRA],
 ])
@@ -269,5 +293,6 @@ def test_an_empty_result_says_what_it_looked_for_and_exits_0(cli, seeded):
                  "-p", "since=2999-01-01T00:00:00+00:00", "-o", "json")
     assert json.loads(result.stdout)["count"] == 0
     assert "no items: pattern messages-since matched nothing" in result.stderr
-    assert f"'MSG#{GROUP}'" in result.stderr and "'2999-01-01T00:00:00+00:00'" in result.stderr
+    # the timestamp as sent: normalized to the table's form (issue 15)
+    assert f"'MSG#{GROUP}'" in result.stderr and "'2999-01-01T00:00:00.000000+00:00'" in result.stderr
     assert "in cruddur-messages" in result.stderr

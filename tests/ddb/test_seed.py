@@ -51,12 +51,13 @@ def test_plan_items_follow_the_apps_contract(tmp_path):
 
     group = group_uuid_for("ana", "bo")
     messages = [i for i in items if i["pk"] == f"MSG#{group}"]
-    assert [m["sk"] for m in messages] == ["2024-02-28T23:58:00+00:00", "2024-02-28T23:59:00+00:00", "2024-02-29T00:00:00+00:00"]
+    assert [m["sk"] for m in messages] == ["2024-02-28T23:58:00.000000+00:00", "2024-02-28T23:59:00.000000+00:00",
+                                           "2024-02-29T00:00:00.000000+00:00"]
     assert set(messages[0]) == {"pk", "sk", "message_uuid", "message", "user_uuid", "user_display_name", "user_handle"}
     assert messages[1]["user_handle"] == "bo" and messages[1]["message"] == "second: with a colon"
 
     ana_row = next(i for i in items if i["pk"] == f"GRP#{users['ana'].uuid}" and i["message_group_uuid"] == group)
-    assert ana_row == {"pk": f"GRP#{users['ana'].uuid}", "sk": "2024-02-29T00:00:00+00:00", "message_group_uuid": group,
+    assert ana_row == {"pk": f"GRP#{users['ana'].uuid}", "sk": "2024-02-29T00:00:00.000000+00:00", "message_group_uuid": group,
                        "message": "third, over midnight", "user_uuid": users["bo"].uuid,
                        "user_display_name": "Bo Ek", "user_handle": "bo"}
 
@@ -65,20 +66,20 @@ def test_without_start_a_conversation_ends_just_before_now(tmp_path):
     seed = seedfile.read(write(tmp_path))
     users = {u.handle: u for u in seed.users}
     floating = seeding.plan(seed, users, NOW)[1]
-    assert floating.timestamps == ["2025-01-01T11:58:30+00:00", "2025-01-01T11:59:30+00:00"]
+    assert floating.timestamps == ["2025-01-01T11:58:30.000000+00:00", "2025-01-01T11:59:30.000000+00:00"]
     assert all(datetime.fromisoformat(t) < NOW for t in floating.timestamps)
 
 
 def test_start_offsets_are_kept_in_utc(tmp_path):
     seed = seedfile.read(write(tmp_path, SMALL.replace("2024-02-28T23:58:00+00:00", "2024-02-29T01:58:00+02:00")))
     users = {u.handle: u for u in seed.users}
-    assert seeding.plan(seed, users, NOW)[0].timestamps[0] == "2024-02-28T23:58:00+00:00"
+    assert seeding.plan(seed, users, NOW)[0].timestamps[0] == "2024-02-28T23:58:00.000000+00:00"
 
 
 def test_group_rows_that_would_collide_are_an_error(tmp_path):
     text = SMALL.replace("  - between: [cy, ana]\n", "  - between: [cy, ana]\n    start: 2024-02-28T23:59:00+00:00\n")
     seed = seedfile.read(write(tmp_path, text))
-    with pytest.raises(SeedError, match="both end at 2024-02-29T00:00:00\\+00:00 for 'ana'"):
+    with pytest.raises(SeedError, match="both end at 2024-02-29T00:00:00.000000\\+00:00 for 'ana'"):
         seeding.plan(seed, {u.handle: u for u in seed.users}, NOW)
 
 
@@ -91,7 +92,7 @@ def test_the_project_seed_is_valid():
 def test_dry_run_sends_nothing(cli, aws_env, tmp_path):
     doc = cli.json("ddb", "seed", write(tmp_path), "--dry-run", "--endpoint-url", "http://127.0.0.1:9")
     assert doc["dry_run"] and doc["items"] == 9 and doc["messages"] == 5 and doc["group_rows"] == 4
-    assert doc["plan"][0]["last_at"] == "2024-02-29T00:00:00+00:00"
+    assert doc["plan"][0]["last_at"] == "2024-02-29T00:00:00.000000+00:00"
 
 
 # --- on DynamoDB Local -----------------------------------------------------------------------------
@@ -168,12 +169,36 @@ def test_computed_capacity_matches_what_dynamodb_reports(messages_table, tmp_pat
     computed = seeding.seed(messages_table, seed, seed.users, capacity="computed").capacity
     assert computed.source == "computed" and reported.source == "reported"
     assert (computed.total, computed.table, computed.indexes) == (reported.total, reported.table, reported.indexes)
-    assert computed.table == 8 + 4  # the message of 3,000+ bytes costs 4 units; the 8 other items 1 each
+    # the message of 3,000+ bytes costs 4 units, the 4 other messages 1 each; the 4 group rows are transactional
+    # writes (one row per user per conversation, kept with its clean-up in one transaction): 2 units each
+    assert computed.table == 4 + 4 + 4 * 2
 
 
 @pytest.mark.integration
 def test_the_cli_computes_capacity_on_local_engines(messages_table, cli, tmp_path):
     doc = cli.json("ddb", "seed", write(tmp_path))
-    assert doc["consumed_capacity"]["source"] == "computed" and doc["consumed_capacity"]["total"] == 9 + 4
+    assert doc["consumed_capacity"]["source"] == "computed" and doc["consumed_capacity"]["total"] == 5 + 4 * 2 + 4 * 2  # messages; rows (transactional) in table and GSI
     doc = cli.json("ddb", "seed", write(tmp_path), "--capacity", "reported")
     assert doc["consumed_capacity"]["source"] == "reported" and doc["consumed_capacity"]["total"] > 0
+
+
+# --- issue 15: placed relative to now, inside the current year -------------------------------------------------------
+@pytest.mark.parametrize("now", [
+    datetime(2027, 1, 2, 0, 30, tzinfo=UTC),       # 2 January: "the last days" would reach into last year
+    datetime(2027, 1, 1, 0, 0, 40, tzinfo=UTC),    # 40 seconds into the year
+    datetime(2026, 12, 1, 5, 50, 31, tzinfo=UTC),
+])
+def test_the_shipped_seed_is_placed_before_now_and_never_straddles_a_new_year(now):
+    seed = seedfile.read(SEED)
+    assert all(c.start is None for c in seed.conversations)  # the shipped file pins no past year
+    planned = seeding.plan(seed, {u.handle: u for u in seed.users}, now)
+    stamps = [t for pc in planned for t in pc.timestamps]
+    assert len(set(stamps)) == len(stamps) == seed.message_count
+    for pc in planned:
+        assert pc.timestamps == sorted(pc.timestamps)
+    moments = [datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z") for t in stamps]
+    assert all(m.year == now.year and m < now for m in moments)
+    lasts = [datetime.fromisoformat(pc.last_at) for pc in planned]
+    assert max(lasts) > now - seeding.LEAD - seeding.STEP  # the newest ends just before now
+    if now.day > 3:  # spread over the last days
+        assert min(lasts) < now - seeding.SPREAD / 2

@@ -117,7 +117,9 @@ def test_every_item_arrives_exactly_once_through_unprocessed_items_and_throttlin
     want = planned_keys(path)
     assert len(want) == 6 * 50
     assert flaky.unprocessed > 0 and flaky.errors > 0  # the test really throttled
-    assert set(flaky.forwarded) == want and set(flaky.forwarded.values()) == {1}  # each item sent exactly once
+    # each message sent exactly once in a batch; group rows go in transactions (one row per user per conversation)
+    messages = {k for k in want if k[0].startswith("MSG#")}
+    assert set(flaky.forwarded) == messages and set(flaky.forwarded.values()) == {1}
     keys = table_keys(messages_table)
     assert len(keys) == len(set(keys)) == len(want) and set(keys) == want
     assert result.items_written == len(want)

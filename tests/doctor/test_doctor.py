@@ -69,11 +69,11 @@ def test_a_healthy_world_passes_with_one_row_per_check(cli, world):
     result, doc, checks = run(cli, world)
     assert result.exit_code == 0 and doc["ok"] is True
     assert list(checks) == ["dynamodb-endpoint", "dynamodb-table", "postgres", "seed-handles", "cognito-user-ids",
-                            "message-timestamps", "group-rows-current", "group-row-users", "duplicate-conversations",
-                            "blocking-sessions"]
+                            "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
+                            "group-row-users", "duplicate-conversations", "blocking-sessions"]
     assert {n: c["status"] for n, c in checks.items() if c["status"] != "ok"} == {"cognito-user-ids": "warn"}
     assert set(doc) == {"ok", "summary", "endpoint", "table", "database", "seed_file", "scan", "checks", "fixes"}
-    assert doc["summary"] == {"ok": 9, "warn": 1, "fail": 0, "n/a": 0}
+    assert doc["summary"] == {"ok": 11, "warn": 1, "fail": 0, "n/a": 0}
     assert doc["scan"] == {"items": 4, "max_items": 100_000, "truncated": False}
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["database"]
     assert "scanned 4 items" in result.stderr
@@ -302,8 +302,49 @@ def test_max_items_bounds_the_scan_and_the_checks_say_so(cli, world):
     assert "stopped at --max-items 2" in result.stderr
 
 
+def test_a_partial_scan_of_a_clean_table_fails_nothing(cli, world):
+    from cruddur_ops.ddb.messages import create_message
+
+    group = world.seed.conversations[0].group_uuid
+    create_message(world.client, group, world.user("bo"), "one more", table=TABLE)  # the rows move with it
+    for n in ("1", "2", "3", "5"):
+        result, doc, checks = run(cli, world, "--max-items", n)
+        assert result.exit_code == 0 and doc["summary"]["fail"] == 0, (n, checks)
+        assert checks["group-rows-current"]["status"] in ("ok", "warn")
+
+
+def test_naive_app_timestamps_warn_and_name_the_cause(cli, world):
+    from datetime import datetime
+
+    group = world.seed.conversations[0].group_uuid
+    naive = datetime.now().isoformat()  # as the app writes it
+    item = message_item(group, naive, str(uuidlib.uuid4()), "from the app", world.user("bo"))
+    world.client.put_item(TableName=TABLE, Item=to_attrs(item))
+    from cruddur_ops.ddb import stream
+
+    stream.apply_message(world.client, TABLE, group, naive, "from the app")
+    result, doc, checks = run(cli, world)
+    stamps = checks["message-timestamps"]
+    assert result.exit_code == 0 and stamps["status"] == "warn"
+    assert "datetime.now().isoformat() without a timezone" in stamps["found"] and "sort as UTC" in stamps["found"]
+    assert checks["group-rows-current"]["status"] == "ok"
+
+
+def test_group_rows_outside_the_current_year_warn_with_their_number_and_the_fix(cli, world):
+    ada, bo = world.user("ada"), world.user("bo")
+    group = str(uuidlib.uuid4())
+    old = "2024-03-01T12:00:00.000000+00:00"
+    world.client.put_item(TableName=TABLE, Item=to_attrs(message_item(group, old, "m", "old", ada)))
+    for a, b in ((ada, bo), (bo, ada)):
+        world.client.put_item(TableName=TABLE, Item=to_attrs(group_item(a, b, group, old, "old")))
+    result, doc, checks = run(cli, world)
+    year = checks["group-rows-year"]
+    assert year["status"] == "warn" and year["found"].startswith("2 of 4 group row(s) are outside")
+    assert "cruddur ddb seed" in year["fix"]
+
+
 def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "9 ok, 1 warn" in result.stdout
+    assert "11 ok, 1 warn" in result.stdout

@@ -192,3 +192,37 @@ def test_line_of_finds_keys_and_indexes_without_composing_nodes(tmp_path):
     assert yamlfile.line_of(path, ["a", 9]) == 1  # past the end: the nearest parent
     assert yamlfile.line_of(path, ["b"]) == 7
     assert yamlfile.line_of(path, ["nope", 1]) == 1
+
+
+# --- issue 15: raw scalar text, duplicate anchors, keys equal in value ------------------------------------------
+RETYPED = ["1:30", "0x1F", "010", "3.10", "yes", "1_000", "~", "2026-02-28"]
+
+
+@pytest.mark.parametrize("collection_tag", ["", "s: !!set {q}\n"], ids=["streaming", "with a !!set"])
+def test_raw_text_keeps_each_scalar_as_written(tmp_path, collection_tag):
+    path = tmp_path / "t.yaml"
+    path.write_text("texts: [" + ", ".join(RETYPED) + "]\n" + collection_tag, encoding="utf-8")
+    texts = yamlfile.load(path, raw_text=True)["texts"]
+    assert texts == RETYPED and all(isinstance(t, str) for t in texts)
+    assert yamlfile.plain(texts)[:3] == [90, 31, 8]  # what YAML makes of them, still at hand
+    assert yamlfile.load(path)["texts"][:3] == [90, 31, 8]  # without raw_text: PyYAML's values, as before
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\nb: &x 2\n", "a: &x [1]\nb: &x {k: v}\n"])
+def test_a_duplicate_anchor_is_an_error_as_in_pyyaml(tmp_path, text):
+    path = tmp_path / "a.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(yaml.composer.ComposerError):
+        yaml.load(text, Loader=yaml.SafeLoader)
+    with pytest.raises(InputError, match="duplicate anchor 'x'") as err:
+        yamlfile.load(path)
+    assert str(err.value).startswith(f"{path}:2:")
+
+
+@pytest.mark.parametrize("keys", [("1", "0x1"), ("true", "True"), ("10", "012")])
+@pytest.mark.parametrize("tail", ["", "s: !!set {q}\n"], ids=["streaming", "with a !!set"])
+def test_keys_equal_in_value_are_the_same_key_with_or_without_a_set(tmp_path, keys, tail):
+    path = tmp_path / "k.yaml"
+    path.write_text(f"{keys[0]}: a\n{keys[1]}: b\n{tail}", encoding="utf-8")
+    with pytest.raises(InputError, match=f"duplicate key '{keys[1]}' \\(first on line 1\\)"):
+        yamlfile.load(path)

@@ -3,19 +3,18 @@
 In the app a DynamoDB stream on ``cruddur-messages`` sends every write to a function. For each INSERT of a
 message item (``pk = MSG#<group>``) the two group rows of that conversation (``pk = GRP#<user>``, ``sk`` = the
 time of the last message) must move to the new message. ``sk`` is part of the key, so a move is a delete and a
-put; here both happen in one ``transact_write_items``, conditioned so that an older message never moves a row
-backwards, even with several processors at once:
+put; it is done by :func:`cruddur_ops.ddb.grouprows.place`, the write every writer of group rows shares:
 
-* a row is moved only when its ``sk`` is older than the message's ``created_at``;
-* the delete of the old row requires it to still be there, as the row of this group
-  (``attribute_exists(pk) AND message_group_uuid = :group``, on the key ``pk``/``sk = old sk``);
-* the put of the new row requires its key to be free (``attribute_not_exists(pk)``), so it never overwrites
-  another conversation's row that happens to share the timestamp.
+* each participant keeps exactly one row of the conversation: older copies (left by writers at different
+  times, e.g. a reseed) are deleted in the same ``transact_write_items`` as the move;
+* a row is moved only when its ``sk`` is older than the message's ``created_at`` (rows never move backwards);
+* every delete requires the row to be still what was read; the put may only replace a row of this
+  conversation, never another conversation's row at the same instant (that is a ``collision``: two messages
+  at the same instant, the only collision there is).
 
-When another processor moved the row first, the delete's condition fails and the whole transaction is cancelled
-— nothing is written. The row is then read again (a consistent read of the user's rows from the old ``sk`` on)
-and the comparison is repeated: a row that is already at this message or a newer one is left where it is.
-Rows only ever move forward, so the result does not depend on the order in which processors finish.
+When another writer changed the rows first, the transaction is cancelled as a whole and the decision is made
+again from a fresh read. Rows only ever move forward, so the result does not depend on the order in which
+processors finish.
 
 The same code serves the Lambda handler (``cruddur_ops.stream``), ``cruddur ddb stream process`` (which reads
 the stream with GetRecords, :func:`process_stream`) and pattern D (``cruddur ddb pattern create-message``).
@@ -25,13 +24,11 @@ Records come in either shape — Lambda's ``event["Records"]`` or GetRecords' ``
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from cruddur_ops.ddb import grouprows
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
-from cruddur_ops.errors import CruddurError
 
 # Why a record changed nothing; every key is always present in a summary, so JSON consumers see stable keys.
 SKIP_REASONS = (
@@ -42,10 +39,10 @@ SKIP_REASONS = (
     "malformed",      # a MSG# item without the sk / message attributes of a message
     "no_group_rows",  # a message of a group that has no group rows
     "not_newer",      # both rows already show this message or a newer one
-    "sk_collision",   # a row could not move: its user has another conversation's row at exactly that sk
+    "sk_collision",   # a row could not move: its user has another conversation's row at exactly that instant
 )
 MAX_KEPT_CHANGES = 1000  # changes listed in a summary; the rest are counted
-MAX_ATTEMPTS = 8  # re-reads after losing a race; each lost race means another processor moved the row forward
+MAX_ATTEMPTS = grouprows.MAX_ATTEMPTS  # fresh reads after losing a race with another writer
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,8 @@ class Summary:
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
     changes: list[Change] = field(default_factory=list)
     changes_omitted: int = 0  # beyond MAX_KEPT_CHANGES (a long --follow run); each was reported as it happened
-    collisions: list[dict] = field(default_factory=list)
+    collisions: list[dict] = field(default_factory=list)  # two messages at the same instant, nothing else
+    duplicates_removed: int = 0  # older copies of a user's row of a conversation, removed with the move
 
     @property
     def skipped_total(self) -> int:
@@ -92,6 +90,7 @@ class Summary:
         self.records += other.records
         self.applied += other.applied
         self.rows_moved += other.rows_moved
+        self.duplicates_removed += other.duplicates_removed
         for reason, n in other.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + n
         self.add_changes(other.changes)
@@ -122,95 +121,67 @@ def group_rows(client, table: str, group: str) -> list[dict]:
     return rows
 
 
-def _current_row(client, table: str, pk: str, group: str, since_sk: str) -> dict | None:
-    """The user's row of ``group`` as it is now (consistent read), looking only at ``sk >= since_sk``.
-
-    Rows only move forward, so after losing a race the row is at its old ``sk`` or later. The GSI is not used
-    here: on AWS it is eventually consistent and may still show the row where it was.
-    """
-    pages = client.get_paginator("query").paginate(
-        TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk AND sk >= :since",
-        FilterExpression="message_group_uuid = :g",
-        ExpressionAttributeValues={":pk": {"S": pk}, ":since": {"S": since_sk}, ":g": {"S": group}})
-    found = [item for page in pages for item in page["Items"]]
-    return max(found, key=lambda i: i["sk"]["S"]) if found else None
-
-
 def _cancellation_codes(exc: Exception) -> list[str] | None:
-    response = getattr(exc, "response", None) or {}
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return None
-    return [r.get("Code", "None") for r in response.get("CancellationReasons") or []]
+    return grouprows._cancellation_codes(exc)
 
 
 @dataclass(frozen=True)
 class Move:
-    """What became of one group row: ``moved`` (with its change), ``not_newer``, ``gone`` or ``sk_collision``."""
+    """What became of one group row: ``moved`` (with its change), ``not_newer``, ``gone`` or ``sk_collision``.
+
+    ``deleted``: the owner's other rows of the conversation removed with it (copies left by earlier writers).
+    """
 
     outcome: str
     pk: str
     sk: str  # where the row is now (or was last seen)
     user_handle: str = ""  # the other participant, whom the row describes
     change: Change | None = None
+    deleted: int = 0
 
     def to_dict(self) -> dict:
         return {"pk": self.pk, "sk": self.sk, "user_handle": self.user_handle, "outcome": self.outcome,
                 "from_sk": self.change.from_sk if self.change else None}
 
 
-def move_row(client, table: str, row: dict, created_at: str, text: str, *, capacity=None) -> Move:
-    """Move one group row to the message at ``created_at`` unless it already shows that message or a newer one.
+def _move(placed: grouprows.Placed, group: str, created_at: str, text: str) -> Move:
+    if placed.outcome in ("moved", "refreshed", "written"):
+        change = Change(group=group, pk=placed.pk, from_sk=placed.from_sk or placed.sk, to_sk=created_at,
+                        message=text, user_handle=placed.user_handle)
+        return Move("moved", placed.pk, placed.sk, placed.user_handle, change, placed.deleted)
+    outcome = "sk_collision" if placed.outcome == "sk_collision" else "not_newer"
+    return Move(outcome, placed.pk, placed.sk, placed.user_handle, None, placed.deleted)
 
-    Delete and put happen in one transaction; see the module docstring for the conditions. With a
-    ``capacity`` (ddb.capacity.Capacity) the transaction's consumed write capacity is added to it.
+
+def move_row(client, table: str, row: dict, created_at: str, text: str, *, capacity=None) -> Move:
+    """Move one group row's owner to the message at ``created_at`` unless it already shows it or a newer one.
+
+    The owner's other rows of the conversation go in the same transaction (:mod:`cruddur_ops.ddb.grouprows`).
     """
     pk, group = row["pk"]["S"], row["message_group_uuid"]["S"]
-    handle = _s(row, "user_handle") or ""
-    for _ in range(MAX_ATTEMPTS):
-        old_sk = row["sk"]["S"]
-        if old_sk >= created_at:
-            return Move("not_newer", pk, old_sk, handle)
-        new_row = {**row, "sk": {"S": created_at}, "message": {"S": text}}
-        try:
-            response = client.transact_write_items(**({"ReturnConsumedCapacity": "INDEXES"} if capacity else {}), TransactItems=[
-                {"Delete": {
-                    "TableName": table, "Key": {"pk": row["pk"], "sk": row["sk"]},
-                    "ConditionExpression": "attribute_exists(pk) AND message_group_uuid = :g",
-                    "ExpressionAttributeValues": {":g": {"S": group}}}},
-                {"Put": {"TableName": table, "Item": new_row, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ])
-        except Exception as exc:  # botocore ClientError
-            codes = _cancellation_codes(exc)
-            if not codes or not {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
-                raise
-            if "ConditionalCheckFailed" not in codes:
-                # Another transaction was writing the same row at that moment: wait a little, look again.
-                time.sleep(random.uniform(0.005, 0.05))
-            elif codes[0] != "ConditionalCheckFailed":
-                # The old row is still there but the new key is taken: the user has another conversation's row
-                # at exactly this sk. Moving would overwrite it; leave this row where it is and report it.
-                return Move("sk_collision", pk, old_sk, handle)
-            current = _current_row(client, table, pk, group, old_sk)
-            if current is None:
-                return Move("gone", pk, old_sk, handle)  # the conversation was deleted meanwhile
-            row = current
-            continue
-        if capacity is not None:
-            capacity.add(response.get("ConsumedCapacity"))
-        change = Change(group=group, pk=pk, from_sk=old_sk, to_sk=created_at, message=text, user_handle=handle)
-        return Move("moved", pk, created_at, handle, change)
-    raise CruddurError(f"gave up moving the row {pk} of group {group} to {created_at} after {MAX_ATTEMPTS} "
-                       "lost races with other writers")
+    placed = grouprows.place(client, table, group, created_at, text, capacity=capacity)
+    for p in placed:
+        if p.pk == pk:
+            return _move(p, group, created_at, text)
+    return Move("gone", pk, row["sk"]["S"], _s(row, "user_handle") or "")  # the conversation was deleted meanwhile
 
 
 def apply_message(client, table: str, group: str, created_at: str, text: str, *,
                   rows: list[dict] | None = None, capacity=None) -> list[Move]:
-    """Move every group row of ``group`` that is older than ``created_at``; one Move per row (none: no rows).
+    """Put every participant's group row of ``group`` at ``created_at`` unless it shows a newer message; one Move
+    per participant (none: no rows). Each participant keeps exactly one row: older copies are removed with it.
 
     ``rows`` are the group rows when the caller has just read them (pattern D), else they are read here.
     """
-    rows = sorted(group_rows(client, table, group) if rows is None else rows, key=lambda r: r["pk"]["S"])
-    return [move_row(client, table, row, created_at, text, capacity=capacity) for row in rows]
+    first: dict[str, list[dict]] | None = None
+    if rows is not None:
+        first = {}
+        for row in rows:
+            first.setdefault(row["pk"]["S"], []).append(row)
+        for owner_rows in first.values():
+            owner_rows.sort(key=lambda r: r["sk"]["S"])
+    placed = grouprows.place(client, table, group, created_at, text, capacity=capacity, first_read=first)
+    return [_move(p, group, created_at, text) for p in placed]
 
 
 # --- a batch of records ---------------------------------------------------------------------------------------
@@ -254,6 +225,7 @@ def apply_records(client, records: Iterable[dict], *, table: str = TABLE,
             created_at = image["sk"]["S"]
             moves = apply_message(client, table, group, created_at, image["message"]["S"])
             changes = [m.change for m in moves if m.change is not None]
+            summary.duplicates_removed += sum(m.deleted for m in moves)
             for move in moves:
                 if move.outcome == "sk_collision":
                     summary.collisions.append({"message_group_uuid": group, "pk": move.pk, "sk": move.sk,

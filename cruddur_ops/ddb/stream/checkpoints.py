@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cruddur_ops.errors import CruddurError
+from cruddur_ops.io.timestamps import format_utc
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return format_utc(datetime.now(UTC))
 
 
 class Checkpoints:
