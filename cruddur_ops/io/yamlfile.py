@@ -79,19 +79,26 @@ def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> 
             return _load_streaming(text)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
             return yaml.load(text, Loader=_loader())
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, text, path, error) from None
+
+
+def yaml_error(exc, text: str, path: Path, error=InputError) -> Exception:
+    """A PyYAML error as ``error`` naming the file and line, worded for a person."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         if isinstance(exc, _STRICT_ERROR):
-            raise error(exc.problem, path=path, line=line) from None
+            return error(exc.problem, path=path, line=line)
         problem = exc.problem or exc.context or "invalid YAML"
         if mark is not None and _char_at(text, mark) == "\t":
             problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
         elif exc.context and exc.problem and exc.context_mark is not None:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
-    except yaml.YAMLError as exc:
-        raise error(f"YAML error: {exc}", path=path) from None
+        return error(f"YAML syntax error: {problem}", path=path, line=line)
+    return error(f"YAML error: {exc}", path=path)
 
 
 class _Unusual(Exception):
