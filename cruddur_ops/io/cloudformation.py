@@ -357,7 +357,7 @@ class _Resolver:
         if fn == "Ref":
             return self._ref(args, kp)
         if fn == "Fn::Sub":
-            return self._sub(args, here)
+            return self._sub(args, kp)
         if fn == "Fn::If":
             if not isinstance(args, list) or len(args) != 3 or not isinstance(args[0], str):
                 self.fail(kp, "Fn::If takes [condition name, value if true, value if false]")

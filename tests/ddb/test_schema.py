@@ -1,12 +1,15 @@
 """schemas: reading CreateTable YAML, lists and CloudFormation; validation; loading on DynamoDB Local."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from cruddur_ops.ddb import schema
 from cruddur_ops.errors import SchemaError
 from tests.conftest import SCHEMA
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 TABLE = """\
 TableName: things
