@@ -269,6 +269,9 @@ def seed(
         return
     s.guard_write("dynamodb", f"seed {table}")
     client = s.dynamodb(validate=False)  # the seed builds its own requests
+    from cruddur_ops.ddb.schema import require_app_design
+
+    require_app_design(client, table, what="ddb seed")
     if capacity is None:
         capacity = CapacitySource.computed if s.is_local("dynamodb") else CapacitySource.reported
     with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
@@ -330,17 +333,26 @@ def scan(
 
 
 # --- access patterns -----------------------------------------------------------------------------------------
-def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view):
+def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
+                 app_design: bool = False):
     from cruddur_ops.ddb import patterns
+    from cruddur_ops.ddb.schema import require_app_design, require_keys
 
-    pattern = patterns.find(_schemas(schema_files)[0].tables, name)
+    specs = _schemas(schema_files)[0].tables
+    pattern = patterns.find(specs, name)
     request = patterns.build_request(pattern, params, limit=limit, table=table)
     if explain:
         render.emit(request, output, lambda: [Section(f"Query for pattern {name} (not sent)",
                     [Column("field", "k"), Column("value", "v")],
                     [{"k": k, "v": v} for k, v in request.items()])])
         return
-    result = patterns.run(settings(ctx).dynamodb(), request, reverse=pattern.reverse)
+    client = settings(ctx).dynamodb()
+    if app_design:  # patterns A and B: the app's keys and GSI
+        require_app_design(client, request["TableName"], what=f"pattern {name}")
+    else:  # the keys of the table or index the pattern declares
+        spec = next(t for t in specs if t.name == pattern.table)
+        require_keys(client, request["TableName"], {pattern.index: spec.key_names(pattern.index)}, what=f"pattern {name}")
+    result = patterns.run(client, request, reverse=pattern.reverse)
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
@@ -377,7 +389,7 @@ def get_conversation(
     """
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS))
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), app_design=True)
 
 
 @pattern_app.command("list-conversations")
@@ -405,7 +417,7 @@ def list_conversations(
         user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS))
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS), app_design=True)
 
 
 @pattern_app.command("list")

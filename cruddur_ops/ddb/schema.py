@@ -977,3 +977,43 @@ def drop(client, name: str, *, wait: bool = True) -> dict:
     if wait:
         client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     return description
+
+
+# --- writes only into the design they were made for ------------------------------------------------------
+def require_keys(client, table: str, wanted: dict[str | None, tuple[str, str | None]], *, what: str) -> None:
+    """Refuse, before the first write or query, a table whose keys (or whose index ``name``'s keys) are not
+    ``wanted[name]`` (``None``: the table's own keys): one line naming what is missing."""
+    from cruddur_ops.errors import NotFoundError, TableDiffersError
+
+    d = existing(client, table)
+    if d is None:
+        raise NotFoundError(f"no table {table}; create it first: cruddur ddb schema-load")
+
+    def keys_of(schema):
+        h = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)
+        r = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+        return h, r
+
+    indexes = {i["IndexName"]: keys_of(i["KeySchema"])
+               for g in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes") for i in d.get(g) or []}
+    missing = []
+    for index, (h, r) in wanted.items():
+        if index is None:
+            have = keys_of(d["KeySchema"])
+            if have != (h, r):
+                missing.append(f"keys {h}{f'/{r}' if r else ''} (the table has {have[0]}{f'/{have[1]}' if have[1] else ''})")
+        elif index not in indexes:
+            missing.append(f"index {index} ({h}{f'/{r}' if r else ''})")
+        elif indexes[index] != (h, r):
+            got = indexes[index]
+            missing.append(f"index {index} keyed {h}{f'/{r}' if r else ''} (it is keyed {got[0]}{f'/{got[1]}' if got[1] else ''})")
+    if missing:
+        raise TableDiffersError(f"{table} is not of the design {what} needs: missing {', '.join(missing)}; "
+                                "nothing was written")
+
+
+def require_app_design(client, table: str, *, what: str = "the app") -> None:
+    """The app's keys (pk/sk) and its GSI ``message-group-sk-index`` (message_group_uuid/sk)."""
+    from cruddur_ops.ddb.model import GROUP_INDEX
+
+    require_keys(client, table, {None: ("pk", "sk"), GROUP_INDEX: ("message_group_uuid", "sk")}, what=what)

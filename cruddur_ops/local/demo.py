@@ -60,9 +60,14 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
             warn(f"{exc}\n→ going on without PostgreSQL: DynamoDB is seeded with the seed file's users")
 
     client = dataclasses.replace(settings, endpoint_url=engine.endpoint).dynamodb()
-    read = schema.read(defaults.schema_files())
+    files = defaults.schema_files()
+    note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
+    read = schema.read(files)
     loaded = schema.load(client, read.tables)
     note("tables: " + ", ".join(f"{r.name} {r.status}" for r in loaded))
+    from cruddur_ops.ddb.model import TABLE
+
+    schema.require_app_design(client, TABLE, what="local demo")
 
     users, users_from = None, "seed file"
     if service is not None:
