@@ -250,6 +250,8 @@ def seed(
 
     s = settings(ctx)
     path = file or defaults.seed_file()
+    if file is None:
+        render.note(f"seed file: {path} (from {defaults.project().source('seeds')})")
     users_from = users_source(s, users_from)
     users = None
     if users_from is UsersFrom.db:
@@ -279,6 +281,7 @@ def seed(
                               capacity=capacity.value)
     doc = result.to_dict(prices(price_file))
     doc["users_from"] = users_from.value
+    doc["files"] = [str(path)]
     render.emit(doc, output, lambda: [
         Section(f"Seeded {table}", [Column("", "k"), Column("", "v", justify="right")], [
             {"k": "conversations", "v": doc["conversations"]}, {"k": "messages", "v": doc["messages"]},
@@ -338,7 +341,8 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     from cruddur_ops.ddb import patterns
     from cruddur_ops.ddb.schema import require_app_design, require_keys
 
-    specs = _schemas(schema_files)[0].tables
+    read, used = _schemas(schema_files)
+    specs = read.tables
     pattern = patterns.find(specs, name)
     request = patterns.build_request(pattern, params, limit=limit, table=table)
     if explain:
@@ -356,7 +360,7 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
-           "consumed_capacity": result.capacity.to_dict(prices(price_file))}
+           "consumed_capacity": result.capacity.to_dict(prices(price_file)), "files": used}
     title, columns = view(pattern)
     render.emit(doc, output, lambda: [
         Section(f"{title} ({result.count} items, {doc['latency_ms']} ms)", columns, result.items),
@@ -426,9 +430,9 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
 
     Example: cruddur ddb pattern list --output json
     """
-    read, _ = _schemas(schema)
+    read, used = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
-    render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
+    render.emit({"patterns": rows, "count": len(rows), "files": used}, output, lambda: [Section("Access patterns", [
         Column("name", "name"), Column("table", "table"), Column("index", "index"),
         Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
         Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
