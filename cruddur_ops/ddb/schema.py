@@ -144,6 +144,10 @@ def _tables_in_file(path: Path, context, result: ReadResult) -> list[tuple[dict,
             raise SchemaError(f"JSON error: {exc}", path=path, line=getattr(exc, "lineno", None)) from None
         if isinstance(doc, dict) and "DataModel" in doc:
             return _workbench_tables(doc, path)
+        try:
+            yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:  # JSON that YAML does not read (tabs): the same data, re-spelled for the resolver
+            text = yaml.safe_dump(doc, sort_keys=False)
     try:
         ldr, root = cloudformation.compose(text, path)
         if cloudformation.is_template(root):

@@ -415,3 +415,16 @@ def test_drop_list_and_describe(messages_table, cli):
     assert messages_table.list_tables()["TableNames"] == []
     missing = cli("ddb", "describe", "cruddur-messages", ok=False)
     assert missing.exit_code == 1 and "schema-load" in missing.stderr
+
+
+@pytest.mark.integration
+def test_drift_rows_in_the_table_output(messages_table, cli, tmp_path):
+    changed = write(tmp_path, SCHEMA.read_text().replace("BillingMode: PAY_PER_REQUEST",
+                                                         "BillingMode: PAY_PER_REQUEST\nDeletionProtectionEnabled: true"))
+    result = cli("ddb", "schema-load", changed, "--plan", "-o", "table", ok=False)
+    assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines() if "deletion protection" in line)
+    assert [c.strip() for c in row.strip("│┃| ").split("│") if c.strip()] == \
+        ["cruddur-messages", "deletion protection", "off", "on", "update"]
+    assert "Differences" in result.stdout and "table has" in result.stdout
+    assert messages_table.describe_table(TableName="cruddur-messages")["Table"].get("DeletionProtectionEnabled") is False

@@ -159,7 +159,7 @@ def test_what_only_a_deployment_knows_is_an_error_naming_intrinsic_property_file
 
 def test_other_resources_are_not_evaluated_and_an_alias_bomb_there_does_not_matter(tmp_path):
     bomb = "  Bomb:\n    Type: AWS::SSM::Parameter\n    Properties:\n      a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-    for i, prev in zip("bcdefghijk", "abcdefghij"):
+    for i, prev in zip("bcdefghijk", "abcdefghij", strict=True):
         bomb += f"      {i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
     bomb += "      m1: &m1 {k: v}\n"
     for i in range(2, 40):
@@ -173,7 +173,7 @@ def test_other_resources_are_not_evaluated_and_an_alias_bomb_there_does_not_matt
     inside = template(tmp_path, "TableName: orders\nBillingMode: PAY_PER_REQUEST\nTags: *k\n", name="inside.yaml")
     inside.write_text(inside.read_text().replace("Resources:\n", "Metadata:\n  x: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + "".join(f"  {i}: &{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-                  for i, p in zip("bcdefghijk", "abcdefghij")) + "Resources:\n"))
+                  for i, p in zip("bcdefghijk", "abcdefghij", strict=True)) + "Resources:\n"))
     with pytest.raises(SchemaError):  # evaluated: an error (not recognised or too large), never a hang
         schema.read([inside])
 
