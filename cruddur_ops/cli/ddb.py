@@ -94,10 +94,11 @@ def schema_load(
     s = settings(ctx)
     local = s.is_local("dynamodb")
     context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
-                      region=s.region or "us-east-1", account_id="000000000000" if local else _account_id(s))
-    read, used = _schemas(files, context=context)
-    if not plan_only:
+                      region=s.region or "us-east-1",
+                      account_id="000000000000" if local else (lambda: _account_id(s)))
+    if not plan_only:  # before anything that could send a request (AWS::AccountId asks STS)
         s.guard_write("dynamodb", "create tables")
+    read, used = _schemas(files, context=context)
     client = s.dynamodb()
     where = s.describe_endpoint("dynamodb")
 

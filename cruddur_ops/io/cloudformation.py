@@ -67,7 +67,7 @@ class Context:
     parameters: dict[str, str] = field(default_factory=dict)  # --parameter-overrides KEY=VALUE
     stack_name: str | None = None  # default: the template file's stem
     region: str = "us-east-1"
-    account_id: str = "000000000000"
+    account_id: Any = "000000000000"  # or a callable asked only when a template uses AWS::AccountId
     partition: str = "aws"
     url_suffix: str = "amazonaws.com"
 
@@ -146,10 +146,18 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
             ignored += 1
 
     stack = ctx.stack_name or path.stem
-    pseudo = {"AWS::StackName": stack, "AWS::Region": ctx.region, "AWS::AccountId": ctx.account_id,
+    account = ctx.account_id
+
+    def account_id():
+        nonlocal account
+        if callable(account):
+            account = account()
+        return account
+
+    pseudo = {"AWS::StackName": stack, "AWS::Region": ctx.region, "AWS::AccountId": account_id,
               "AWS::Partition": ctx.partition, "AWS::URLSuffix": ctx.url_suffix,
-              "AWS::StackId": f"arn:{ctx.partition}:cloudformation:{ctx.region}:{ctx.account_id}:stack/{stack}/"
-                              "00000000-0000-0000-0000-000000000000",
+              "AWS::StackId": lambda: f"arn:{ctx.partition}:cloudformation:{ctx.region}:{account_id()}:stack/"
+                                      f"{stack}/00000000-0000-0000-0000-000000000000",
               "AWS::NotificationARNs": []}
     params = _parameters(build(_child(root, "Parameters"), ["Parameters"]) or {}, ctx.parameters, path, fail)
     mappings = build(_child(root, "Mappings"), ["Mappings"]) or {}
@@ -341,7 +349,10 @@ class _Resolver:
         if name in self.params:
             return self.params[name]
         if name in self.pseudo:
-            return self.pseudo[name]
+            value = self.pseudo[name]
+            if callable(value):
+                value = self.pseudo[name] = value()
+            return value
         if name in self.resources:
             self.fail(kp, f"{fn} to resource '{name}' cannot be known without deploying the stack; "
                           "write the value itself or use a Parameter")
