@@ -70,22 +70,23 @@ class Report:
         return summarize(self.findings)
 
 
-R = TypeVar("R")
-F = TypeVar("F")
+R = TypeVar("R")  # a report
+F = TypeVar("F")  # a finding to fix
+D = TypeVar("D")  # what one fix reports
 
 
 @dataclass
-class FixRun(Generic[R]):
+class FixRun(Generic[R, D]):
     """What ``--fix`` did: the report to show (checked again after fixing) and each fix's own result."""
 
     report: R
-    fixes: list[dict]
+    fixes: list[D]
     before: R  # the first report (the same object as ``report`` when nothing was fixed)
 
 
 def fix_then_recheck(check: Callable[[], R], *, fix: bool, fixable: Callable[[R], list[F]],
-                     apply: Callable[[list[F]], list[dict]], confirm: Callable[[list[F]], None] | None = None,
-                     on_nothing: Callable[[], None] | None = None) -> FixRun[R]:
+                     apply: Callable[[list[F]], list[D]], confirm: Callable[[list[F]], None] | None = None,
+                     on_nothing: Callable[[], None] | None = None) -> FixRun[R, D]:
     """Check; with ``fix``, ask (``confirm`` raises to refuse), apply the fixable findings' fixes, then check again
     from scratch so the report shows what is true now. Without ``fix``, or with nothing to fix, one check."""
     first = check()

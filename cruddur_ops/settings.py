@@ -11,14 +11,13 @@ processes (psql, initdb, pg_ctl).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from cruddur_ops.errors import CruddurError, ProdGuardError
+from cruddur_ops.errors import InputError, ProdGuardError
+from cruddur_ops.targets import endpoint_host_is_local, is_loopback_host, judge_endpoint  # noqa: F401
 
 LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -40,21 +39,10 @@ CLIENT_IP_ENV = ("CRUDDUR_CLIENT_IP", "GITPOD_IP", "CODESPACES_IP")
 MESSAGE_TABLE_ENV = "DDB_MESSAGE_TABLE"  # the app's variable naming the messages table (the Lambda reads it)
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1 — the only hosts that count as local."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def is_local_url(url: str | None) -> bool:
-    return url is not None and is_loopback_host(urlsplit(url).hostname)
+    """True only when urllib3 will send to a loopback host (see cruddur_ops.targets)."""
+    return endpoint_host_is_local(url)
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -92,13 +80,22 @@ class Settings:
 
     # --- AWS -------------------------------------------------------------------------------------
     def endpoint_for(self, service: str) -> str | None:
-        """The endpoint a client of ``service`` talks to; None means AWS itself."""
+        """The endpoint a client of ``service`` talks to; None means AWS itself.
+
+        As the SDK resolves it: --endpoint-url, ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, then the
+        ``endpoint_url`` of the profile (or of its ``services`` section) in the AWS config file.
+        """
         if self.endpoint_url:
             return self.endpoint_url
         suffix = SERVICE_ENV.get(service, service.upper().replace("-", "_"))
         if self.env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
             return None
-        return self.env.get(f"AWS_ENDPOINT_URL_{suffix}") or self.env.get("AWS_ENDPOINT_URL") or None
+        from_env = self.env.get(f"AWS_ENDPOINT_URL_{suffix}") or self.env.get("AWS_ENDPOINT_URL")
+        if from_env:
+            return from_env
+        from cruddur_ops.targets import configured_endpoint
+
+        return configured_endpoint(service, profile=self.profile, region=self.region, env=self.env)
 
     def is_local(self, service: str = "dynamodb") -> bool:
         return is_local_url(self.endpoint_for(service))
@@ -106,24 +103,38 @@ class Settings:
     def describe_endpoint(self, service: str = "dynamodb") -> str:
         return self.endpoint_for(service) or f"AWS {service} ({self.region or 'default region'})"
 
+    def is_production(self, service: str = "dynamodb") -> bool:
+        """--prod, or an endpoint that is not loopback: destructive actions there need the typed name."""
+        return self.prod or not self.is_local(service)
+
     def guard_write(self, service: str = "dynamodb", action: str = "write") -> None:
         """Refuse to write to a non-loopback endpoint unless --prod was given. Sends no request."""
-        if not self.is_local(service) and not self.prod:
+        endpoint = self.endpoint_for(service)
+        problem = judge_endpoint(endpoint).problem if endpoint else None
+        if problem:
+            raise ProdGuardError(f"refusing to {action} on {endpoint!r}: it is ambiguous ({problem}), so it counts "
+                                 "as production and is never sent; write it as http(s)://host:port")
+        if not is_local_url(endpoint) and not self.prod:
             raise ProdGuardError(
                 f"refusing to {action} on {self.describe_endpoint(service)}: it is not a local endpoint; "
                 "pass --prod to act on production"
             )
 
-    def client(self, service: str, *, validate: bool = True):
+    def client(self, service: str, *, validate: bool = True, attempts: int | None = None):
         """A boto3 client for ``service`` with the endpoint, region, credentials and retries of these settings.
 
         ``validate=False`` skips botocore's parameter validation, for callers that build their requests
-        themselves (the seed's batches: it costs ~0.7 s of CPU per 20,000 items).
+        themselves (the seed's batches: it costs ~0.7 s of CPU per 20,000 items). ``attempts`` caps botocore's
+        HTTP attempts per call whatever the environment says, for callers that own their retries (the batch
+        engine, ddb/batch.py, uses 1).
         """
         import boto3
         from botocore.config import Config
 
         endpoint = self.endpoint_for(service)
+        if endpoint is not None and judge_endpoint(endpoint).problem:
+            raise InputError(f"refusing the endpoint {endpoint!r}: {judge_endpoint(endpoint).problem}; "
+                             "write it as http(s)://host:port")
         local = is_local_url(endpoint)
         region = self.region or (LOCAL_REGION if local else None)
         session_args = {}
@@ -132,23 +143,31 @@ class Settings:
         try:
             session = boto3.session.Session(region_name=region, **session_args)
         except Exception as exc:  # botocore.exceptions.ProfileNotFound
-            raise CruddurError(str(exc)) from exc
+            raise InputError(str(exc)) from exc
         if session.region_name is None:
-            raise CruddurError("no AWS region: pass --region or set AWS_REGION")
-        config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate}
+            raise InputError("no AWS region: pass --region or set AWS_REGION")
+        # the endpoint was resolved above (flags, environment, config file): botocore must not pick another
+        config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate,
+                             "ignore_configured_endpoint_urls": True}
         if local:
             config_args.update(connect_timeout=2, read_timeout=30)
-        if not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):
+        if attempts is not None:
+            config_args["retries"] = {"mode": "standard", "total_max_attempts": attempts}
+        elif not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):
             config_args["retries"] = {"mode": "adaptive", "max_attempts": 3 if local else 10}
         client_args = {"config": Config(**config_args)}
         if endpoint:
             client_args["endpoint_url"] = endpoint
         if local and not self.profile and not self.env.get("AWS_ACCESS_KEY_ID"):
             client_args.update(LOCAL_CREDENTIALS)
-        return session.client(service, **client_args)
+        client = session.client(service, **client_args)
+        if is_local_url(client.meta.endpoint_url) != local:  # judge what the SDK will really use
+            raise ProdGuardError(f"the {service} client would use {client.meta.endpoint_url}, not {endpoint or 'AWS'}; "
+                                 "refusing to guess which one is meant")
+        return client
 
-    def dynamodb(self, *, validate: bool = True):
-        return self.client("dynamodb", validate=validate)
+    def dynamodb(self, *, validate: bool = True, attempts: int | None = None):
+        return self.client("dynamodb", validate=validate, attempts=attempts)
 
     def dynamodb_streams(self):
         """The DynamoDB Streams client. DynamoDB Local serves streams on its own endpoint, so a local DynamoDB
@@ -221,6 +240,12 @@ class Settings:
         if self.env.get("CONNECTION_URL"):
             return "CONNECTION_URL"
         return "DATABASE_URL" if self.env.get("DATABASE_URL") else "default"
+
+    @property
+    def libpq_env(self) -> dict[str, str]:
+        """The variables libpq reads on its own (PGHOST, PGSERVICE, PGSERVICEFILE, …, and HOME for its files):
+        the production guard judges the hosts libpq will really use."""
+        return {k: v for k, v in self.env.items() if k.startswith("PG") or k == "HOME"}
 
     @property
     def cognito_pool_id(self) -> str | None:

@@ -49,4 +49,4 @@ fi
 if [ ! -x .venv/bin/python ]; then say "creating .venv"; python3 -m venv .venv; fi
 say "installing cruddur-ops into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]'
-say "ready: $(.venv/bin/cruddur --version)"
+say "ready: $(.venv/bin/cruddur --version); put it on PATH with: source .venv/bin/activate"

@@ -73,7 +73,7 @@ def test_bad_input_fails_with_its_exact_error_and_writes_nothing(name, engine, d
 
     where = f"{path}:{expected['line']}" if expected.get("line") else f"{path}"
     message = expected["message"].replace("{dir}", str(CORPUS))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert result.stdout == ""
     assert result.stderr == f"Error: {where}: {message}\n"
     assert "Traceback" not in result.output

@@ -50,9 +50,9 @@ def cruddur(args: list[str], **env: str):
 def test_dynamodb_local_not_running(argv, closed_port, tmp_path):
     endpoint = f"http://127.0.0.1:{closed_port}"
     done, seconds = cruddur(argv, AWS_ENDPOINT_URL_DYNAMODB=endpoint, CRUDDUR_HOME=str(tmp_path))
-    assert done.returncode == 1
+    assert done.returncode == 8
     assert done.stdout == ""
-    assert done.stderr == (f"Error: cannot reach {endpoint}/: is DynamoDB Local running? "
+    assert done.stderr == (f"Error: cannot reach {endpoint}/: EndpointConnectionError; is DynamoDB Local running? "
                            "start it with `cruddur local up`\n")
     assert seconds < 15, f"took {seconds:.1f}s"
 
@@ -63,7 +63,7 @@ def test_postgres_not_running(argv, closed_port, tmp_path):
     url = f"postgresql://cruddur:{PASSWORD}@127.0.0.1:{closed_port}/cruddur"
     done, seconds = cruddur(argv, CONNECTION_URL=url, CRUDDUR_HOME=str(tmp_path),
                             AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{closed_port}")
-    assert done.returncode == 1
+    assert done.returncode == 8
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr

@@ -50,3 +50,34 @@ def test_local_clients_get_dummy_credentials_and_a_region():
     client = Settings.from_env({"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}).dynamodb()
     assert client.meta.region_name == "us-east-1"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_every_environment_key_has_a_typed_property():
+    env = {"DB_INSTANCE_ID": "cruddur-db", "DB_SG_ID": "sg-1", "DB_SG_RULE_ID": "sgr-2", "GITPOD_IP": "198.51.100.1",
+           "CODESPACES_IP": "198.51.100.2", "DDB_MESSAGE_TABLE": "messages-staging", "LOG_LEVEL": "debug",
+           "AWS_COGNITO_USER_POOL_ID": "us-east-1_Ab", "AWS_ACCESS_KEY_ID": "AKIA"}
+    s = Settings.from_env(env)
+    assert (s.db_instance_id, s.db_sg_id, s.db_sg_rule_id) == ("cruddur-db", "sg-1", "sgr-2")
+    assert s.client_ip == ("GITPOD_IP", "198.51.100.1")  # GITPOD_IP before CODESPACES_IP
+    assert Settings.from_env({**env, "CRUDDUR_CLIENT_IP": "203.0.113.9"}).client_ip == ("CRUDDUR_CLIENT_IP", "203.0.113.9")
+    assert (s.message_table, s.log_level, s.cognito_pool_id, s.has_access_key) == (
+        "messages-staging", "DEBUG", "us-east-1_Ab", True)
+    empty = Settings.from_env({})
+    assert (empty.db_instance_id, empty.client_ip, empty.message_table, empty.log_level) == (None, None, None, "INFO")
+
+
+def test_the_connection_url_names_its_source():
+    assert Settings.from_env({"CONNECTION_URL": "postgresql://a@x/y", "DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "CONNECTION_URL"
+    assert Settings.from_env({"DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "DATABASE_URL"
+    assert Settings.from_env({}).connection_url_source == "default"
+    assert Settings.from_env({}, prod=True).connection_url_source == "PROD_CONNECTION_URL"
+
+
+def test_streams_follow_a_local_dynamodb_unless_they_have_an_endpoint_of_their_own():
+    local = Settings.from_env({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"})
+    assert local.dynamodb_streams().meta.endpoint_url == "http://127.0.0.1:8000"
+    own = Settings.from_env({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+                             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8001"})
+    assert own.dynamodb_streams().meta.endpoint_url == "http://127.0.0.1:8001"
+    aws = Settings.from_env({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.eu-west-1.amazonaws.com"})
+    assert aws.dynamodb_streams().meta.endpoint_url == "https://streams.dynamodb.eu-west-1.amazonaws.com"

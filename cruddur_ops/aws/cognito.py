@@ -7,8 +7,29 @@ person, and ``users.cognito_user_id`` holds the Cognito ``sub``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypedDict
 
 from cruddur_ops.errors import NotFoundError
+
+
+class UserIdPlan(TypedDict):
+    """Which app users get which Cognito ``sub`` (the rows of each list are plain dicts)."""
+
+    updates: list[dict[str, Any]]  # handle, uuid, cognito_user_id, previous
+    already_right: list[dict[str, Any]]  # handle, uuid, cognito_user_id
+    unmatched_cognito_users: list[dict[str, Any]]  # username, sub, preferred_username
+    users_without_cognito: list[dict[str, Any]]  # handle, uuid
+    without_preferred_username: list[dict[str, Any]]  # username, sub, email
+    ambiguous: list[dict[str, Any]]  # handle, uuid, cognito_users
+
+
+class UserIdSync(UserIdPlan):
+    """The document `cognito update-user-ids --output json` prints."""
+
+    pool_id: str
+    database: str
+    dry_run: bool
+    rows_changed: int
 
 
 def _attributes(user: dict) -> dict[str, str]:
@@ -38,7 +59,7 @@ def list_users(client, pool_id: str) -> list[dict]:
     return users
 
 
-def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> dict:
+def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> UserIdPlan:
     """Match Cognito users to app users by ``preferred_username`` == ``handle``; change nothing.
 
     Returns ``{"updates", "already_right", "unmatched_cognito_users", "users_without_cognito",
@@ -55,7 +76,7 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> di
         else:
             by_name.setdefault(name, []).append(user)
 
-    plan = {
+    plan: UserIdPlan = {
         "updates": [], "already_right": [], "unmatched_cognito_users": [], "users_without_cognito": [],
         "without_preferred_username": without, "ambiguous": [],
     }
@@ -85,7 +106,7 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> di
     return plan
 
 
-def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False) -> dict:
+def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False) -> UserIdSync:
     """`cognito update-user-ids`: set ``users.cognito_user_id`` to the Cognito ``sub`` where ``users.handle`` is
     the user's ``preferred_username``, in one transaction (nothing with ``dry_run``).
 

@@ -1,7 +1,8 @@
 """The RDS instance behind PROD_CONNECTION_URL: its state, and the security group rule that lets one IP in.
 
 The rule is one ingress rule of the instance's security group (``DB_SG_ID``, ``DB_SG_RULE_ID``), rewritten to
-``IP/32`` on the PostgreSQL port whenever the developer's IP changes.
+``IP/32`` (IPv4) or ``IP/128`` (IPv6) on the PostgreSQL port whenever the developer's IP changes, and described
+again afterwards: a rule that does not then allow exactly that is an error, never a success.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.errors import ConflictError, CruddurError, InputError, NotFoundError
 from cruddur_ops.settings import CLIENT_IP_ENV
 
 POSTGRES_PORT = 5432
@@ -81,14 +82,51 @@ def get_rule(ec2, rule_id: str) -> dict:
     return rules[0]
 
 
+def _rule_cidr(rule: dict) -> str | None:
+    return rule.get("CidrIpv4") or rule.get("CidrIpv6")
+
+
+def _same_network(a: str | None, b: str) -> bool:
+    if not a:
+        return False
+    try:
+        return ipaddress.ip_network(a, strict=False) == ipaddress.ip_network(b, strict=False)
+    except ValueError:
+        return False
+
+
+def check_rule(rule: dict, cidr: str, port: int) -> None:
+    """Raise unless the rule, as EC2 describes it now, allows exactly ``cidr`` on tcp ``port``."""
+    now = (_rule_cidr(rule), rule.get("IpProtocol"), rule.get("FromPort"), rule.get("ToPort"))
+    if not _same_network(now[0], cidr) or now[1:] != ("tcp", port, port):
+        raise CruddurError(
+            f"security group rule '{rule.get('SecurityGroupRuleId')}' was set to allow {cidr} on tcp port {port}, "
+            f"but EC2 now describes it as {now[0] or 'no CIDR'} on {now[1]} port {now[2]}"
+            + (f"–{now[3]}" if now[3] != now[2] else "")
+            + "; check it with `aws ec2 describe-security-group-rules`"
+        )
+
+
 def update_rule(ec2, rule_id: str, cidr: str, *, group_id: str | None = None, port: int = POSTGRES_PORT,
                 description: str | None = None) -> dict:
-    """Point the ingress rule ``rule_id`` at ``cidr`` on ``port``. Returns the rule as it now is, plus ``previous_cidr``."""
+    """Point the ingress rule ``rule_id`` at ``cidr`` on ``port`` (``CidrIpv4`` or ``CidrIpv6``), then describe the
+    rule again and check that it now allows exactly that. Returns the rule as it now is, plus ``previous_cidr``."""
     rule = get_rule(ec2, rule_id)
     if group_id and rule["GroupId"] != group_id:
         raise CruddurError(f"security group rule '{rule_id}' belongs to {rule['GroupId']}, not to {group_id} (DB_SG_ID)")
     if rule.get("IsEgress"):
         raise CruddurError(f"security group rule '{rule_id}' is an egress rule; the database needs an ingress rule")
+    field = _cidr_field(cidr)
+    if not rule.get(field):
+        # EC2 cannot change a rule's type (IPv4 range, IPv6 range, prefix list, group) in place.
+        kind = ("an IPv4 range" if rule.get("CidrIpv4") else "an IPv6 range" if rule.get("CidrIpv6")
+                else "a prefix list or security group")
+        family = "IPv6" if field == "CidrIpv6" else "IPv4"
+        what = _rule_cidr(rule) or rule.get("PrefixListId") or (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+        raise InputError(
+            f"security group rule '{rule_id}' allows {kind} ({what}), and EC2 cannot turn it into an {family} rule for {cidr}: add one with "
+            f"`cruddur rds update-sg-rule --ip {cidr.split('/')[0]} --create` and set DB_SG_RULE_ID to its id"
+        )
     description = description or rule_description()
     ec2.modify_security_group_rules(
         GroupId=rule["GroupId"],
@@ -96,12 +134,13 @@ def update_rule(ec2, rule_id: str, cidr: str, *, group_id: str | None = None, po
             "SecurityGroupRuleId": rule_id,
             "SecurityGroupRule": {
                 "IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                _cidr_field(cidr): cidr, "Description": description,
+                field: cidr, "Description": description,
             },
         }],
     )
-    doc = _rule_doc(get_rule(ec2, rule_id))
-    return {**doc, "previous_cidr": rule.get("CidrIpv4") or rule.get("CidrIpv6"), "created": False}
+    after = get_rule(ec2, rule_id)
+    check_rule(after, cidr, port)
+    return {**_rule_doc(after), "previous_cidr": _rule_cidr(rule), "created": False}
 
 
 def create_rule(ec2, group_id: str, cidr: str, *, port: int = POSTGRES_PORT, description: str | None = None) -> dict:
@@ -134,7 +173,9 @@ def create_rule(ec2, group_id: str, cidr: str, *, port: int = POSTGRES_PORT, des
         if _code(exc).startswith("InvalidGroup"):
             raise NotFoundError(f"security group '{group_id}' does not exist (DB_SG_ID / --group-id)") from None
         raise
-    return {**_rule_doc(response["SecurityGroupRules"][0]), "previous_cidr": None, "created": True}
+    created = response["SecurityGroupRules"][0]
+    check_rule(created, cidr, port)
+    return {**_rule_doc(created), "previous_cidr": None, "created": True}
 
 
 # --- the instance ---------------------------------------------------------------------------------------
@@ -179,7 +220,7 @@ def _change_state(rds, instance_id: str, action: str) -> dict:
         instance = call(DBInstanceIdentifier=instance_id)["DBInstance"]
     except ClientError as exc:
         if _code(exc).startswith("InvalidDBInstanceState"):
-            raise CruddurError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
+            raise ConflictError(f"cannot {action} RDS instance '{instance_id}' while it is {before['status']}") from None
         raise
     return {**_instance_doc(instance), "previous_status": before["status"], "changed": True}
 

@@ -11,7 +11,8 @@ from typer.core import TyperGroup
 
 from cruddur_ops import __version__
 from cruddur_ops.cli import cognito, db, ddb, doctor, local, rds, render
-from cruddur_ops.cli.errors import user_message
+from cruddur_ops.cli.errors import document, install_signal_handlers, line, signal_of, translate
+from cruddur_ops.errors import CruddurError, Declined, Interrupted
 from cruddur_ops.settings import Settings
 
 # Global options may stand anywhere on the line, as in the AWS CLI: `cruddur ddb seed --prod` works.
@@ -42,29 +43,82 @@ def hoist_global_flags(args: list[str]) -> list[str]:
     return front + rest
 
 
+def output_flag(args: list[str]) -> str | None:
+    """The value of ``--output``/``-o`` on the command line (the edge's own look: errors need it too)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("--output", "-o") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--"):
+            value = arg[2:]
+    return value
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (`| head`): send whatever is still buffered nowhere, as Unix tools do."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except Exception:  # OSError, or io.UnsupportedOperation: stdout is not a file (an in-process test runner)
+        pass
+
+
 class RootGroup(TyperGroup):
-    """Hoists global flags and turns errors the user can fix into one red line on stderr, exit 1."""
+    """Hoists global flags and turns errors the user can fix into one line on stderr and their exit status."""
 
     def parse_args(self, ctx, args):
+        ctx.meta["cruddur.output"] = output_flag(list(args))
         return super().parse_args(ctx, hoist_global_flags(list(args)))
 
     def invoke(self, ctx) -> Any:
+        import click
+
+        render.WROTE["result"] = False
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(0)
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through cli.errors.Terminated
+            signum = signal_of(exc)
+            err = Interrupted(f"interrupted by {'SIGTERM' if signum == 15 else 'SIGINT'}", signum=signum)
+            self._report(ctx, err, exc)
         except Exception as exc:
             if type(exc).__module__.startswith(("click", "typer")):
                 raise
             settings = ctx.obj if isinstance(ctx.obj, Settings) else None
-            message = user_message(exc, settings)
-            if message is None:
+            err = translate(exc, settings)
+            if err is None:
                 raise
-            if settings is not None and settings.debug:
-                import traceback
+            self._report(ctx, err, exc)
 
-                traceback.print_exc(file=sys.stderr)
-            render.error(message)
-            code = getattr(exc, "exit_code", 1)
-            ctx.exit(code if isinstance(code, int) else 1)
+    def _report(self, ctx, err: CruddurError, exc: BaseException) -> None:
+        settings = ctx.obj if isinstance(ctx.obj, Settings) else None
+        if settings is not None and settings.debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        if isinstance(err, Declined):
+            render.plain(line(err))
+        elif isinstance(err, Interrupted):
+            render.warn(line(err))
+        else:
+            if ctx.meta.get("cruddur.output") in ("json", "jsonl") and not render.WROTE["result"]:
+                try:
+                    render.emit(document(err), render.Output.json)
+                except BrokenPipeError:
+                    _silence_stdout()
+            render.error(line(err))
+        code = getattr(err, "exit_code", 1)
+        ctx.exit(code if isinstance(code, int) else 1)
 
 
 app = typer.Typer(
@@ -111,4 +165,5 @@ def root(
 
 
 def main() -> None:
+    install_signal_handlers()
     app()

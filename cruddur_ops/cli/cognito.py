@@ -38,6 +38,8 @@ def list_users(ctx: typer.Context, pool_id: PoolOpt = None, output: OutputOpt = 
     s = settings(ctx)
     pool = _pool(s, pool_id)
     users = cognito.list_users(s.client("cognito-idp"), pool)
+    if not users:
+        render.note(f"no users: user pool {pool} is empty")
     doc = {"pool_id": pool, "count": len(users), "users": users}
     render.emit(doc, output, lambda: [Section(f"Users of {pool}", [
         Column("username", "username"), Column("sub", "sub"), Column("preferred_username", "preferred_username"),

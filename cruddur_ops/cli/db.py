@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_by_name, settings
+from cruddur_ops.cli import db_migrate, render
+from cruddur_ops.cli.errors import interruptible
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, require_terminal, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
 from cruddur_ops.pg.database import DEFAULT_URL, Database
@@ -24,6 +25,9 @@ app = typer.Typer(
         "PROD_CONNECTION_URL. A host that is not loopback counts as production: changing it needs --prod."
     ),
 )
+
+app.add_typer(db_migrate.app, name="migrate")
+app.add_typer(db_migrate.schema_app, name="schema")
 
 SeedFileArg = Annotated[
     Optional[Path], typer.Argument(help="Seed file with the users (default: seeds/conversations.yaml).", show_default=False)
@@ -40,12 +44,13 @@ def _target(ctx: typer.Context) -> tuple[Settings, Database]:
     return s, Database.from_settings(s)
 
 
+def _production(s: Settings, db: Database) -> bool:
+    return s.prod or not db.is_local
+
+
 def _confirm_destroy(s: Settings, db: Database, question: str, *, yes: bool, what: str) -> None:
-    """Destructive: ask (or --yes); on --prod the user types the database name whatever --yes says."""
-    if s.prod:
-        confirm_by_name(db.require_name(), what=what)
-    else:
-        confirm(question, yes=yes, what=what)
+    """Destructive: ask (or --yes); on production the user types the database name, and --yes alone is refused."""
+    confirm_destructive(_production(s, db), what, db.require_name(), yes=yes, question=question, where=db.masked)
 
 
 def _confirm_prod(s: Settings, db: Database, *, yes: bool, what: str) -> None:
@@ -154,6 +159,12 @@ def schema_load(
                          yes=yes, what="reset the schema")
     with db.connect() as conn:
         doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, reset=reset)}
+    if reset:
+        from cruddur_ops.pg import migrate
+
+        if forgotten := migrate.forget(db):
+            render.note(f"the tables were recreated from {path.name}: forgot {forgotten} applied migration(s); "
+                        "apply them again with `cruddur db migrate up`")
     render.emit(doc, output, lambda: [_table_section(f"{path} → {doc['database']}", doc["tables"])])
 
 
@@ -177,9 +188,19 @@ def seed(
     data = _seed_input(file, activities)
     db.guard_write(prod=s.prod, action="seed the database")
     _confirm_prod(s, db, yes=yes, what="seed test users")
-    with db.connect() as conn:
-        report = pgseed.seed(conn, data.users, data.activities)
-        name = conn.info.dbname
+    committed = []
+
+    def summary() -> str:  # what a SIGINT/SIGTERM leaves behind: the seed is one transaction
+        if committed:
+            return f"interrupted after the seed was committed to {db.masked}; a rerun adds nothing"
+        return (f"interrupted: db seed wrote nothing to {db.masked} (its one transaction was rolled back); "
+                "rerun `cruddur db seed` to seed it")
+
+    with interruptible(summary):
+        with db.connect() as conn:
+            report = pgseed.seed(conn, data.users, data.activities)
+            name = conn.info.dbname
+        committed.append(True)
     _warn_mismatched(report["mismatched"])
     doc = {"database": name, "url": db.masked, "seed_file": str(data.path),
            "activities_file": str(data.activities_path) if data.activities_path else None, **report}
@@ -195,7 +216,7 @@ def setup(
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Create the database, load the schema and seed it, in one go; a second run changes nothing.
+    """Create the database, load the schema, apply the migrations and seed it, in one go; a second run changes nothing.
 
     Example: cruddur db setup
     """
@@ -208,6 +229,8 @@ def setup(
     _confirm_prod(s, db, yes=yes, what="set up the database")
     doc = setup_database(db, seed=data, schema_path=schema_path)
     seeded, loaded, changed = doc["seed"], doc["schema"], doc["changed"]
+    render.note(f"migrations: {doc['migrations']['dir']} ({len(doc['migrations']['files'])} file(s), "
+                f"{len(doc['migrations']['done'])} applied now)")
     _warn_mismatched(seeded["mismatched"])
     render.note(("set up " if changed else "already set up, nothing changed: ") + db.masked)
     render.emit(doc, output, lambda: [
@@ -273,6 +296,8 @@ def kill_all(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) 
 
     s, db = _target(ctx)
     db.guard_write(prod=s.prod, action="end sessions")
+    if _production(s, db):  # the name is typed at a terminal: without one, refuse before connecting
+        require_terminal(True, f"end the sessions on {db.require_name()}", db.require_name(), yes=yes, where=db.masked)
     with db.connect(autocommit=True) as conn:
         name = conn.info.dbname
         others = pgsessions.list_sessions(conn)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import ddb_audit, ddb_messages, ddb_model, ddb_stream, render
+from cruddur_ops.cli import ddb_audit, ddb_data, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import (
     DryRunOpt,
+    GiveUpOpt,
     OutputOpt,
     PriceFileOpt,
     TableOpt,
@@ -19,13 +20,18 @@ from cruddur_ops.cli.options import (
     UsersFromOpt,
     YesOpt,
     confirm,
+    confirm_destructive,
     prices,
+    require_terminal,
     settings,
     users_source,
 )
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.errors import CruddurError, TableDiffersError
+from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+
+if TYPE_CHECKING:
+    from cruddur_ops.model import User
 
 app = typer.Typer(no_args_is_help=True, help="DynamoDB: schema-load, seed, scan and the app's access patterns.")
 pattern_app = typer.Typer(no_args_is_help=True, help="The app's access patterns (A–D) and any declared in schemas/.")
@@ -35,6 +41,7 @@ app.add_typer(ddb_model.app, name="model")
 app.command("audit")(ddb_audit.audit)
 pattern_app.command("create-message-group")(ddb_messages.create_message_group)
 pattern_app.command("create-message")(ddb_messages.create_message)
+ddb_data.register(app)
 
 SchemaOpt = Annotated[
     Optional[list[Path]],
@@ -87,7 +94,6 @@ def schema_load(
 
     Example: cruddur ddb schema-load template.yaml --parameter-overrides Env=dev --plan
     """
-    from cruddur_ops.cli.options import confirm_by_name
     from cruddur_ops.ddb import schema
     from cruddur_ops.io.cloudformation import Context
 
@@ -99,19 +105,21 @@ def schema_load(
     if not plan_only:  # before anything that could send a request (AWS::AccountId asks STS)
         s.guard_write("dynamodb", "create tables")
     read, used = _schemas(files, context=context)
-    client = s.dynamodb()
     where = s.describe_endpoint("dynamodb")
+    if recreate and not plan_only:  # on production the names are typed at a terminal: refuse before any request
+        require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
+    client = s.dynamodb()
 
     def confirm_recreate(plans):
         lost = ", ".join(f"{p.spec.name} ({p.items:,} items)" for p in plans)
-        if not local:
-            for p in plans:
-                confirm_by_name(p.spec.name, what=f"drop and recreate {p.spec.name} ({p.items:,} items lost)")
-            return
-        confirm(f"Drop and recreate {lost} on {where}? Their items are lost.", yes=yes, what="recreate tables")
+        for p in plans:  # on production each name is typed; locally one question covers them all
+            confirm_destructive(s, f"drop and recreate {p.spec.name} ({p.items:,} items lost)", p.spec.name,
+                                yes=yes, where=where, question=f"Drop and recreate {lost} on {where}? Their items are lost.")
+            if not s.is_production("dynamodb"):
+                break
 
     def confirm_update(plans):
-        if not local:
+        if s.is_production("dynamodb"):
             confirm(f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?", yes=yes,
                     what="update tables")
 
@@ -179,7 +187,9 @@ def drop(
 
     s = settings(ctx)
     s.guard_write("dynamodb", f"drop table {table}")
-    confirm(f"Delete table {table} on {s.describe_endpoint('dynamodb')} and all its items?", yes=yes, what=f"drop {table}")
+    where = s.describe_endpoint("dynamodb")
+    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
+                        question=f"Delete table {table} on {where} and all its items?")
     schema.drop(s.dynamodb(), table)
     render.note(f"dropped {table}")
 
@@ -236,6 +246,7 @@ def seed(
     table: TableOpt = TABLE,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Parallel batch_write_item calls.")] = 16,
     capacity: Annotated[Optional[CapacitySource], typer.Option("--capacity", help="Consumed capacity as DynamoDB reports it (default on AWS), or computed from item sizes (default on local engines, where asking costs a quarter of the write speed).", show_default=False)] = None,
+    give_up_after: GiveUpOpt = 60.0,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -254,32 +265,40 @@ def seed(
     if file is None:
         render.note(f"seed file: {path} (from {defaults.project().source('seeds')})")
     users_from = users_source(s, users_from)
-    users = None
+    db_users: list[User] | None = None
     if users_from is UsersFrom.db:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import fetch_users
 
-        users = fetch_users(Database.from_settings(s))
-    parsed = seedfile.read(path, users_override=users)
-    users = users if users is not None else parsed.users
+        db_users = fetch_users(Database.from_settings(s))
+    parsed = seedfile.read(path, users_override=db_users)
+    users: list[User] = db_users if db_users is not None else list(parsed.users)
     if dry_run:
         doc = seeding.dry_run(parsed, users, table=table)
         doc["users_from"] = users_from.value
         render.emit(doc, output, lambda: [Section(
             f"Plan: {doc['items']} items ({doc['messages']} messages, {doc['group_rows']} group rows) into {table}",
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
-             Column("first", "first_at"), Column("last", "last_at")], doc["plan"])])
+             Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
     s.guard_write("dynamodb", f"seed {table}")
-    client = s.dynamodb(validate=False)  # the seed builds its own requests
+    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
+    client = s.dynamodb(validate=False, attempts=1)
     from cruddur_ops.ddb.schema import require_app_design
 
     require_app_design(client, table, what="ddb seed")
     if capacity is None:
         capacity = CapacitySource.computed if s.is_local("dynamodb") else CapacitySource.reported
-    with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
-        result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance,
-                              capacity=capacity.value)
+
+    def interrupted(exc) -> str:
+        done, total = getattr(exc, "done", None), getattr(exc, "total", None)
+        count = "" if done is None else f"{done:,}" + (f" of {total:,}" if total is not None else "") + " items "
+        return f"interrupted: {count}written to {table}; run the same seed again to complete it (seeding is idempotent)"
+
+    with render.interrupts(interrupted):
+        with render.progress(f"seeding {table}", parsed.message_count + 2 * len(parsed.conversations)) as advance:
+            result = seeding.seed(client, parsed, users, table=table, workers=workers, on_progress=advance,
+                                  capacity=capacity.value, give_up_after=give_up_after, on_pace=advance.pace)
     doc = result.to_dict(prices(price_file))
     doc["users_from"] = users_from.value
     doc["files"] = [str(path)]
@@ -292,22 +311,20 @@ def seed(
         render.capacity_section(doc["consumed_capacity"], f"Consumed write capacity ({doc['consumed_capacity']['source']})")])
 
 
-class ScanOutput(str, Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
+TABLE_ROWS = 100  # what `scan` shows in table mode without --limit
 
 
 @app.command("scan")
 def scan(
     ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items.", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items (sent as Limit; split across segments). Table mode shows 100 without it.", show_default=False)] = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
     price_file: PriceFileOpt = None,
-    output: Annotated[Optional[ScanOutput], typer.Option("--output", "-o", help="table, json, or jsonl (one item per line, streamed).", show_default=False)] = None,
+    output: OutputOpt = None,
 ) -> None:
-    """Print every item of a table (all pages), as a table, one JSON document, or JSON lines.
+    """Print every item of a table (all pages): a table (the first 100 rows unless --limit), one JSON
+    document, JSON lines or CSV (both streamed).
 
     Example: cruddur ddb scan cruddur-messages --output jsonl | head
     """
@@ -316,13 +333,29 @@ def scan(
 
     capacity = Capacity("read")
     items = iter_scan(settings(ctx).dynamodb(), table, limit=limit, segments=segments, capacity=capacity)
-    if output is ScanOutput.jsonl:
-        count = render.emit_lines(items)
-        render.note(f"{count} items, {capacity.total:g} read capacity units")
-        return
-    mode = render.resolve(Output(output.value) if output else None)
-    rows = list(items)
-    doc = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
+    mode = render.resolve(output)
+    seen = {"n": 0}
+
+    def counted(rows):
+        for row in rows:
+            seen["n"] += 1
+            yield row
+
+    def summary(exc) -> str:
+        return f"interrupted: {seen['n']:,} items of {table} printed; run it again to scan the whole table"
+
+    with render.interrupts(summary):
+        if mode in (Output.jsonl, Output.csv):
+            count = render.emit_rows(counted(items), mode)
+            render.note(f"{count} items, {capacity.total:g} read capacity units")
+            return
+        rows, more = [], 0
+        for item in counted(items):
+            if mode is Output.table and limit is None and len(rows) >= TABLE_ROWS:
+                more += 1
+                continue
+            rows.append(item)
+    doc: dict[str, Any] = {"table": table, "items": rows, "count": len(rows), "scanned_count": capacity.scanned,
            "consumed_capacity": capacity.to_dict(prices(price_file))}
 
     def sections():
@@ -330,15 +363,34 @@ def scan(
         for row in rows:
             keys += [k for k in row if k not in keys]
         keys = [k for k in ("pk", "sk") if k in keys] + [k for k in keys if k not in ("pk", "sk")]
-        return [Section(f"{table}: {len(rows)} items", [Column(k, k, max_width=60) for k in keys], rows),
+        caption = (f"{more:,} more items not shown: pass --limit N to see more, or --output jsonl for all"
+                   if more else None)
+        return [Section(f"{table}: {len(rows)} items" + (f" of {len(rows) + more:,}" if more else ""),
+                        [Column(k, k) for k in keys], rows, caption=caption),
                 render.capacity_section(doc["consumed_capacity"])]
 
     render.emit(doc, mode, sections)
 
 
 # --- access patterns -----------------------------------------------------------------------------------------
+def _looked_for(request: dict) -> str:
+    """What a Query asked for, in words: ``pk = GRP#… in cruddur-messages (index …)``."""
+    values = request.get("ExpressionAttributeValues", {})
+    names = request.get("ExpressionAttributeNames", {})
+    condition = request.get("KeyConditionExpression", "")
+    for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[0])):
+        shown = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
+        condition = condition.replace(placeholder, f"'{shown}'")
+    for placeholder, name in names.items():
+        condition = condition.replace(placeholder, name)
+    index = f" (index {request['IndexName']})" if request.get("IndexName") else ""
+    return f"{condition} in {request['TableName']}{index}"
+
+
 def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
-                 app_design: bool = False):
+                 on_empty=None, app_design: bool = False):
+    """Run a declared pattern and render it. A query that matches nothing says so on stderr (exit 0), unless
+    ``on_empty(client, request)`` raises NotFoundError for an unknown group or user."""
     from cruddur_ops.ddb import patterns
     from cruddur_ops.ddb.schema import require_app_design, require_keys
 
@@ -358,6 +410,10 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
         spec = next(t for t in specs if t.name == pattern.table)
         require_keys(client, request["TableName"], {pattern.index: spec.key_names(pattern.index)}, what=f"pattern {name}")
     result = patterns.run(client, request, reverse=pattern.reverse)
+    if not result.items:
+        if on_empty is not None:
+            on_empty(client, request)
+        render.note(f"no items: pattern {name} matched nothing ({_looked_for(request)})")
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
@@ -369,10 +425,14 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
 
 
 # How patterns A and B show their items; `local demo` shows them the same way.
-MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", max_width=80)]
-CONVERSATION_COLUMNS = [Column("with", "user_handle"), Column("name", "user_display_name"),
-                        Column("last message", "message", max_width=60), Column("when", "sk"),
-                        Column("group", "message_group_uuid")]
+# Identifiers stay whole on one line; the message text takes the width that is left. A conversation's group uuid
+# (what `get-conversation --group` takes) stands above its last message's time, so both fit at 100 columns.
+MESSAGE_COLUMNS = [Column("time", "sk"), Column("sender", "user_handle"), Column("message", "message", wrap=True)]
+CONVERSATION_COLUMNS = [Column("with", lambda r: "\n".join(v for v in (r.get("user_handle"), r.get("user_display_name")) if v),
+                               wrap=True),
+                        Column("group / last message at", lambda r: f"{r.get('message_group_uuid') or ''}\n{r.get('sk') or ''}",
+                               wrap=False),
+                        Column("last message", "message", wrap=True)]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the exact Query request instead of sending it.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (default: the pattern's limit).", show_default=False)]
 
@@ -392,9 +452,18 @@ def get_conversation(
 
     Example: cruddur ddb pattern get-conversation --group 5ae290ed-55d1-47a0-bc6d-fe2bc2700399
     """
+    def unknown_group(client, request):
+        from cruddur_ops.ddb.messages import group_exists
+        from cruddur_ops.errors import NotFoundError
+
+        if not group_exists(client, request["TableName"], group):
+            raise NotFoundError(
+                f"no conversation '{group}' in {request['TableName']}: no messages under pk MSG#{group} and no "
+                "group rows for it; find a group uuid with `cruddur ddb pattern list-conversations --handle H`")
+
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), app_design=True)
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group, app_design=True)
 
 
 @pattern_app.command("list-conversations")
@@ -414,15 +483,46 @@ def list_conversations(
     Example: cruddur ddb pattern list-conversations --user-uuid 0b6f6e7e-8a9c-4f0e-9d1a-2c3b4d5e6f70
     """
     if not user_uuid and not handle:
-        raise CruddurError("pass --user-uuid UUID or --handle HANDLE")
+        raise InputError("pass --user-uuid UUID or --handle HANDLE")
     if handle and not user_uuid:
         from cruddur_ops.pg.database import Database
         from cruddur_ops.pg.users import uuid_for_handle
 
         user_uuid = uuid_for_handle(Database.from_settings(settings(ctx)), handle)
+
+    def unknown_user(client, request):
+        if handle:  # PostgreSQL knows the handle: a user without conversations
+            return
+        s = settings(ctx)
+        source = users_source(s, None)
+        if source is UsersFrom.db:
+            import psycopg
+
+            from cruddur_ops.pg.database import Database
+            from cruddur_ops.pg.users import fetch_users
+
+            where = "PostgreSQL users"
+            try:
+                known = {u.uuid for u in fetch_users(Database.from_settings(s))}
+            except (CruddurError, psycopg.Error) as exc:  # PostgreSQL down: the empty result stands, said so
+                render.warn(f"could not check the uuid among PostgreSQL users: {exc}")
+                return
+        else:
+            from cruddur_ops.seeds import seedfile
+
+            where = f"the users of {defaults.seed_file()}"
+            known = {u.uuid for u in seedfile.read(defaults.seed_file()).users}
+        if user_uuid not in known:
+            from cruddur_ops.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no user '{user_uuid}': not among {where}, and {request['TableName']} has no conversations for it "
+                f"(pk GRP#{user_uuid}); look a uuid up with --handle H, or `cruddur db` / the seed file")
+
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS), app_design=True)
+                 view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS),
+                 on_empty=unknown_user, app_design=True)
 
 
 @pattern_app.command("list")
@@ -433,11 +533,16 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
     """
     read, used = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    def key_and_sort(r: dict) -> str:
+        key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
+        sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
+        return f"{key}\n{sort}" if sort else key
+
     render.emit({"patterns": rows, "count": len(rows), "files": used}, output, lambda: [Section("Access patterns", [
-        Column("name", "name"), Column("table", "table"), Column("index", "index"),
-        Column("key", lambda r: " ".join(f"{k} = {v}" for k, v in r["key"].items())),
-        Column("sort", lambda r: r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())),
-        Column("parameters", "parameters"), Column("description", "description", max_width=50)], rows)])
+        Column("name", "name", wrap=False),
+        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+        Column("key / sort", key_and_sort, wrap=False),
+        Column("description", "description", wrap=True)], rows)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -445,7 +550,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise CruddurError(f"--param takes name=value, got '{pair}'")
+            raise InputError(f"--param takes name=value, got '{pair}'")
         params[name.strip()] = value
     return params
 
@@ -467,8 +572,8 @@ def pattern_run(
     Example: cruddur ddb pattern run messages-since -p message_group_uuid=5ae290ed-… -p since=2024-03-01
     """
     def view(p):
-        keys = ["pk", "sk", "user_handle", "message"]
-        return f"{name}", [Column(k, k, max_width=60) for k in keys]
+        return f"{name}", [Column("pk / sk", lambda r: f"{r.get('pk', '')}\n{r.get('sk', '')}", wrap=False),
+                           Column("user_handle", "user_handle", wrap=False), Column("message", "message", wrap=True)]
 
     _run_pattern(ctx, name, _params(param or []), schema_files=schema, limit=limit, table=table,
                  explain=explain, output=output, price_file=price_file, view=view)

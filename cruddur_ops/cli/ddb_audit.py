@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -55,8 +55,7 @@ def audit(
         confirm=ask, on_nothing=lambda: render.note(
             "--fix: nothing to turn on (deletion protection and point-in-time recovery are on or n/a)"))
     report, fixed = run.report, run.fixes
-    doc = report.to_dict()
-    doc["fixed"] = fixed
+    doc: dict[str, Any] = {**report.to_dict(), "fixed": fixed}
 
     def sections():
         counts = ", ".join(f"{n} {status}" for status, n in doc["summary"].items() if n)
@@ -64,7 +63,7 @@ def audit(
             Column("scope", "scope"), Column("check", "check"), Column("status", "status"),
             Column("found", "found"), Column("fix", "fix")], doc["checks"])]
         if fixed:
-            out.append(Section("Fixed", [Column("table", "table"), Column("check", "check"), Column("action", "action")], fixed))
+            out.append(Section("Fixed", [Column("table", "table"), Column("check", "check"), Column("action", "action")], [dict(f) for f in fixed]))
         return out
 
     render.emit(doc, output, sections)

@@ -53,7 +53,7 @@ def export_model(
     tables = schemas.read(files).tables
     if format is Format.workbench:
         if syntax is Syntax.yaml:
-            raise CruddurError("--syntax yaml: NoSQL Workbench imports JSON models only")
+            raise InputError("--syntax yaml: NoSQL Workbench imports JSON models only")
         data = None
         if with_data:
             from cruddur_ops.cli.options import settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -49,7 +49,7 @@ def doctor(
 
     result = lib.diagnose(settings(ctx), fix=fix, table=table, seed_path=seed, max_items=max_items, confirm=ask,
                           on_note=render.note)
-    doc = result.to_dict()
+    doc: dict[str, Any] = dict(result.to_dict())
     if doc["scan"]:
         render.note(f"scanned {doc['scan']['items']:,} items of {table}"
                     + (f" (stopped at --max-items {max_items:,})" if doc["scan"]["truncated"] else ""))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from cruddur_ops.cli import render
+from cruddur_ops.cli import local_snapshot, render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, prices, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Start, stop and inspect the local engines: DynamoDB Local (on Java) and PostgreSQL (a server that "
          "answers at CONNECTION_URL, else a private cluster in the data dir).",
 )
+app.add_typer(local_snapshot.app, name="snapshot")
 
 
 class PgMode(str, Enum):
@@ -50,7 +51,8 @@ def _env_lines(endpoint: str | None, service=None) -> list[str]:
     if endpoint:
         lines += [
             f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
-            "export AWS_REGION=${AWS_REGION:-us-east-1}",
+            "export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}",
+            "export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}",  # boto3 and the AWS CLI read this one
             "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
             "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
         ]
@@ -71,7 +73,7 @@ def _print_lines(lines: list[str]) -> None:
 @app.command("up")
 def up(
     ctx: typer.Context,
-    port: Annotated[Optional[int], typer.Option("--port", help="DynamoDB Local's port (default 8000, or the next free one).", show_default=False)] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="DynamoDB Local's port (default: the one this data dir used last while it is free, else 8000 or the next free one).", show_default=False)] = None,
     in_memory: Annotated[bool, typer.Option("--in-memory", help="DynamoDB Local keeps nothing on disk.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Wipe the local data first: DynamoDB Local's files, the private PostgreSQL cluster (or the app's tables on the server in use).")] = False,
     dynamodb: Annotated[bool, typer.Option("--dynamodb/--no-dynamodb", help="Start DynamoDB Local.")] = True,
@@ -82,7 +84,9 @@ def up(
 ) -> None:
     """Start (or find) DynamoDB Local and PostgreSQL, set the database up, and print the export lines to use.
 
-    Already running: says so and changes nothing. PostgreSQL is the server at CONNECTION_URL when one answers,
+    Already running: says so and changes nothing; running on another --port or not --in-memory as asked: an
+    error that says how to restart it. Without --port, DynamoDB Local runs on the port this data dir used last
+    while that is free. PostgreSQL is the server at CONNECTION_URL when one answers,
     else a private cluster in the data dir (initdb, loopback only, a free port), set up as `db setup` does.
 
     Example: cruddur local up && eval "$(cruddur local env)"
@@ -97,7 +101,7 @@ def up(
     endpoint = None
     if dynamodb:
         with render.progress("starting DynamoDB Local", None):
-            engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory, reset=reset)
+            engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory or None, reset=reset)
         render.note(("started" if started else "already running:") + f" DynamoDB Local pid {engine.pid} on {engine.endpoint}")
         doc["dynamodb"] = {**engine.to_dict(), "started": started}
         endpoint = engine.endpoint
@@ -145,18 +149,20 @@ def _dynamodb_row(s: Settings) -> dict:
     from cruddur_ops.local import dynamodb_local
 
     engine = dynamodb_local.running(s.data_dir)
-    row = {"service": "dynamodb-local", "state": "up" if engine else "down",
+    row: dict[str, Any] = {"service": "dynamodb-local", "state": "up" if engine else "down",
            "pid": engine.pid if engine else None, "endpoint": engine.endpoint if engine else None,
            "data": (engine.db_path or "in memory") if engine else None,
            "installed": bool(dynamodb_local.find_jar(s.data_dir)), "tables": [], "error": None}
     if engine:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             client = dataclasses.replace(s, endpoint_url=engine.endpoint).dynamodb()
             names = [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
             # DynamoDB Local keeps ItemCount current (AWS refreshes it about every six hours)
             row["tables"] = [{"name": n, "items": client.describe_table(TableName=n)["Table"].get("ItemCount")}
                              for n in names]
-        except Exception as exc:  # botocore: the engine stopped answering
+        except (BotoCoreError, ClientError) as exc:  # the engine stopped answering
             row["state"], row["error"] = "not answering", f"{type(exc).__name__}: {exc}"
     return row
 
@@ -236,4 +242,8 @@ def demo(
             render.capacity_section(doc["conversation"]["consumed_capacity"]),
         ]
     render.emit(doc, output, sections)
+    service = doc["postgres"] or {}
+    render.note(f"DynamoDB Local keeps running ({doc['endpoint']})"
+                + (" and so does PostgreSQL" if service.get("kind") == "private" else "")
+                + "; `cruddur local down` stops it")
     render.note('next: eval "$(cruddur local env)" and try `cruddur ddb pattern list` or `cruddur doctor`')

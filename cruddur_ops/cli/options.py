@@ -10,12 +10,16 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli.render import Output
-from cruddur_ops.errors import ConfirmationError
+from cruddur_ops.errors import ConfirmationError, Declined, ProdGuardError
 from cruddur_ops.settings import Settings
 
 OutputOpt = Annotated[
     Optional[Output],
-    typer.Option("--output", "-o", help="table (default on a terminal) or json (default when piped).", show_default=False),
+    typer.Option("--output", "-o", help="table (default on a terminal), json (default when piped), jsonl or csv (one row per item, streamed).", show_default=False),
+]
+GiveUpOpt = Annotated[
+    float,
+    typer.Option("--give-up-after", min=0.1, help="Stop when DynamoDB has accepted nothing for this many seconds (throttling is retried until then).", show_default=True),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
@@ -61,19 +65,65 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def confirm(question: str, *, yes: bool, what: str) -> None:
-    """Ask before a destructive action. ``--yes`` skips; without a terminal and without --yes, refuse."""
+    """Ask before an action on a local target. ``--yes`` skips; without a terminal and without --yes, refuse.
+    A "no" is ``Declined``: the edge prints one plain line and exits with its own status."""
+    import click
+
     if yes:
         return
     if not sys.stdin.isatty():
         raise ConfirmationError(f"refusing to {what} without confirmation: no terminal to ask on; pass --yes")
-    if not typer.confirm(question, default=False, err=True):
-        raise ConfirmationError(f"{what}: cancelled")
+    try:
+        answer = typer.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:
+        answer = False
+    if not answer:
+        raise Declined(f"not done: {what} (declined)")
+
+
+def _production(target: bool | Settings, service: str) -> bool:
+    return target if isinstance(target, bool) else target.is_production(service)
+
+
+def require_terminal(target: bool | Settings, action: str, resource: str, *, yes: bool = False,
+                     where: str = "", service: str = "dynamodb") -> None:
+    """On production, refuse at once (before any request) when there is no terminal to type the name on."""
+    if _production(target, service) and not sys.stdin.isatty():
+        on = f"production ({where})" if where else "production"
+        if yes:
+            raise ProdGuardError(f"refusing to {action} on {on} with --yes alone: on production, type the name "
+                                 f"'{resource}' at a terminal to confirm (--yes does not skip that there)")
+        raise ProdGuardError(f"refusing to {action} on {on}: no terminal to type the name '{resource}' on")
+
+
+def confirm_destructive(target: bool | Settings, action: str, resource: str, *, yes: bool,
+                        question: str | None = None, where: str = "", service: str = "dynamodb") -> None:
+    """The one confirmation for destructive actions (drop, recreate, truncate, delete-items, kill-all, reset,
+    migrate down, rds stop).
+
+    ``target`` is True/False for "production", or the Settings (production: --prod, or a non-loopback endpoint
+    of ``service``). On production the user types ``resource``'s name at a terminal; ``--yes`` alone is refused
+    there (ProdGuardError, exit 6). Locally ``question`` is asked, and ``--yes`` skips it.
+
+        confirm_destructive(s, f"truncate {table}", table, yes=yes)              # DynamoDB
+        confirm_destructive(s.prod or not db.is_local, "migrate down", db.require_name(), yes=yes)
+    """
+    import click
+
+    if not _production(target, service):
+        confirm(question or f"{action[0].upper()}{action[1:]}?", yes=yes, what=action)
+        return
+    require_terminal(True, action, resource, yes=yes, where=where)
+    on = f" ({where})" if where else ""
+    try:
+        typed = typer.prompt(f"This acts on PRODUCTION{on}. Type '{resource}' to {action}", err=True,
+                             default="", show_default=False)
+    except click.exceptions.Abort:
+        typed = None
+    if typed is None or typed.strip() != resource:
+        raise Declined(f"not done: {action} (the typed name did not match '{resource}')")
 
 
 def confirm_by_name(name: str, *, what: str) -> None:
     """For production: the user types the name of what is about to be destroyed."""
-    if not sys.stdin.isatty():
-        raise ConfirmationError(f"refusing to {what} on production without a terminal to type '{name}' on")
-    typed = typer.prompt(f"This acts on PRODUCTION. Type '{name}' to {what}", err=True, default="", show_default=False)
-    if typed.strip() != name:
-        raise ConfirmationError(f"{what}: cancelled (typed name did not match '{name}')")
+    confirm_destructive(True, what, name, yes=False)

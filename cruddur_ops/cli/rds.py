@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm_destructive, settings
 from cruddur_ops.cli.render import Column, Section
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import InputError
 from cruddur_ops.settings import Settings
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ def _required(value: str | None, option: str, env_name: str, settings_: Settings
     value = value or {"DB_INSTANCE_ID": settings_.db_instance_id, "DB_SG_ID": settings_.db_sg_id,
                       "DB_SG_RULE_ID": settings_.db_sg_rule_id}[env_name]
     if not value:
-        raise CruddurError(f"no {option[2:].replace('-', ' ')}: pass {option} or set {env_name}")
+        raise InputError(f"no {option[2:].replace('-', ' ')}: pass {option} or set {env_name}")
     return value
 
 
@@ -44,7 +44,8 @@ def update_sg_rule(
     create: Annotated[bool, typer.Option("--create", help="Add a new ingress rule to the group instead, and print its id.")] = False,
     output: OutputOpt = None,
 ) -> None:
-    """Point the database's ingress rule at IP/32 on the PostgreSQL port, described with the tool and time.
+    """Point the database's ingress rule at IP/32 (IPv6: IP/128) on the PostgreSQL port, described with the tool
+    and time; the rule is described again afterwards and must then allow exactly that.
 
     Example: cruddur rds update-sg-rule --ip 203.0.113.7 --prod
     """
@@ -114,7 +115,8 @@ def stop(ctx: typer.Context, instance_id: InstanceOpt = None, yes: YesOpt = Fals
     s = settings(ctx)
     instance = _required(instance_id, "--instance-id", "DB_INSTANCE_ID", s)
     s.guard_write("rds", f"stop {instance}")
-    confirm(f"Stop RDS instance {instance}? The app loses its database until it is started again.", yes=yes, what=f"stop {instance}")
+    confirm_destructive(s, f"stop {instance}", instance, yes=yes, where=s.describe_endpoint("rds"), service="rds",
+                        question=f"Stop RDS instance {instance}? The app loses its database until it is started again.")
     doc = rds.stop_instance(s.client("rds"), instance)
     render.note(f"{instance}: {doc['previous_status']} → {doc['status']}" if doc["changed"] else f"{instance} is stopped already")
     render.emit(doc, output, lambda: [_facts("RDS instance", doc, INSTANCE_KEYS + ["previous_status", "changed"])])

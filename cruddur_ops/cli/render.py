@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 class Output(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"  # one JSON document per row, streamed
+    csv = "csv"  # a header row, then one row per item/row, streamed
 
 
 def resolve(output: Output | None) -> Output:
@@ -29,11 +31,17 @@ def resolve(output: Output | None) -> Output:
 
 @dataclass
 class Column:
+    """One column of a table. Identifiers (uuids, subs, ARNs, names, keys, timestamps) never wrap and are never cut;
+    free text (``wrap``) takes the width that is left and wraps at word boundaries. ``wrap=None`` decides from the
+    values: a column where some value holds a space is free text. A value with a newline shows as several lines
+    of the same cell (each line whole). ``max_width`` caps a free-text column (it wraps within it)."""
+
     header: str
     key: str | Callable[[dict], Any]
     max_width: int | None = None
-    justify: str = "left"
+    justify: Literal["default", "left", "center", "right", "full"] = "left"
     style: str | None = None
+    wrap: bool | None = None
 
     def value(self, row: dict) -> str:
         value = self.key(row) if callable(self.key) else row.get(self.key)
@@ -45,10 +53,7 @@ class Column:
             return ", ".join(str(v) for v in value)
         if isinstance(value, dict):
             return json.dumps(value, ensure_ascii=False)
-        text = str(value)
-        if self.max_width and len(text) > self.max_width:
-            text = text[: self.max_width - 1] + "…"
-        return text
+        return str(value)
 
 
 @dataclass
@@ -66,40 +71,218 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, soft_wrap=False, highlight=False)
 
 
+def _default(value: Any) -> Any:
+    """JSON for what ``json`` cannot write: numbers with more digits than a float as ``{"$n": "…"}``
+    (ddb/typed.py's typed form), anything else as its text."""
+    if type(value).__name__ == "LongNumber":
+        return {"$n": str(value)}
+    return str(value)
+
+
 def to_json(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=_default)
+
+
+def rows_of(doc: Any) -> list | None:
+    """The rows a ``jsonl``/``csv`` output prints: the document's first list of objects (items, tables, users…)."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for value in doc.values():
+            if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+                return value
+    return None
+
+
+# Whether a result went to stdout already: the error edge then adds no error document (stdout stays one document).
+WROTE = {"result": False}
 
 
 def emit(doc: Any, output: Output | None, sections: Callable[[], list[Section]] | list[Section] | None = None) -> None:
     """Print ``doc`` as JSON, or its ``sections`` as rich tables."""
+    WROTE["result"] = True
     output = resolve(output)
+    if output in (Output.jsonl, Output.csv):
+        rows = rows_of(doc)
+        emit_rows(rows if rows is not None else [doc], output)
+        return
     if output is Output.json or sections is None:
         sys.stdout.write(to_json(doc) + "\n")
         sys.stdout.flush()
         return
-    from rich.table import Table
+    print_tables(list(sections() if callable(sections) else sections))
 
-    console = _console()
-    for section in sections() if callable(sections) else sections:
-        table = Table(title=section.title, caption=section.caption, title_justify="left", caption_justify="left")
-        for col in section.columns:
-            table.add_column(col.header, justify=col.justify, style=col.style, overflow="fold")
-        for row in section.rows:
-            table.add_row(*(col.value(row) for col in section.columns))
-        if not section.rows:
-            table.add_row(*([section.empty] + [""] * (len(section.columns) - 1)))
-        console.print(table)
+
+# --- table mode: tables for people ---------------------------------------------------------------------------
+TEXT_MIN_WIDTH = 24  # free text gets at least this much before a table turns into records
+
+
+def _is_text(column: Column, cells: list[str]) -> bool:
+    if column.wrap is not None:
+        return column.wrap
+    return any(" " in cell or "\t" in cell for cell in cells)  # a newline only stacks whole lines
+
+
+def _table(section: Section, text_cap: int | None = None):
+    """The rich table of ``section``; ``text_cap`` narrows free text (to measure the least width it needs)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[col.value(row) for col in section.columns] for row in section.rows]
+    text = [_is_text(col, [line[i] for line in cells]) for i, col in enumerate(section.columns)]
+    # identifiers stacked in one cell (group uuid over its time): a blank line between rows keeps rows apart
+    stacked = any("\n" in line[i] for line in cells for i in range(len(text)) if not text[i])
+    table = Table(title=section.title, caption=section.caption, title_justify="left", caption_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, leading=1 if stacked else 0)
+    for i, (col, is_text) in enumerate(zip(section.columns, text, strict=True)):
+        longest = max((len(line[i]) for line in cells), default=0)
+        word = max((len(w) for line in cells for w in line[i].split()), default=0)
+        if is_text:
+            # the least a text column gets: its longest word whole (an ARN or uuid in a sentence), and some room
+            floor = max(word, min(longest, TEXT_MIN_WIDTH, col.max_width or TEXT_MIN_WIDTH))
+            caps = [c for c in (col.max_width, text_cap) if c]
+            table.add_column(col.header, justify=col.justify, style=col.style, overflow="fold",
+                             min_width=floor or None, max_width=max(min(caps), floor) if caps else None)
+        else:
+            table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True, overflow="fold")
+    for line in cells:
+        table.add_row(*(Text(cell, no_wrap=not is_text, overflow="fold", justify=col.justify)
+                        for cell, is_text, col in zip(line, text, section.columns, strict=True)))
+    if not section.rows:
+        table.add_row(*([section.empty] + [""] * (len(section.columns) - 1)))
+    return table
+
+
+def _records(section: Section, width: int):
+    """The rows of ``section`` one after another as ``field  value`` lines, when its identifiers and the least
+    width of its free text do not fit side by side (as pgcli's auto-expand does). Identifiers stay whole: a field
+    whose identifier does not fit beside its label goes on the lines below it."""
+    import textwrap
+
+    from rich.console import Group
+    from rich.text import Text
+
+    cells = [[col.value(row) for col in section.columns] for row in section.rows]
+    text = [_is_text(col, [line[i] for line in cells]) for i, col in enumerate(section.columns)]
+    label_width = max((len(col.header) for col in section.columns), default=0)
+    value_width = max(width - label_width - 3, TEXT_MIN_WIDTH)
+    out = [Text(section.title, style="italic")] if section.title else []
+    if not section.rows:
+        out.append(Text(section.empty))
+    for n, line in enumerate(cells):
+        if n:
+            out.append(Text(""))
+        for i, (col, cell) in enumerate(zip(section.columns, line, strict=True)):
+            parts = cell.split("\n")
+            if text[i]:
+                beside = max((len(w) for w in cell.split()), default=0) <= value_width
+                wrap_at = value_width if beside else max(width - 2, TEXT_MIN_WIDTH)
+                lines = [w for part in parts
+                         for w in (textwrap.wrap(part, wrap_at, break_on_hyphens=False, break_long_words=False) or [""])]
+            else:
+                lines, beside = parts, max(len(part) for part in parts) <= value_width
+            if beside:
+                out.append(Text.assemble((f"{col.header:<{label_width}}   ", "bold"), lines[0]))
+                out += [Text(" " * (label_width + 3) + rest) for rest in lines[1:]]
+            else:
+                out.append(Text(col.header, style="bold"))
+                out += [Text("  " + rest) for rest in lines]
+    if section.caption:
+        out.append(Text(section.caption, style="dim"))
+    return Group(*out)
+
+
+def layout(section: Section, width: int):
+    """The renderable for ``section`` at ``width`` columns: a table when its identifiers fit whole beside at least
+    ``TEXT_MIN_WIDTH`` of each free-text column, else one record per row."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    probe = Console(width=10_000, soft_wrap=False, highlight=False)
+    need = Measurement.get(probe, probe.options, _table(section, TEXT_MIN_WIDTH)).maximum
+    if need <= width or not section.rows:
+        return _table(section)
+    return _records(section, width)
+
+
+def print_tables(sections: list[Section], console=None) -> None:
+    """Print ``sections`` on stdout; on a terminal, output taller than the screen goes through ``$PAGER``."""
+    console = console or _console()
+    renderables = [layout(section, console.width) for section in sections]
+    if console.is_terminal:
+        with console.capture() as capture:
+            for renderable in renderables:
+                console.print(renderable, crop=False, soft_wrap=True)
+        shown = capture.get()
+        if shown.count("\n") > console.height:
+            with console.pager(styles=False):  # rich's pager: pydoc's, which runs $PAGER (else less)
+                for renderable in renderables:
+                    console.print(renderable, crop=False, soft_wrap=True)
+        else:
+            console.file.write(shown)
+            console.file.flush()
+        return
+    for renderable in renderables:
+        console.print(renderable, crop=False, soft_wrap=True)
 
 
 def emit_lines(items: Iterable[Any]) -> int:
-    """Stream one JSON document per line (``--output jsonl``); memory stays flat."""
+    """Stream one JSON document per line (``--output jsonl``); memory stays flat. Numbers keep every digit."""
+    from cruddur_ops.ddb.typed import dumps
+
     count = 0
+    WROTE["result"] = True
     write = sys.stdout.write
     for item in items:
-        write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
+        write(dumps(item) + "\n")
         count += 1
     sys.stdout.flush()
     return count
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        from cruddur_ops.ddb.typed import dumps
+
+        return dumps(value)
+    return str(value)
+
+
+def emit_csv(rows: Iterable[dict]) -> int:
+    """Stream rows as CSV: the header is the union of the rows' keys (first-seen order), so the rows are
+    spooled to a temporary file first; memory stays flat."""
+    import csv
+    import tempfile
+
+    from cruddur_ops.ddb.typed import dumps, loads
+
+    columns: dict[str, None] = {}
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for row in rows:
+            row = row if isinstance(row, dict) else {"value": row}
+            for key in row:
+                columns.setdefault(key, None)
+            spool.write(dumps(row) + "\n")
+            count += 1
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(list(columns))
+        spool.seek(0)
+        for line in spool:
+            row = loads(line)
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    sys.stdout.flush()
+    return count
+
+
+def emit_rows(rows: Iterable[Any], output: Output) -> int:
+    """``jsonl`` or ``csv`` of an iterable of rows, streamed; returns how many."""
+    return emit_csv(rows) if output is Output.csv else emit_lines(rows)
 
 
 def note(message: str, style: str = "dim") -> None:
@@ -111,23 +294,73 @@ def warn(message: str) -> None:
     _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
 
 
+def plain(message: str) -> None:
+    """One plain line on stderr (a declined prompt: not an error)."""
+    _console(stderr=True).print(message, markup=False, soft_wrap=True)
+
+
 def error(message: str) -> None:
     _console(stderr=True).print(f"Error: {message}", style="bold red", markup=False, soft_wrap=True)
 
 
+class Advance:
+    """What ``progress`` yields: ``advance(n)``, and ``advance.pace(text)`` for the writer's throttled rate."""
+
+    def __init__(self, bar, task):
+        self.bar, self.task = bar, task
+
+    def __call__(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def pace(self, text: str) -> None:
+        self.bar.update(self.task, pace=text)
+
+
 @contextmanager
-def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr; yields ``advance(n)``. Silent when stderr is not a terminal."""
+def progress(description: str, total: int | None) -> Iterator[Advance]:
+    """A rich progress bar on stderr; yields ``advance(n)``. Silent when stderr is not a terminal.
+
+    The bar is not erased by Ctrl-C: the command prints one line of what was done after it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = _console(stderr=True)
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[pace]}", style="yellow"),
         console=console, transient=True, disable=not console.is_terminal,
     )
     with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+        task = bar.add_task(description, total=total, pace="")
+        yield Advance(bar, task)
+
+
+@contextmanager
+def interrupts(summary: Callable[[Any], str]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM during a long command: the workers stop (the library raises
+    ``Interrupted`` with what was done), one line goes to stderr — ``summary(exc)`` — and the command exits
+    130 or 143."""
+    import signal
+    import threading
+
+    from cruddur_ops.ddb.batch import Interrupted
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum, frame):
+            raise Interrupted(signum)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        import typer
+
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _console(stderr=True).print(summary(exc), style="yellow", markup=False, soft_wrap=True)
+        raise typer.Exit(128 + int(signum)) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _dollars(amount: float) -> str:
@@ -144,13 +377,15 @@ def capacity_section(capacity: dict | None, title: str = "Consumed capacity") ->
     cost = capacity.get("cost") or {}
     rows = [{"where": "total", "units": capacity.get("total", 0)}, {"where": "table", "units": capacity.get("table", 0)}]
     rows += [{"where": f"index {name}", "units": units} for name, units in (capacity.get("indexes") or {}).items()]
+    per_items = "usd_per_million_items" in cost  # a run of many writes (seed), not one call
     if cost:
         rows[0]["usd"] = _dollars(cost["usd"])
-        rows[0]["per_million"] = _dollars(cost["usd_per_million_calls"])
+        rows[0]["per_million"] = _dollars(cost["usd_per_million_items" if per_items else "usd_per_million_calls"])
     caption = (
         f"Cost at on-demand prices ({cost['unit']}, {cost['region']}, as of {cost['as_of']})" if cost else None
     )
     columns = [Column("", "where"), Column("capacity units", "units", justify="right")]
     if cost:
-        columns += [Column("cost per call", "usd", justify="right"), Column("per million calls", "per_million", justify="right")]
+        columns += [Column("cost of this run" if per_items else "cost per call", "usd", justify="right"),
+                    Column("per million items" if per_items else "per million calls", "per_million", justify="right")]
     return Section(title, columns, rows, caption=caption)

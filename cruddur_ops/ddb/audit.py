@@ -196,12 +196,12 @@ class _TableAudit:
             return self.finding("capacity-vs-usage", NA, why)
         parts, statuses = [], []
         for kind, metric, provisioned in (("reads", "ConsumedReadCapacityUnits", read), ("writes", "ConsumedWriteCapacityUnits", write)):
-            response, why = _call(
+            response, unanswered = _call(
                 self.c.cloudwatch.get_metric_statistics, Namespace="AWS/DynamoDB", MetricName=metric,
                 Dimensions=[{"Name": "TableName", "Value": self.name}], StartTime=self.now - timedelta(hours=1),
                 EndTime=self.now, Period=60, Statistics=["Sum"])
-            if why:
-                return self.finding("capacity-vs-usage", NA, why)
+            if unanswered:
+                return self.finding("capacity-vs-usage", NA, unanswered)
             per_second = [p["Sum"] / 60 for p in response.get("Datapoints", [])]
             peak, average = max(per_second, default=0.0), sum(per_second) * 60 / 3600
             parts.append(f"{kind}: peak {peak:.2f}/s, average {average:.2f}/s of {provisioned} provisioned")
@@ -256,7 +256,8 @@ def cloudtrail(client) -> Finding:
               "--is-multi-region-trail && aws cloudtrail start-logging --name cruddur-trail")
     if not trails:
         return Finding(ACCOUNT, "cloudtrail", FAIL, "no trail: API calls (DeleteTable, UpdateTable, …) are not recorded", create)
-    logging, idle = [], []
+    logging: list[str] = []
+    idle: list[str] = []
     for trail in trails:
         status, why = _call(client.get_trail_status, Name=trail.get("TrailARN") or trail["Name"])
         if why:
@@ -316,9 +317,15 @@ def fixable(report: Report) -> list[Finding]:
     return [f for f in report.failed if f.check in FIXABLE]
 
 
-def apply_fixes(client, findings: list[Finding]) -> list[dict]:
+class FixDoc(TypedDict):
+    table: str
+    check: str
+    action: str
+
+
+def apply_fixes(client, findings: list[Finding]) -> list[FixDoc]:
     """Turn on point-in-time recovery and deletion protection where ``findings`` say they are off."""
-    done = []
+    done: list[FixDoc] = []
     for finding in sorted(findings, key=lambda f: (f.scope, FIXABLE.index(f.check))):
         if finding.check == "point-in-time-recovery":
             client.update_continuous_backups(TableName=finding.scope,

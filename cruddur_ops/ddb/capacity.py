@@ -42,7 +42,9 @@ class Capacity:
         for name, used in other.indexes.items():
             self.indexes[name] = self.indexes.get(name, 0.0) + used
 
-    def to_dict(self, prices: Prices | None = None) -> dict:
+    def to_dict(self, prices: Prices | None = None, *, items: int | None = None) -> dict:
+        """The units per table and index; with ``prices``, their cost: per call for one request, or, for a run
+        that wrote ``items`` items, the cost of the run and per million such items."""
         doc = {
             "total": round(self.total, 4),
             "table": round(self.table, 4),
@@ -50,7 +52,7 @@ class Capacity:
             "source": self.source,
         }
         if prices is not None:
-            doc["cost"] = prices.cost(self.kind, self.total)
+            doc["cost"] = prices.cost(self.kind, self.total, items=items)
         return doc
 
 
@@ -147,12 +149,16 @@ class Prices:
                 raise InputError(f"on_demand.{unit}_request_unit_per_million must be a price ≥ 0, not {price}", path=path)
         return prices
 
-    def cost(self, kind: str, units: float) -> dict:
+    def cost(self, kind: str, units: float, *, items: int | None = None) -> dict:
+        """``usd`` for ``units``; with ``items`` (a run that wrote that many), ``usd_per_million_items``, else the
+        units are one call's and ``usd_per_million_calls`` is what a million such calls cost."""
         per_million = self.write_per_million if kind == "write" else self.read_per_million
         usd = units * per_million / 1_000_000
+        scale = {"usd_per_million_items": round(usd / items * 1_000_000, 4) if items else 0.0} if items is not None \
+            else {"usd_per_million_calls": round(usd * 1_000_000, 4)}
         return {
             "usd": round(usd, 10),
-            "usd_per_million_calls": round(usd * 1_000_000, 4),
+            **scale,
             "unit": f"{kind} request units",
             "region": self.region,
             "as_of": self.as_of,

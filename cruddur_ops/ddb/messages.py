@@ -28,12 +28,12 @@ from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_attrs
 from cruddur_ops.ddb.model import GROUP_PREFIX, TABLE, group_item, message_item
-from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.errors import ConflictError, InputError, NotFoundError
 from cruddur_ops.io import timestamps
 from cruddur_ops.model import MAX_ITEM_BYTES, User, item_size
 
 
-class ConversationExistsError(CruddurError):
+class ConversationExistsError(ConflictError):
     """Pattern C for two users who already have a conversation: use pattern D with its group."""
 
     def __init__(self, sender: User, other: User, group: str):
@@ -63,6 +63,26 @@ def _check_text(text: str) -> None:
     size = len(text.encode("utf-8"))
     if size > MAX_ITEM_BYTES - 1024:
         raise InputError(f"a message of {size:,} bytes is over DynamoDB's 400 KB item limit")
+
+
+def group_exists(client, table: str, group: str) -> bool:
+    """True when the conversation ``group`` has a group row (index ``message-group-sk-index``) or a message."""
+    from botocore.exceptions import ClientError
+
+    from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX
+
+    try:
+        rows = client.query(TableName=table, IndexName=GROUP_INDEX, Limit=1, Select="COUNT",
+                            KeyConditionExpression="message_group_uuid = :g",
+                            ExpressionAttributeValues={":g": {"S": group}})
+        if rows.get("Count"):
+            return True
+    except ClientError as exc:  # another table without the app's index: its messages alone decide
+        if exc.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+    messages = client.query(TableName=table, Limit=1, Select="COUNT", KeyConditionExpression="pk = :pk",
+                            ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + group}})
+    return bool(messages.get("Count"))
 
 
 def find_conversation(client, table: str, user: User, other: User) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.items import to_plain
-from cruddur_ops.errors import CruddurError, SchemaError
+from cruddur_ops.errors import InputError, NotFoundError, SchemaError
 from cruddur_ops.io import yamlfile
 
 FIELDS = {"description", "index", "key", "sort", "newest_first", "reverse", "limit"}
@@ -60,7 +60,7 @@ class Pattern:
         return names
 
     def to_dict(self) -> dict:
-        doc = {"name": self.name, "table": self.table, "index": self.index,
+        doc: dict[str, Any] = {"name": self.name, "table": self.table, "index": self.index,
                "key": {self.key_attr: self.key_template}, "sort": None, "parameters": self.parameters,
                "newest_first": self.newest_first, "reverse": self.reverse, "limit": self.limit,
                "description": self.description, "source": self.source}
@@ -104,7 +104,8 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
         problem = _template_problem(key_template)
         if problem:
             fail(kp + ["key", key_attr], f"pattern '{name}': {problem}")
-        sort_op, sort_templates = None, ()
+        sort_op: str | None = None
+        sort_templates: tuple[Any, ...] = ()
         if decl.get("sort") is not None:
             sort = decl["sort"]
             if range_key is None:
@@ -161,17 +162,17 @@ def find(tables, name: str) -> Pattern:
     found = [t.patterns[name] for t in tables if name in t.patterns]
     if not found:
         known = sorted(n for t in tables for n in t.patterns)
-        raise CruddurError(f"no access pattern '{name}' (declared: {', '.join(known) or 'none'})")
+        raise NotFoundError(f"no access pattern '{name}' (declared: {', '.join(known) or 'none'})")
     if len(found) > 1:
         where = ", ".join(f"{p.table} ({p.source})" for p in found)
-        raise CruddurError(f"access pattern '{name}' is declared for more than one table: {where}; pass --schema FILE")
+        raise InputError(f"access pattern '{name}' is declared for more than one table: {where}; pass --schema FILE")
     return found[0]
 
 
 def _fill(pattern: Pattern, template: str, params: dict[str, str]) -> str:
     missing = [p for _, p, _, _ in string.Formatter().parse(template) if p and p not in params]
     if missing:
-        raise CruddurError(f"pattern '{pattern.name}' needs parameter '{missing[0]}' (pass --param {missing[0]}=…)")
+        raise InputError(f"pattern '{pattern.name}' needs parameter '{missing[0]}' (pass --param {missing[0]}=…)")
     return template.format(**params)
 
 
@@ -179,8 +180,8 @@ def build_request(pattern: Pattern, params: dict[str, str], *, limit: int | None
     """The exact Query request boto3's ``query`` takes for this pattern and these parameters."""
     unknown = sorted(set(params) - set(pattern.parameters))
     if unknown:
-        raise CruddurError(f"pattern '{pattern.name}' has no parameter '{unknown[0]}' (it takes: {', '.join(pattern.parameters) or 'none'})")
-    names = {"#pk": pattern.key_attr}
+        raise InputError(f"pattern '{pattern.name}' has no parameter '{unknown[0]}' (it takes: {', '.join(pattern.parameters) or 'none'})")
+    names: dict[str, str | None] = {"#pk": pattern.key_attr}
     values = {":pk": {pattern.key_type: _fill(pattern, pattern.key_template, params)}}
     expression = "#pk = :pk"
     if pattern.sort_op:

@@ -927,8 +927,6 @@ def load(client, specs: list[TableSpec], *, update: bool = False, recreate: bool
     """
     from botocore.exceptions import ClientError
 
-    from cruddur_ops.errors import CruddurError
-
     plans = plan(client, specs, local=local)
     if not dry_run:
         doomed = [p for p in plans if p.action == "recreate" and recreate]
@@ -939,8 +937,9 @@ def load(client, specs: list[TableSpec], *, update: bool = False, recreate: bool
                 try:
                     _probe(client, p.spec)
                 except ClientError as exc:
-                    raise CruddurError(f"{p.spec.path}: {p.spec.name}: the new definition is refused by CreateTable "
-                                       f"({exc.response['Error'].get('Message')}); nothing was dropped") from None
+                    raise SchemaError(f"{p.spec.name}: the new definition is refused by CreateTable "
+                                      f"({exc.response['Error'].get('Message')}); nothing was dropped",
+                                      path=p.spec.path) from None
             if confirm_recreate:
                 confirm_recreate(doomed)
         changing = [p for p in plans if p.action == "update" and update]

@@ -6,24 +6,18 @@ capped, jittered exponential backoff. Keys are deterministic, so a rerun overwri
 
 from __future__ import annotations
 
-import random
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cruddur_ops.ddb import batch
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
 from cruddur_ops.ddb.model import GROUP_INDEX, MESSAGE_PREFIX, TABLE, group_item, message_item
-from cruddur_ops.errors import CruddurError, SeedError
+from cruddur_ops.errors import SeedError
 from cruddur_ops.io import yamlfile
 from cruddur_ops.model import User, item_size, message_uuid_for
 from cruddur_ops.seeds.seedfile import Conversation, SeedFile
-
-BATCH = 25  # BatchWriteItem's limit
-RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-             "InternalServerError", "ServiceUnavailable"}
 
 
 def iso(moment: datetime) -> str:
@@ -49,7 +43,8 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
     anchor = now - timedelta(minutes=1)
     floating = [c for c in seed.conversations if c.start is None]
     ends = {c.index: anchor - timedelta(seconds=len(floating) - 1 - k) for k, c in enumerate(floating)}
-    planned, row_keys = [], {}
+    planned: list[PlannedConversation] = []
+    row_keys: dict[tuple[str, str], int] = {}
     for conv in seed.conversations:
         n = len(conv.messages)
         if conv.start is not None:
@@ -62,7 +57,7 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
             key = (users[handle].uuid, pc.last_at)
             if key in row_keys:
                 other = row_keys[key]
-                keypath = ["conversations", conv.index, "start"]
+                keypath: list[str | int] = ["conversations", conv.index, "start"]
                 raise SeedError(
                     f"{yamlfile.dotted(keypath)}: conversations {other + 1} and {conv.index + 1} both end at {pc.last_at} "
                     f"for '{handle}', so their group rows (pk GRP#…, sk = last message time) would overwrite each other; "
@@ -95,125 +90,9 @@ def _attrs(item: dict) -> dict:
     return {k: {"S": v} for k, v in item.items()}
 
 
-# --- writing ---------------------------------------------------------------------------------------------
-class IncompleteWrite(CruddurError):
-    """DynamoDB refused a batch ``attempts`` times in a row; ``written`` items made it before the writer stopped."""
-
-    def __init__(self, written: int, pending: int, attempts: int, total: int | None = None):
-        of = f" of {total:,}" if total is not None else ""
-        super().__init__(
-            f"DynamoDB kept throttling: {written:,}{of} items written, {pending:,} still unprocessed after {attempts} "
-            "attempts; run the same seed again to complete the rest (seeding is idempotent)"
-        )
-        self.written = written
-        self.pending = pending
-        self.attempts = attempts
-        self.total = total
-
-
-@dataclass
-class WriteStats:
-    written: int = 0
-    deleted: int = 0
-    retries: int = 0
-    capacity: Capacity = field(default_factory=lambda: Capacity("write"))
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-
-class BatchWriter:
-    """Parallel ``batch_write_item`` with retries of UnprocessedItems and throttling errors.
-
-    ``capacity=False`` stops asking for ReturnConsumedCapacity: free on AWS, but DynamoDB Local does about
-    25 % more work per write to answer it (docs/benchmarks.md), so a caller that does not report capacity
-    can skip it.
-    """
-
-    def __init__(self, client, table: str, *, workers: int = 8, max_attempts: int = 10, base_delay: float = 0.05,
-                 max_delay: float = 2.0, on_progress: Callable[[int], None] | None = None, sleep=time.sleep,
-                 capacity: bool = True):
-        self.client, self.table, self.workers = client, table, workers
-        self.extra = {"ReturnConsumedCapacity": "INDEXES"} if capacity else {}
-        self.capacity = capacity
-        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
-        self.on_progress = on_progress or (lambda n: None)
-        self.sleep = sleep
-        self.stats = WriteStats()
-
-    def _backoff(self, attempt: int) -> None:
-        self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt)))  # full jitter
-
-    def _send(self, requests: list[dict]) -> None:
-        pending = {self.table: requests}
-        for attempt in range(self.max_attempts):
-            try:
-                response = self.client.batch_write_item(RequestItems=pending, **self.extra)
-            except Exception as exc:  # botocore ClientError, throttled after botocore's own retries
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-                if code not in RETRYABLE:
-                    raise
-                with self.stats.lock:
-                    self.stats.retries += 1
-                self._backoff(attempt)
-                continue
-            unprocessed = response.get("UnprocessedItems") or {}
-            left = unprocessed.get(self.table, [])
-            done = len(pending[self.table]) - len(left)
-            with self.stats.lock:
-                self.stats.capacity.add(response.get("ConsumedCapacity"))
-                self.stats.capacity.requests += 1
-                puts = sum(1 for r in pending[self.table] if "PutRequest" in r) - sum(1 for r in left if "PutRequest" in r)
-                self.stats.written += puts
-                self.stats.deleted += done - puts
-            self.on_progress(done)
-            if not left:
-                return
-            pending = {self.table: left}
-            with self.stats.lock:
-                self.stats.retries += 1
-            self._backoff(attempt)
-        raise IncompleteWrite(self.stats.written, len(pending[self.table]), self.max_attempts)
-
-    def write(self, requests: Iterable[dict]) -> WriteStats:
-        """Send ``{"PutRequest": …}`` / ``{"DeleteRequest": …}`` entries, 25 a call, ``workers`` calls at once.
-
-        At most ``2 × workers`` batches are held in memory, so a generator of any length streams through.
-        When one batch gives up, no new batch starts; the ones already sending finish, and the
-        ``IncompleteWrite`` raised counts every item written, theirs included.
-        """
-        try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="seed") as pool:
-                in_flight = set()
-                try:
-                    for batch in _chunks(requests, BATCH):
-                        if len(in_flight) >= 2 * self.workers:
-                            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                            for future in done:
-                                future.result()
-                        in_flight.add(pool.submit(self._send, batch))
-                    for future in in_flight:
-                        future.result()
-                except BaseException:
-                    for future in in_flight:
-                        future.cancel()
-                    raise
-        except IncompleteWrite as exc:  # the pool has drained: now the count is final
-            raise IncompleteWrite(self.stats.written, exc.pending, exc.attempts) from None
-        return self.stats
-
-
-def _chunks(requests: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch, keys = [], set()
-    for request in requests:
-        # one batch may not hold the same key twice: start a new one instead
-        body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
-        key = (body["pk"]["S"], body["sk"]["S"])
-        if len(batch) == size or key in keys:
-            yield batch
-            batch, keys = [], set()
-        batch.append(request)
-        keys.add(key)
-    if batch:
-        yield batch
+# --- writing: the engine is ddb/batch.py (shared with import, copy, truncate) ----------------------------------
+BatchWriter, IncompleteWrite, WriteStats, Interrupted = batch.BatchWriter, batch.IncompleteWrite, batch.WriteStats, batch.Interrupted
+BATCH, RETRYABLE = batch.BATCH, batch.RETRYABLE
 
 
 # --- cleaning up conversations whose timestamps move --------------------------------------------------------
@@ -262,13 +141,15 @@ class SeedResult:
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
             "retries": self.retries, "workers": self.workers,
-            "consumed_capacity": self.capacity.to_dict(prices) if self.capacity is not None else None,
+            "consumed_capacity": (self.capacity.to_dict(prices, items=self.items_written)
+                                  if self.capacity is not None else None),
         }
 
 
 def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 16,
          on_progress: Callable[[int], None] | None = None, now: datetime | None = None,
-         writer: BatchWriter | None = None, capacity: str | bool = "reported") -> SeedResult:
+         writer: BatchWriter | None = None, capacity: str | bool = "reported",
+         give_up_after: float = batch.GIVE_UP_AFTER, on_pace: Callable[[str], None] | None = None) -> SeedResult:
     """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data).
 
     ``capacity``: ``"reported"`` asks DynamoDB for the consumed capacity of every batch; ``"computed"``
@@ -285,7 +166,7 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     started = time.perf_counter()
     estimate = WriteEstimate(client.describe_table(TableName=table)["Table"]) if capacity == "computed" else None
     writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
-                                   capacity=capacity == "reported")
+                                   capacity=capacity == "reported", give_up_after=give_up_after, on_pace=on_pace)
 
     def requests() -> Iterator[dict]:
         for pc in planned:
@@ -300,11 +181,13 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
                         estimate.delete()
                     yield {"DeleteRequest": {"Key": key}}
 
+    total = seed_file.message_count + 2 * len(planned)
     try:
         stats = writer.write(requests())
     except IncompleteWrite as exc:
-        total = seed_file.message_count + 2 * len(planned)
-        raise IncompleteWrite(exc.written, exc.pending, exc.attempts, total=total) from None
+        raise exc.with_total(total, rerun="run the same seed again") from None
+    except Interrupted as exc:
+        raise Interrupted(exc.signum, done=exc.done, total=total) from None
     used = estimate.capacity if estimate else (stats.capacity if writer.capacity else None)
     if used is not None:
         used.requests = stats.capacity.requests

@@ -105,11 +105,17 @@ def run_checks(ctx: Context, names: list[str] | None = None) -> list[Check]:
     return results
 
 
-def apply_fixes(ctx: Context, checks: list[Check], on_note: Callable[[str], None] | None = None) -> list[dict]:
+class FixDoc(TypedDict):
+    name: str
+    applied: bool
+    result: str
+
+
+def apply_fixes(ctx: Context, checks: list[Check], on_note: Callable[[str], None] | None = None) -> list[FixDoc]:
     """Run the fixer of every fixable check; ``[{"name", "applied", "result"}]``. A refused fix does not stop the rest."""
     note = on_note or (lambda message: None)
     fixers = {spec.name: spec.fixer for spec in CHECKS if spec.fixer}
-    done = []
+    done: list[FixDoc] = []
     for check in checks:
         if not check.fixable:
             continue
@@ -137,7 +143,7 @@ class DoctorDoc(TypedDict):
     seed_file: str
     scan: ScanDoc | None
     checks: list[Any]  # CheckDoc
-    fixes: list[dict]
+    fixes: list[FixDoc]
 
 
 @dataclass
@@ -150,7 +156,7 @@ class DoctorReport(Report):
     seed_file: str
     scan: ScanDoc | None
     findings: list[Check] = field(default_factory=list)
-    fixes: list[dict] = field(default_factory=list)
+    fixes: list[FixDoc] = field(default_factory=list)
 
     @property
     def checks(self) -> list[Check]:
@@ -171,7 +177,7 @@ class DoctorReport(Report):
         }
 
 
-def build_report(ctx: Context, checks: list[Check], fixes: list[dict] | None = None) -> DoctorReport:
+def build_report(ctx: Context, checks: list[Check], fixes: list[FixDoc] | None = None) -> DoctorReport:
     try:
         database = ctx.database().masked
     except CruddurError:
@@ -182,7 +188,7 @@ def build_report(ctx: Context, checks: list[Check], fixes: list[dict] | None = N
                         checks, list(fixes or []))
 
 
-def report(ctx: Context, checks: list[Check], fixes: list[dict] | None = None) -> DoctorDoc:
+def report(ctx: Context, checks: list[Check], fixes: list[FixDoc] | None = None) -> DoctorDoc:
     """The one document `cruddur doctor --output json` prints."""
     return build_report(ctx, checks, fixes).to_dict()
 

@@ -117,9 +117,13 @@ class Context:
         """None when the endpoint answers ListTables, else why not (asked once)."""
         if not self._ddb_probed:
             self._ddb_probed = True
+            from botocore.exceptions import BotoCoreError, ClientError
+
             try:
                 self.dynamodb().list_tables(Limit=1)
-            except Exception as exc:  # CruddurError (no region), botocore connection and client errors
+            # CruddurError: no region; BotoCoreError: no connection or credentials; ClientError: refused;
+            # ValueError: botocore's "Invalid endpoint" for a malformed URL
+            except (CruddurError, BotoCoreError, ClientError, ValueError) as exc:
                 self._ddb_problem = _short(exc)
         return self._ddb_problem
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, Scan, _capped, _short
@@ -42,9 +43,11 @@ def check_dynamodb_endpoint(ctx: Context) -> Check:
     local = s.is_local("dynamodb")
     where = s.describe_endpoint("dynamodb")
     kind = "local" if local else "production"
+    from botocore.exceptions import BotoCoreError
+
     try:
         region, credentials = _aws_identity(s)
-    except Exception as exc:  # botocore ProfileNotFound
+    except BotoCoreError as exc:  # ProfileNotFound, a failing credential_process
         return Check("dynamodb-endpoint", FAIL, f"{where} ({kind}): {_short(exc)}", "check AWS_PROFILE / --profile")
     if not region:
         return Check("dynamodb-endpoint", FAIL, f"{where} ({kind}): no AWS region", "pass --region or set AWS_REGION")
@@ -153,7 +156,7 @@ def check_message_timestamps(ctx: Context) -> Check:
         elif moment > horizon:
             problems.append({"pk": pk, "sk": sk, "kind": kind, "problem": "in the future"})
     if problems:
-        counts = defaultdict(int)
+        counts: defaultdict[Any, int] = defaultdict(int)
         for p in problems:
             counts[p["problem"]] += 1
         return Check("message-timestamps", FAIL,

@@ -40,7 +40,7 @@ def loader():
     if _CFN_LOADER is None:
         import yaml
 
-        class CloudFormationLoader(yamlfile._loader()):
+        class CloudFormationLoader(yamlfile._loader()):  # type: ignore[misc]  # a class made at run time
             pass
 
         def construct(loader, suffix, node):
@@ -480,7 +480,8 @@ def table_request(props: dict, logical_id: str) -> tuple[dict, dict]:
 def simple_table_request(props: dict, logical_id: str) -> dict:
     """The CreateTable request of an ``AWS::Serverless::SimpleTable`` resource's properties."""
     key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-    kind = {"String": "S", "Number": "N", "Binary": "B"}.get(key.get("Type"), key.get("Type"))
+    kinds: dict[Any, str] = {"String": "S", "Number": "N", "Binary": "B"}
+    kind = kinds.get(key.get("Type"), key.get("Type"))
     request = {
         "TableName": props.get("TableName", logical_id),
         "AttributeDefinitions": [{"AttributeName": key.get("Name"), "AttributeType": kind}],

@@ -26,7 +26,7 @@ def _loader():
             def __init__(self, problem, mark):
                 super().__init__(None, None, problem, mark)
 
-        class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's, when present
             def construct_mapping(self, node, deep=False):
                 if isinstance(node, yaml.MappingNode) and len(node.value) > 1:
                     seen: dict = {}

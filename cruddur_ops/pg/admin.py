@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from cruddur_ops.errors import CruddurError, EngineError
 from cruddur_ops.pg.database import MAINTENANCE_DATABASES, Database, reason
@@ -72,7 +73,7 @@ def status(db: Database) -> dict:
 
     ``{"url", "source", "database", "reachable", "exists", "server_version", "size_bytes", "tables", "error"}``
     """
-    doc = {
+    doc: dict[str, Any] = {
         "url": db.masked, "source": db.source, "database": db.name, "reachable": False, "exists": None,
         "server_version": None, "size_bytes": None, "tables": [], "error": None,
     }

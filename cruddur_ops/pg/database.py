@@ -14,10 +14,12 @@ import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
-from cruddur_ops.settings import Settings, is_loopback_host
+from cruddur_ops.errors import AuthError, EngineError, InputError, NotFoundError, ProdGuardError
+from cruddur_ops.settings import Settings
+from cruddur_ops.targets import PgHost, Resolved, libpq_hosts
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cruddur"
 CONNECT_TIMEOUT = 3
@@ -75,7 +77,7 @@ def mask_url(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
-        params = conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo_to_dict(url)
     except ProgrammingError:
         return _mask_unparsed(url)
     if "password" in params:
@@ -106,7 +108,7 @@ def mask_text(text: str) -> str:
 
 
 # --- the database a command acts on ------------------------------------------------------------------
-def parse(url: str) -> dict[str, str]:
+def parse(url: str) -> dict[str, Any]:
     """The URL's conninfo parameters; an unparseable URL is an InputError (password masked)."""
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
@@ -124,21 +126,22 @@ class Database:
     url: str
     source: str = "URL"  # where the URL came from: CONNECTION_URL, DATABASE_URL, PROD_CONNECTION_URL, default
     params: dict = field(default_factory=dict, compare=False, repr=False)
+    libpq_env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # libpq's PG* defaults
 
     @classmethod
-    def from_url(cls, url: str, source: str = "URL") -> Database:
-        return cls(url, source, parse(url))
+    def from_url(cls, url: str, source: str = "URL", env: Mapping[str, str] | None = None) -> Database:
+        return cls(url, source, parse(url), dict(env or {}))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         url = settings.connection_url
         if settings.prod:
             if not url:
-                raise CruddurError("--prod acts on PROD_CONNECTION_URL, which is not set")
-            return cls.from_url(url, "PROD_CONNECTION_URL")
+                raise InputError("--prod acts on PROD_CONNECTION_URL, which is not set")
+            return cls.from_url(url, "PROD_CONNECTION_URL", settings.libpq_env)
         if not url:
-            return cls.from_url(DEFAULT_URL, "default")
-        return cls.from_url(url, settings.connection_url_source)
+            return cls.from_url(DEFAULT_URL, "default", settings.libpq_env)
+        return cls.from_url(url, settings.connection_url_source, settings.libpq_env)
 
     @property
     def masked(self) -> str:
@@ -155,24 +158,30 @@ class Database:
         return self.name
 
     @property
-    def hosts(self) -> list[str]:
-        value = self.params.get("hostaddr") or self.params.get("host") or ""
-        return [h for h in value.split(",") if h] or [""]
+    def resolved(self) -> Resolved:
+        """host/hostaddr/port as libpq will use them: the URL, then the service file, then PGHOST/PGHOSTADDR/PGPORT."""
+        return libpq_hosts(self.params, self.libpq_env)
+
+    @property
+    def hosts(self) -> list[PgHost]:
+        return self.resolved.hosts
 
     @property
     def host(self) -> str:
-        return ",".join(h or "local socket" for h in self.hosts)
+        return ",".join(h.describe() for h in self.hosts)
 
     @property
     def is_local(self) -> bool:
-        """Loopback hosts and local sockets (no host, or a path) are local; anything else is production."""
-        return all(h == "" or h.startswith("/") or is_loopback_host(h) for h in self.hosts)
+        """Local only when EVERY host libpq may try is loopback or a Unix socket; anything else is production."""
+        return all(h.local for h in self.hosts)
 
     def guard_write(self, *, prod: bool, action: str) -> None:
         """Refuse to change a database that is not local unless --prod was given. Connects to nothing."""
         if not self.is_local and not prod:
+            remote = [h.describe() for h in self.hosts if not h.local]
+            verb = "is not a local host" if len(remote) == 1 else "are not local hosts"
             raise ProdGuardError(
-                f"refusing to {action} on {self.masked}: {self.host} is not a local host; pass --prod to act on production"
+                f"refusing to {action} on {self.masked}: {', '.join(remote)} {verb}; pass --prod to act on production"
             )
 
     def conninfo(self, dbname: str | None = None) -> str:
@@ -180,6 +189,9 @@ class Database:
         from psycopg.conninfo import make_conninfo
 
         extra: dict = {"fallback_application_name": APPLICATION_NAME}
+        resolved = self.resolved
+        if all(h.known for h in resolved.hosts):
+            extra.update(resolved.explicit())  # connect where the guard judged, whatever else libpq's environment says
         if "connect_timeout" not in self.params:
             extra["connect_timeout"] = CONNECT_TIMEOUT
         if dbname is not None:
@@ -234,16 +246,26 @@ def reason(exc: BaseException) -> str:
     return mask_text(re.sub(r"\s+", " ", text))
 
 
+class DatabaseNotFound(NotFoundError, EngineError):
+    """The server answered, the database does not exist (exit status of not found; still an EngineError)."""
+
+
+class ConnectAuthError(AuthError, EngineError):
+    """The server refused the user or password (exit status of auth; still an EngineError)."""
+
+
 def connect_error(where: str, exc: BaseException) -> EngineError:
+    """The error for a failed connection: not found (no such database), auth, or unreachable (EngineError)."""
     text = reason(exc)
+    kind: type[EngineError] = EngineError
     hint = ""
     if "does not exist" in text and "database" in text:
-        hint = "; create it with `cruddur db create` (or `cruddur db setup`)"
+        kind, hint = DatabaseNotFound, "; create it with `cruddur db create` (or `cruddur db setup`)"
     elif "refused" in text or "timeout expired" in text or "could not translate host" in text:
         hint = "; is PostgreSQL running there? start one with `cruddur local up`"
-    elif "password authentication failed" in text:
-        hint = "; check the user and password in the connection URL"
-    return EngineError(f"cannot connect to {where}: {text}{hint}")
+    elif "password authentication failed" in text or "no pg_hba.conf entry" in text:
+        kind, hint = ConnectAuthError, "; check the user and password in the connection URL"
+    return kind(f"cannot connect to {where}: {text}{hint}")
 
 
 def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -259,6 +281,8 @@ def psql_command(db: Database, args: list[str], env: Mapping[str, str]) -> tuple
             "brew install libpq) or connect with any client to " + db.masked
         )
     params = dict(db.params)
+    if all(h.known for h in db.hosts):
+        params.update({k: v for k, v in db.resolved.explicit().items() if v})
     password = params.pop("password", None)
     params.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     child_env = dict(env)

@@ -8,6 +8,7 @@ A rerun adds nothing: users conflict on uuid or handle, activities on their (der
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cruddur_ops.seeds.activities import SeedActivity
 
@@ -18,7 +19,7 @@ def seed(conn, users: Sequence, activities: Sequence[SeedActivity]) -> dict:
     One transaction. Returns counts, plus the seed users whose handle or uuid belongs to another row
     (``mismatched``): those rows are left alone, and DynamoDB items seeded from the file would not match them.
     """
-    report = {
+    report: dict[str, Any] = {
         "users": {"inserted": 0, "existing": 0},
         "activities": {"inserted": 0, "existing": 0},
         "mismatched": [],

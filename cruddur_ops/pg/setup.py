@@ -1,4 +1,4 @@
-"""`db setup` as one library call: create the database, load the schema, seed users and activities.
+"""`db setup` as one library call: create the database, load the schema, apply the migrations, seed users and activities.
 
 ``cruddur db setup``, ``cruddur local up`` and ``cruddur doctor --fix`` all go through here.
 """
@@ -37,24 +37,32 @@ def read_seed_input(seed_path: Path | None = None, activities_path: Path | None 
 
 
 def setup_database(db, *, seed: SeedInput | None = None, seed_path: Path | None = None,
-                   schema_path: Path | None = None, reset: bool = False) -> dict:
-    """Create the database, load the schema and seed it; idempotent (a second run changes nothing).
+                   schema_path: Path | None = None, migrations_dir: Path | None = None, reset: bool = False) -> dict:
+    """Create the database, load the schema, apply the pending migrations and seed it; idempotent (a second run
+    changes nothing).
 
-    ``reset`` drops the schema's tables first, so they come back holding the seed alone.
-    Returns ``{"database", "url", "created", "schema", "seed", "changed"}``.
+    ``reset`` drops the schema's tables first (and forgets the applied migrations, which then run again), so they
+    come back holding the seed alone.
+    Returns ``{"database", "url", "created", "schema", "migrations", "seed", "changed"}``.
     """
     from cruddur_ops import defaults
-    from cruddur_ops.pg import admin, schema
+    from cruddur_ops.pg import admin, migrate, schema
     from cruddur_ops.pg import seed as pgseed
 
     schema_path = Path(schema_path or defaults.sql_schema_file())
+    migrations_dir = Path(migrations_dir or defaults.migrations_dir())
     schema.read(schema_path)
+    migrate.read_dir(migrations_dir)
     seed = seed or read_seed_input(seed_path)
     created = admin.create_database(db)
     with db.connect() as conn:
         loaded = schema.load(conn, schema_path, reset=reset)
+        if reset:
+            migrate.forget(db)
+        migrated = migrate.up(db, migrations_dir).to_dict()
         seeded = pgseed.seed(conn, seed.users, seed.activities)
-    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"])
+    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"]) or bool(migrated["done"])
                or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
     return {"database": created["database"], "url": db.masked, "created": created["created"], "schema": loaded,
+            "migrations": {k: migrated[k] for k in ("dir", "files", "done", "applied", "pending")},
             "seed": {"seed_file": str(seed.path), **seeded}, "changed": changed}

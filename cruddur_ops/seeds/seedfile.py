@@ -16,10 +16,11 @@ Both the DynamoDB seed and the PostgreSQL seed read it, so the users in both eng
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cruddur_ops.errors import SeedError
 from cruddur_ops.io import yamlfile
@@ -65,12 +66,12 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
 
-    def fail(self, keypath: list, message: str):
+    def fail(self, keypath: list, message: str) -> NoReturn:
         line = yamlfile.line_of(self.path, keypath)
         where = yamlfile.dotted(keypath)
         raise SeedError(f"{where}: {message}" if where else message, path=self.path, line=line)
 
-    def mapping(self, value: Any, keypath: list, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    def mapping(self, value: Any, keypath: list, allowed: set[str], required: AbstractSet[str] = frozenset()) -> dict:
         if not isinstance(value, dict):
             self.fail(keypath, f"expected a mapping, got {_kind(value)}")
         for key in value:

@@ -49,7 +49,7 @@ def test_every_command_has_help_with_an_example():
 
 def test_an_error_the_user_can_fix_is_one_line_on_stderr(cli, aws_env, tmp_path):
     result = cli("ddb", "schema-load", tmp_path / "nope.yaml", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # input
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "nope.yaml" in lines[0] and "file not found" in lines[0]
@@ -58,13 +58,13 @@ def test_an_error_the_user_can_fix_is_one_line_on_stderr(cli, aws_env, tmp_path)
 
 def test_debug_shows_the_traceback(cli, aws_env, tmp_path):
     result = cli("--debug", "ddb", "schema-load", tmp_path / "nope.yaml", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" in result.stderr
 
 
 def test_writes_to_a_non_local_endpoint_are_refused_before_any_request(cli, aws_env):
     result = cli("ddb", "seed", "--endpoint-url", "http://dynamodb.example.invalid", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 6  # refused by the production guard
     assert "pass --prod" in result.stderr and "dynamodb.example.invalid" in result.stderr
 
 

@@ -28,6 +28,26 @@ def test_list_users_takes_the_pool_from_the_environment(cli, aws, aws_env):
     assert f"Users of {pool}" in table.stdout and "ada" in table.stdout and "1 user(s)" in table.stdout
 
 
+def test_an_empty_pool_says_so_and_exits_0(cli, aws):
+    pool = make_pool(aws("cognito-idp"), [])
+    result = cli("cognito", "list-users", "--pool-id", pool, "-o", "json")
+    assert json.loads(result.stdout)["count"] == 0 and f"no users: user pool {pool} is empty" in result.stderr
+
+
+def test_subs_stay_whole_in_a_100_column_table(cli, aws, aws_env):
+    client = aws("cognito-idp")
+    people = [{"username": f"9f{i}c1e2a-7b3d-4e5f-8a9b-0c1d2e3f4a5b", "preferred_username": f"reader{i}",
+               "email": f"reader{i}@cruddur.test"} for i in range(3)]
+    pool = make_pool(client, people)
+    aws_env.setenv("COLUMNS", "100")
+    text = cli("cognito", "list-users", "--pool-id", pool, "-o", "table").stdout
+    lines = text.splitlines()
+    for person in people:
+        sub = sub_of(client, pool, person["username"])
+        assert any(sub in line for line in lines) and any(person["username"] in line for line in lines), text
+    assert all(len(line.rstrip()) <= 100 for line in lines)
+
+
 def test_no_pool_is_a_clear_error(cli, moto_env):
     result = cli("cognito", "list-users", ok=False)
     assert result.exit_code == 1 and "pass --pool-id or set AWS_COGNITO_USER_POOL_ID" in result.stderr
@@ -35,7 +55,7 @@ def test_no_pool_is_a_clear_error(cli, moto_env):
 
 def test_a_missing_pool_is_a_clear_error(cli, moto_env):
     result = cli("cognito", "list-users", "--pool-id", "us-east-1_missing", ok=False)
-    assert result.exit_code == 1 and "no Cognito user pool 'us-east-1_missing'" in result.stderr
+    assert result.exit_code == 4 and "no Cognito user pool 'us-east-1_missing'" in result.stderr
     assert "ddb schema-load" not in result.stderr
 
 
@@ -76,4 +96,4 @@ def test_update_user_ids_on_a_remote_database_needs_prod(cli, aws, aws_env):
     pool = make_pool(aws("cognito-idp"), [{"username": "ada", "preferred_username": "ada"}])
     aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com/cruddur")
     result = cli("cognito", "update-user-ids", "--pool-id", pool, ok=False)
-    assert result.exit_code == 1 and "pass --prod" in result.stderr and PASSWORD not in result.stderr
+    assert result.exit_code == 6 and "pass --prod" in result.stderr and PASSWORD not in result.stderr

@@ -18,8 +18,9 @@ def _clean(result) -> None:
     assert PASSWORD not in result.stdout and PASSWORD not in result.stderr
 
 
-def _error_line(result) -> str:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
+def _error_line(result, status: int) -> str:
+    """The error line; ``status`` is the kind's exit status (README "Exit codes")."""
+    assert result.exit_code == status, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("Error: "), result.stderr
     return " ".join(lines[lines.index(next(line for line in lines if line.startswith("Error: "))):])
@@ -29,7 +30,7 @@ def test_setup_twice_changes_nothing_the_second_time(cli, new_db, seed_file):
     first = cli("db", "setup", seed_file, "-o", "json")
     _clean(first)
     doc = json.loads(first.stdout)
-    assert set(doc) == {"database", "url", "created", "schema", "seed", "changed"}
+    assert set(doc) == {"database", "url", "created", "schema", "migrations", "seed", "changed"}
     assert doc["database"] == new_db and doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{new_db}"
     assert doc["created"] is True and doc["changed"] is True
     assert [(t["name"], t["action"]) for t in doc["schema"]["tables"]] == [("users", "created"), ("activities", "created")]
@@ -52,7 +53,7 @@ def test_create_and_drop_with_an_open_session(cli, new_db):
     held = psycopg.connect(url_for(new_db), connect_timeout=3)
     try:
         refused = cli("db", "drop", ok=False)
-        assert "no terminal to ask on; pass --yes" in _error_line(refused)
+        assert "no terminal to ask on; pass --yes" in _error_line(refused, 7)
         assert database_exists(new_db)
         dropped = cli("db", "drop", "--yes", "-o", "json")
     finally:
@@ -74,7 +75,7 @@ def test_schema_load_keeps_then_resets(cli, pg_env, pg_conn):
     assert [t["action"] for t in cli.json("db", "schema-load")["tables"]] == ["kept", "kept"]
 
     refused = cli("db", "schema-load", "--reset", ok=False)
-    assert "pass --yes" in _error_line(refused)
+    assert "pass --yes" in _error_line(refused, 7)
     assert pg_conn.execute("SELECT count(*) FROM users").fetchone()[0] == 1
 
     reset = cli.json("db", "schema-load", "--reset", "--yes")
@@ -87,7 +88,7 @@ def test_schema_load_error_is_one_line_with_file_and_line(cli, pg_env, tmp_path)
     path = tmp_path / "schema.sql"
     path.write_text("CREATE TABLE ok (id int);\nSELECT nonsense FROM nowhere;\n")
     result = cli("db", "schema-load", path, ok=False)
-    assert f"Error: {path}:2: relation \"nowhere\" does not exist" in _error_line(result)
+    assert f"Error: {path}:2: relation \"nowhere\" does not exist" in _error_line(result, 3)
     assert result.stdout == ""
 
 
@@ -103,7 +104,7 @@ def test_seed_reports_counts_and_a_rerun_adds_nothing(cli, pg_env, seed_file):
 
 def test_seed_without_the_schema_says_to_load_it(cli, pg_env, seed_file):
     result = cli("db", "seed", seed_file, ok=False)
-    assert "load the schema first with `cruddur db schema-load`" in _error_line(result)
+    assert "load the schema first with `cruddur db schema-load`" in _error_line(result, 4)
 
 
 def test_sessions_and_kill_all(cli, pg_env, pg_url):
@@ -115,7 +116,7 @@ def test_sessions_and_kill_all(cli, pg_env, pg_url):
         assert {s["application"] for s in doc["sessions"]} == {"held-by-test"}
 
         refused = cli("db", "kill-all", ok=False)
-        assert "pass --yes" in _error_line(refused)
+        assert "pass --yes" in _error_line(refused, 7)
         assert cli.json("db", "sessions")["count"] == 2
 
         killed = cli("db", "kill-all", "--yes", "-o", "json")
@@ -146,12 +147,12 @@ def test_status_of_an_unreachable_server_exits_1_without_the_password(cli, aws_e
     result = cli("db", "status", "-o", "json", ok=False)
     _clean(result)
     assert json.loads(result.stdout)["reachable"] is False
-    assert "cannot connect to postgresql://postgres:***@127.0.0.1:1/cruddur" in _error_line(result)
+    assert "cannot connect to postgresql://postgres:***@127.0.0.1:1/cruddur" in _error_line(result, 8)
 
     started = time.monotonic()
     waited = cli("db", "status", "--wait", "1", ok=False)
     _clean(waited)
-    assert "no answer from" in _error_line(waited) and time.monotonic() - started < 5
+    assert "no answer from" in _error_line(waited, 8) and time.monotonic() - started < 5
 
 
 def test_status_wait_returns_when_the_server_answers(cli, pg_env):
@@ -163,7 +164,7 @@ def test_connect_runs_psql_or_says_it_is_missing(cli, pg_env, aws_env, tmp_path)
     cli("db", "connect", "--", "-q", "-c", "select 1")
     aws_env.setenv("PATH", str(tmp_path))
     result = cli("db", "connect", ok=False)
-    assert "psql not found on PATH" in _error_line(result)
+    assert "psql not found on PATH" in _error_line(result, 8)
 
 
 def test_a_remote_host_needs_prod_and_nothing_is_contacted(cli, aws_env):
@@ -173,15 +174,15 @@ def test_a_remote_host_needs_prod_and_nothing_is_contacted(cli, aws_env):
         started = time.monotonic()
         result = cli(*args, ok=False)
         _clean(result)
-        assert "not a local host; pass --prod" in _error_line(result), args
+        assert "not a local host; pass --prod" in _error_line(result, 6), args
         assert time.monotonic() - started < 2
 
 
 def test_prod_needs_its_url_and_a_typed_name(cli, aws_env, scratch_db):
-    assert "PROD_CONNECTION_URL, which is not set" in _error_line(cli("db", "drop", "--yes", "--prod", ok=False))
+    assert "PROD_CONNECTION_URL, which is not set" in _error_line(cli("db", "drop", "--yes", "--prod", ok=False), 3)
     aws_env.setenv("PROD_CONNECTION_URL", url_for(scratch_db))
     result = cli("db", "drop", "--yes", "--prod", ok=False)
-    assert f"without a terminal to type '{scratch_db}'" in _error_line(result)
+    assert f"--yes alone: on production, type the name '{scratch_db}' at a terminal" in _error_line(result, 6)
     assert database_exists(scratch_db)
 
 
@@ -189,7 +190,7 @@ def test_a_missing_database_error_is_masked_with_a_hint(cli, aws_env, scratch_db
     aws_env.setenv("DATABASE_URL", url_for(scratch_db + "_nope"))
     result = cli("db", "sessions", ok=False)
     _clean(result)
-    assert "does not exist; create it with `cruddur db create`" in _error_line(result)
+    assert "does not exist; create it with `cruddur db create`" in _error_line(result, 4)
 
 
 def test_help_names_the_default_url(cli):

@@ -64,14 +64,14 @@ def test_pattern_list_json(cli, aws_env):
 def test_pattern_list_table(cli, aws_env, wide):
     result = cli("ddb", "pattern", "list", "--schema", SCHEMA, "--output", "table")
     for text in ("Access patterns", "get-conversation", "message-group-sk-index", "pk = MSG#{message_group_uuid}",
-                 "sk >= {since}", "message_group_uuid, since"):
+                 "sk >= {since}"):
         assert text in result.stdout
     assert result.stderr == ""
 
 
 def test_pattern_list_of_a_bad_file_is_an_error(cli, aws_env):
     result = cli("ddb", "pattern", "list", "--schema", BAD / "unknown_index.yaml", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "unknown_index.yaml:12: AccessPatterns.by-group.index: pattern 'by-group'" in result.stderr
 
 
@@ -105,7 +105,7 @@ def test_run_limit(cli, seeded):
 
 def test_missing_parameter_is_an_error_naming_it(cli, aws_env):
     result = cli("ddb", "pattern", "run", "messages-since", "-p", f"message_group_uuid={GROUP}", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "pattern 'messages-since' needs parameter 'since' (pass --param since=…)" in result.stderr
 
 
@@ -116,7 +116,7 @@ def test_missing_parameter_is_an_error_naming_it(cli, aws_env):
 ])
 def test_bad_run_arguments(cli, aws_env, args, message):
     result = cli("ddb", "pattern", "run", *args, ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == (4 if args == ["nope"] else 3) and result.stdout == ""
     assert message in result.stderr
 
 
@@ -218,7 +218,7 @@ def test_bad_price_file_is_an_error_naming_it(cli, seeded, tmp_path):
     prices.write_text('{"region": "us-east-1"}')
     result = cli("ddb", "pattern", "run", "conversation-rows", "-p", f"message_group_uuid={GROUP}",
                  "--price-file", prices, "-o", "json", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and json.loads(result.stdout)["error"]["code"] == "input"
     assert f"{prices}: not a price file" in result.stderr
 
 
@@ -233,6 +233,41 @@ def test_bad_price_file_is_an_error_naming_it(cli, seeded, tmp_path):
 ])
 def test_schema_load_with_a_bad_pattern_creates_nothing(cli, ddb, file, field, pattern):
     result = cli("ddb", "schema-load", SCHEMA, BAD / file, ok=False)  # the good file comes first
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert f"{BAD / file}:" in result.stderr and field in result.stderr and f"pattern '{pattern}'" in result.stderr
     assert ddb.list_tables()["TableNames"] == []
+
+
+# --- a query that matches nothing ---------------------------------------------------------------------------
+def test_an_unknown_group_is_not_found(cli, seeded):
+    from cruddur_ops.errors import NotFoundError
+
+    unknown = "0d9c8b7a-6f5e-4d3c-8b2a-19f8e7d6c5b4"
+    result = cli("ddb", "pattern", "get-conversation", "--group", unknown, "-o", "json", ok=False)
+    assert result.exit_code == NotFoundError.exit_code and result.exit_code != 0
+    assert json.loads(result.stdout)["error"]["code"] == "not_found"  # with -o json the error is the document
+    assert f"no conversation '{unknown}' in cruddur-messages" in result.stderr
+
+
+def test_an_unknown_user_uuid_is_not_found(cli, seeded):
+    from cruddur_ops.errors import NotFoundError
+
+    unknown = "7e6d5c4b-3a29-4f18-9e07-d6c5b4a39281"
+    result = cli("ddb", "pattern", "list-conversations", "--user-uuid", unknown, "-o", "json", ok=False)
+    assert result.exit_code == NotFoundError.exit_code
+    assert json.loads(result.stdout)["error"]["code"] == "not_found"  # with -o json the error is the document
+    assert f"no user '{unknown}': not among the users of" in result.stderr and f"GRP#{unknown}" in result.stderr
+
+
+def test_a_known_conversation_and_user_are_found_as_before(cli, seeded):
+    assert cli.json("ddb", "pattern", "get-conversation", "--group", GROUP)["count"] == 6
+    assert cli.json("ddb", "pattern", "list-conversations", "--user-uuid", MIRA)["count"] >= 1
+
+
+def test_an_empty_result_says_what_it_looked_for_and_exits_0(cli, seeded):
+    result = cli("ddb", "pattern", "run", "messages-since", "-p", f"message_group_uuid={GROUP}",
+                 "-p", "since=2999-01-01T00:00:00+00:00", "-o", "json")
+    assert json.loads(result.stdout)["count"] == 0
+    assert "no items: pattern messages-since matched nothing" in result.stderr
+    assert f"'MSG#{GROUP}'" in result.stderr and "'2999-01-01T00:00:00+00:00'" in result.stderr
+    assert "in cruddur-messages" in result.stderr

@@ -28,9 +28,9 @@ def test_create_then_update_the_rule_from_the_environment(cli, aws, aws_env):
 
 def test_update_without_an_ip_or_with_a_missing_rule_is_a_clear_error(cli, moto_env, aws_env):
     no_ip = cli("rds", "update-sg-rule", "--rule-id", "sgr-0123456789abcdef0", ok=False)
-    assert no_ip.exit_code == 1 and "no IP to allow: pass --ip" in no_ip.stderr
+    assert no_ip.exit_code == 3 and "no IP to allow: pass --ip" in no_ip.stderr
     missing = cli("rds", "update-sg-rule", "--rule-id", "sgr-0123456789abcdef0", "--ip", "203.0.113.7", ok=False)
-    assert missing.exit_code == 1 and "rule 'sgr-0123456789abcdef0' does not exist" in missing.stderr
+    assert missing.exit_code == 4 and "rule 'sgr-0123456789abcdef0' does not exist" in missing.stderr
     no_rule = cli("rds", "update-sg-rule", "--ip", "203.0.113.7", ok=False)
     assert "pass --rule-id or set DB_SG_RULE_ID" in no_rule.stderr
 
@@ -42,7 +42,7 @@ def test_instance_status_stop_start(cli, aws, aws_env):
     assert status["status"] == "available" and status["engine"] == "postgres"
 
     refused = cli("rds", "stop", ok=False)
-    assert refused.exit_code == 1 and "pass --yes" in refused.stderr
+    assert refused.exit_code == 7 and "pass --yes" in refused.stderr
     stopped = cli.json("rds", "stop", "--yes")
     assert (stopped["previous_status"], stopped["status"], stopped["changed"]) == ("available", "stopped", True)
     started = cli.json("rds", "start")
@@ -52,7 +52,7 @@ def test_instance_status_stop_start(cli, aws, aws_env):
 
 def test_no_instance_id_is_a_clear_error(cli, moto_env):
     result = cli("rds", "status", ok=False)
-    assert result.exit_code == 1 and "pass --instance-id or set DB_INSTANCE_ID" in result.stderr
+    assert result.exit_code == 3 and "pass --instance-id or set DB_INSTANCE_ID" in result.stderr
 
 
 def test_aws_itself_needs_prod_before_any_request(cli, aws_env):
@@ -60,4 +60,16 @@ def test_aws_itself_needs_prod_before_any_request(cli, aws_env):
     for args in (["rds", "update-sg-rule", "--ip", "203.0.113.7", "--rule-id", "sgr-1"], ["rds", "stop", "--yes", "--instance-id", "db"],
                  ["rds", "start", "--instance-id", "db"], ["rds", "update-sg-rule", "--create", "--ip", "203.0.113.7", "--group-id", "sg-1"]):
         result = cli(*args, ok=False)
-        assert result.exit_code == 1 and "pass --prod" in result.stderr, args
+        assert result.exit_code == 6 and "pass --prod" in result.stderr, args
+
+
+def test_an_ipv6_address_never_reports_the_old_ipv4_range(cli, aws, aws_env):
+    ec2 = aws("ec2")
+    group = make_security_group(ec2)
+    aws_env.setenv("DB_SG_ID", group)
+    rule = cli.json("rds", "update-sg-rule", "--create", "--ip", "198.51.100.1")["rule_id"]
+    refused = cli("rds", "update-sg-rule", "--rule-id", rule, "--ip", "2001:db8::1", ok=False)
+    assert refused.exit_code != 0 and refused.stdout == ""
+    assert "cannot turn it into an IPv6 rule for 2001:db8::1/128" in refused.stderr and "now allows" not in refused.stderr
+    created = cli.json("rds", "update-sg-rule", "--create", "--ip", "2001:db8::1")
+    assert created["cidr"] == "2001:db8::1/128" and created["created"] is True

@@ -195,7 +195,7 @@ def test_cli_passes_on_a_well_kept_account(cli, aws, monkeypatch):
 def test_cli_fix_needs_prod_on_aws_and_refuses_before_any_request(cli, aws):
     _table(aws)
     result = cli("ddb", "audit", "--fix", "--yes", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 6 and result.stdout == ""
     assert "refusing to turn on deletion protection and point-in-time recovery on AWS dynamodb" in result.stderr
     assert "pass --prod" in result.stderr
     assert aws.dynamodb().describe_table(TableName="cruddur-messages")["Table"]["DeletionProtectionEnabled"] is False
@@ -204,7 +204,7 @@ def test_cli_fix_needs_prod_on_aws_and_refuses_before_any_request(cli, aws):
 def test_cli_fix_asks_first(cli, aws):
     _table(aws)
     result = cli("ddb", "audit", "--fix", "--prod", ok=False)  # no terminal, no --yes
-    assert result.exit_code == 1 and "without confirmation" in result.stderr
+    assert result.exit_code == 7 and "without confirmation" in result.stderr
     assert aws.dynamodb().describe_table(TableName="cruddur-messages")["Table"]["DeletionProtectionEnabled"] is False
 
 

@@ -35,7 +35,7 @@ def test_bundled_prices_are_the_documented_us_east_1_on_demand_prices():
     ("read", 0.5, 0.0000000625, 0.0625),     # one eventually consistent read of ≤ 4 KB
     ("read", 1.0, 0.000000125, 0.125),
     ("write", 1.0, 0.000000625, 0.625),      # one write of ≤ 1 KB
-    ("write", 52.0, 0.0000325, 32.5),        # the seed: 40 items + 12 GSI writes
+    ("write", 2.0, 0.00000125, 1.25),        # pattern C's message: one write to the table, one to the GSI
 ])
 def test_cost_per_call_and_per_million_calls(kind, units, usd, per_million):
     cost = Prices.load().cost(kind, units)
@@ -43,6 +43,15 @@ def test_cost_per_call_and_per_million_calls(kind, units, usd, per_million):
     assert cost["usd_per_million_calls"] == pytest.approx(per_million)
     assert cost["unit"] == f"{kind} request units"
     assert cost["region"] == "us-east-1"
+
+
+def test_a_run_of_many_writes_is_priced_per_million_items_not_per_call():
+    cost = Prices.load().cost("write", 52.0, items=40)  # the seed: 40 items + 12 GSI writes
+    assert cost["usd"] == pytest.approx(0.0000325)
+    assert cost["usd_per_million_items"] == pytest.approx(0.0000325 / 40 * 1_000_000)  # $0.8125
+    assert "usd_per_million_calls" not in cost
+    doc = Capacity("write", total=52.0, table=40.0, indexes={"g": 12.0}).to_dict(Prices.load(), items=40)
+    assert doc["cost"]["usd_per_million_items"] == pytest.approx(0.8125)
 
 
 def test_to_dict_prices_the_total_with_the_right_unit():

@@ -3,6 +3,7 @@ the seed fails with one clear line, and running it again leaves exactly the plan
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -93,8 +94,8 @@ def test_engine_killed_mid_seed_then_rerun_leaves_exact_items(engine_on_disk, tm
     out, err = seeding_proc.communicate(timeout=60)
     seconds = time.monotonic() - started
 
-    assert seeding_proc.returncode == 1, err
-    assert out == ""
+    assert seeding_proc.returncode == 8, err
+    assert json.loads(out)["error"]["code"] == "unreachable"  # --output json: the error document
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     assert engine.endpoint in lines[0] and "cruddur local up" in lines[0]

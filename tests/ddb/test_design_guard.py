@@ -43,7 +43,7 @@ def _count(ddb, table):
 ])
 def test_seed_refuses_a_table_of_another_design_and_writes_nothing(tables, cli, table, missing):
     result = cli("ddb", "seed", "-t", table, ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert f"{table} is not of the design ddb seed needs: {missing}; nothing was written" in " ".join(result.stderr.split())
     assert _count(tables, table) == 0
 
@@ -56,8 +56,8 @@ def test_patterns_and_stream_refuse_another_design(tables, cli):
     a = cli("ddb", "pattern", "get-conversation", "--group", "g", "-t", "other-design", ok=False)
     stream = cli("ddb", "stream", "process", "-t", "no-gsi", ok=False)
     for result in (c, d, a, stream):
-        assert result.exit_code == 1 and "nothing was written" in result.stderr, result.stderr
+        assert result.exit_code == 5 and "nothing was written" in result.stderr, result.stderr
     assert _count(tables, "no-gsi") == 0
     run = cli("ddb", "pattern", "run", "messages-since", "-p", "message_group_uuid=g", "-p", "since=2024",
               "-t", "other-design", ok=False)
-    assert run.exit_code == 1 and "missing keys pk/sk (the table has id)" in " ".join(run.stderr.split())
+    assert run.exit_code == 5 and "missing keys pk/sk (the table has id)" in " ".join(run.stderr.split())

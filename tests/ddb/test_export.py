@@ -214,15 +214,15 @@ def test_export_out_file_syntax_follows_the_suffix(cli, aws_env, tmp_path):
 
 def test_export_errors(cli, aws_env, tmp_path):
     result = cli("ddb", "model", "export", "--format", "workbench", "--syntax", "yaml", ok=False)
-    assert result.exit_code == 1 and "NoSQL Workbench imports JSON models only" in result.stderr
+    assert result.exit_code == 3 and "NoSQL Workbench imports JSON models only" in result.stderr
     result = cli("ddb", "model", "export", "--format", "excel", ok=False)
     assert result.exit_code == 2
     result = cli("ddb", "model", "export", "--out", tmp_path / "missing-dir" / "t.yaml", ok=False)
-    assert result.exit_code == 1 and "cannot write" in result.stderr
+    assert result.exit_code == 3 and "cannot write" in result.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("TableName: x\n")
     result = cli("ddb", "model", "export", "--schema", bad, ok=False)
-    assert result.exit_code == 1 and result.stdout == "" and f"{bad}" in result.stderr
+    assert result.exit_code == 3 and result.stdout == "" and f"{bad}" in result.stderr
 
 
 # --- the round trip on DynamoDB Local ----------------------------------------------------------------------------------

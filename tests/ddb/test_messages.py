@@ -75,7 +75,7 @@ def test_pattern_c_for_two_people_who_already_talk_points_at_pattern_d(messages_
     for handle, other in (("mira", "tobi"), ("tobi", "mira")):
         result = cli("ddb", "pattern", "create-message-group", "--handle", handle, "--other-handle", other,
                      "--message", "two", ok=False)
-        assert result.exit_code == 1 and result.stdout == ""
+        assert result.exit_code == 5 and result.stdout == ""
         assert first["message_group_uuid"] in result.stderr and "create-message --group" in result.stderr
     assert len(items(messages_table)) == 3
 
@@ -117,7 +117,7 @@ def test_pattern_d_refuses_a_sender_who_is_not_in_the_conversation(messages_tabl
     group = cli.json("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "tobi",
                      "--message", "just us")["message_group_uuid"]
     result = cli("ddb", "pattern", "create-message", "--group", group, "--handle", "ines", "--message", "hi!", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 3 and result.stdout == ""
     assert "'ines' is not a participant" in result.stderr and "mira" in result.stderr and "tobi" in result.stderr
     assert len(items(messages_table)) == 3  # nothing written
 
@@ -126,9 +126,9 @@ def test_pattern_d_refuses_a_sender_who_is_not_in_the_conversation(messages_tabl
 def test_pattern_d_errors_for_an_unknown_group_or_handle(messages_table, cli):
     result = cli("ddb", "pattern", "create-message", "--group", "00000000-0000-4000-8000-000000000000",
                  "--handle", "mira", "--message", "anyone?", ok=False)
-    assert result.exit_code == 1 and "no conversation" in result.stderr and "create-message-group" in result.stderr
+    assert result.exit_code == 4 and "no conversation" in result.stderr and "create-message-group" in result.stderr
     result = cli("ddb", "pattern", "create-message", "--group", SEEDED_GROUP, "--handle", "zed", "--message", "x", ok=False)
-    assert result.exit_code == 1 and "unknown handle 'zed'" in result.stderr and "conversations.yaml" in result.stderr
+    assert result.exit_code == 4 and "unknown handle 'zed'" in result.stderr and "conversations.yaml" in result.stderr
     assert items(messages_table) == []
 
 
@@ -150,7 +150,7 @@ def test_users_from_db_resolves_handles_through_postgresql_users(messages_table,
 def test_pattern_c_writes_nothing_on_a_production_endpoint_without_prod(aws_env, cli):
     result = cli("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "tobi",
                  "--message", "hi", "--endpoint-url", "https://dynamodb.us-east-1.amazonaws.com", ok=False)
-    assert result.exit_code == 1 and "--prod" in result.stderr
+    assert result.exit_code == 6 and "--prod" in result.stderr
 
 
 @integration

@@ -108,7 +108,7 @@ def test_one_bad_file_creates_nothing(messages_table, cli, tmp_path):
     good = write(tmp_path, TABLE, "good.yaml")
     bad = write(tmp_path, TABLE.replace("things", "bad-things").replace("AttributeType: S", "AttributeType: X"), "bad.yaml")
     result = cli("ddb", "schema-load", good, bad, ok=False)
-    assert result.exit_code == 1 and "bad.yaml:4" in result.stderr
+    assert result.exit_code == 3 and "bad.yaml:4" in result.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
 
 
@@ -157,7 +157,7 @@ def test_plan_shows_every_difference_as_a_row_and_writes_nothing_then_update_kee
     before = ddb.describe_table(TableName="cruddur-messages")["Table"]
     changed = write(tmp_path, CHANGED, "changed.yaml")
     result = cli("ddb", "schema-load", changed, "--plan", "-o", "json", ok=False)
-    assert result.exit_code == 1 and "--update" in result.stderr
+    assert result.exit_code == 5 and "--update" in result.stderr
     doc = json.loads(result.stdout)
     (table,) = doc["tables"]
     assert table["status"] == "update" and table["billing"] == "PAY_PER_REQUEST"  # the table's, not the schema's
@@ -178,7 +178,7 @@ def test_plan_shows_every_difference_as_a_row_and_writes_nothing_then_update_kee
     assert ddb.describe_time_to_live(TableName="cruddur-messages")["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
 
     plain = cli("ddb", "schema-load", changed, ok=False)  # no --plan, no --update: reported, exit 1, unchanged
-    assert plain.exit_code == 1 and "billing: table has PAY_PER_REQUEST, schema wants PROVISIONED" in plain.stderr
+    assert plain.exit_code == 5 and "billing: table has PAY_PER_REQUEST, schema wants PROVISIONED" in plain.stderr
 
     updated = cli.json("ddb", "schema-load", changed, "--update")
     assert updated["tables"][0]["status"] == "updated"
@@ -208,9 +208,9 @@ def test_recreate_is_for_keys_shows_items_lost_and_asks(messages_table, cli, tmp
     assert {r["property"]: r["change"] for r in doc["differences"]}["keys"] == "recreate"
     assert "--recreate" in planned.stderr
     updated = cli("ddb", "schema-load", changed, "--update", ok=False)  # keys cannot change in place
-    assert updated.exit_code == 1 and _count(ddb) == 3
+    assert updated.exit_code == 5 and _count(ddb) == 3
     refused = cli("ddb", "schema-load", changed, "--recreate", ok=False)  # no terminal, no --yes
-    assert refused.exit_code == 1 and "pass --yes" in refused.stderr and _count(ddb) == 3
+    assert refused.exit_code == 7 and "pass --yes" in refused.stderr and _count(ddb) == 3
     recreated = cli.json("ddb", "schema-load", changed, "--recreate", "--yes")
     assert recreated["tables"][0]["status"] == "recreated" and recreated["tables"][0]["items_lost"] == 3
     t = ddb.describe_table(TableName="cruddur-messages")["Table"]
@@ -237,7 +237,7 @@ def test_a_recreate_whose_new_definition_fails_drops_nothing(messages_table, cli
             Projection: {ProjectionType: ALL}
         """, "bad.yaml")
     result = cli("ddb", "schema-load", bad, "--recreate", "--yes", ok=False)
-    assert result.exit_code == 1 and "the new definition is refused by CreateTable" in result.stderr
+    assert result.exit_code == 3 and "the new definition is refused by CreateTable" in result.stderr
     assert "nothing was dropped" in result.stderr
     assert ddb.list_tables()["TableNames"] == ["cruddur-messages"] and _count(ddb) == 3
     invalid = write(tmp_path, SCHEMA.read_text().replace("AttributeType: S}", "AttributeType: X}", 1), "invalid.yaml")
@@ -250,7 +250,7 @@ def test_the_three_public_template_shapes_load_on_dynamodb_local(ddb, cli):
     result = cli("ddb", "schema-load", TEMPLATES / "sam_messages.yaml", TEMPLATES / "secondary_indexes.yaml",
                  TEMPLATES / "single_table.yaml", "--parameter-overrides", "ReadCapacityUnits=6",
                  "--stack-name", "lab", "-o", "json", ok=False)
-    assert result.exit_code == 1  # the override names a parameter sam_messages.yaml does not declare
+    assert result.exit_code == 3  # the override names a parameter sam_messages.yaml does not declare
     assert "no parameter 'ReadCapacityUnits'" in result.stderr and ddb.list_tables()["TableNames"] == []
 
     result = cli("ddb", "schema-load", TEMPLATES / "sam_messages.yaml", TEMPLATES / "secondary_indexes.yaml",
@@ -290,7 +290,7 @@ def test_a_template_with_one_bad_table_creates_nothing(ddb, cli, tmp_path):
               GlobalSecondaryIndexes:
         """.rstrip(" ") + gsis, "two.yaml")
     result = cli("ddb", "schema-load", path, ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{path}:14: Resources.Bad.Properties.GlobalSecondaryIndexes: 21 indexes: DynamoDB allows at most 20" in result.stderr
     assert ddb.list_tables()["TableNames"] == []
 
@@ -409,12 +409,12 @@ def test_drop_list_and_describe(messages_table, cli):
     assert described["stream"]["enabled"] and described["stream"]["view_type"] == "NEW_IMAGE"
     assert described["billing"] == "PAY_PER_REQUEST"
     refused = cli("ddb", "drop", "cruddur-messages", ok=False)
-    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    assert refused.exit_code == 7 and "--yes" in refused.stderr
     assert messages_table.list_tables()["TableNames"] == ["cruddur-messages"]
     cli("ddb", "drop", "cruddur-messages", "--yes")
     assert messages_table.list_tables()["TableNames"] == []
     missing = cli("ddb", "describe", "cruddur-messages", ok=False)
-    assert missing.exit_code == 1 and "schema-load" in missing.stderr
+    assert missing.exit_code == 4 and "schema-load" in missing.stderr
 
 
 @pytest.mark.integration
@@ -422,7 +422,7 @@ def test_drift_rows_in_the_table_output(messages_table, cli, tmp_path):
     changed = write(tmp_path, SCHEMA.read_text().replace("BillingMode: PAY_PER_REQUEST",
                                                          "BillingMode: PAY_PER_REQUEST\nDeletionProtectionEnabled: true"))
     result = cli("ddb", "schema-load", changed, "--plan", "-o", "table", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     row = next(line for line in result.stdout.splitlines() if "deletion protection" in line)
     assert [c.strip() for c in row.strip("│┃| ").split("│") if c.strip()] == \
         ["cruddur-messages", "deletion protection", "off", "on", "update"]

@@ -1,6 +1,6 @@
 """Throttling: UnprocessedItems and throughput errors are retried until every item is written exactly once; when
-DynamoDB keeps refusing, seed stops after a bounded number of attempts, says how many items were written, and a
-rerun completes the rest.
+DynamoDB accepts nothing for --give-up-after seconds, seed stops, says how many of how many items were written, and
+a rerun completes the rest.
 
 The engine is the real DynamoDB Local; a thin wrapper in front of its client refuses part of each batch on purpose.
 """
@@ -8,8 +8,10 @@ The engine is the real DynamoDB Local; a thin wrapper in front of its client ref
 from __future__ import annotations
 
 import functools
+import json
 import random
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -84,8 +86,11 @@ class Throttling:
         return getattr(self.real, name)
 
 
+FAST = 100_000  # items/s: the pace (tested in test_retry_budget.py) stays out of the way of these tests
+
+
 def no_sleep(seconds: float) -> None:
-    pass
+    time.sleep(min(seconds, 0.001))  # next to nothing, but the clock moves (the writer gives up on time)
 
 
 def table_keys(client) -> list[tuple[str, str]]:
@@ -105,7 +110,7 @@ def test_every_item_arrives_exactly_once_through_unprocessed_items_and_throttlin
     path = write_seed(tmp_path / "seed.yaml")
     parsed = seedfile.read(path)
     flaky = Throttling(messages_table)
-    writer = seeding.BatchWriter(flaky, TABLE, workers=4, max_attempts=50, sleep=no_sleep)
+    writer = seeding.BatchWriter(flaky, TABLE, workers=4, sleep=no_sleep, min_rate=FAST)
 
     result = seeding.seed(flaky, parsed, parsed.users, writer=writer)
 
@@ -143,7 +148,7 @@ def throttled_cli(monkeypatch, messages_table):
         return wrappers[-1]
 
     monkeypatch.setattr(Settings, "dynamodb", dynamodb)
-    monkeypatch.setattr(seeding, "BatchWriter", functools.partial(seeding.BatchWriter, sleep=no_sleep))
+    monkeypatch.setattr(seeding, "BatchWriter", functools.partial(seeding.BatchWriter, sleep=no_sleep, min_rate=FAST))
     return make, wrappers
 
 
@@ -153,14 +158,14 @@ def test_a_table_that_stays_throttled_fails_clearly_and_a_rerun_completes(thrott
     want = planned_keys(path)
 
     make["throttle"] = {"budget": 120, "error_rate": 0.1}
-    result = cli("ddb", "seed", path, "--workers", "1", "--output", "json", ok=False)
+    result = cli("ddb", "seed", path, "--workers", "1", "--give-up-after", "0.5", "--output", "json", ok=False)
 
     assert result.exit_code == 1
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"]["code"] == "error"  # --output json: the error document
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert ("Error: DynamoDB kept throttling: 120 of 300 items written, " in lines[0]
-            and "still unprocessed after 10 attempts; run the same seed again to complete the rest" in lines[0])
+    assert lines[0] == ("Error: DynamoDB accepted nothing for 0.5 s: 120 of 300 items written; run the same seed "
+                        "again to complete the rest (writes are idempotent by key)")
     client = wrappers[-1].real
     assert len(table_keys(client)) == 120  # what the message says
 
@@ -175,9 +180,9 @@ def test_with_many_workers_the_message_counts_exactly_what_was_written(throttled
     make, wrappers = throttled_cli
     path = write_seed(tmp_path / "seed.yaml")
     make["throttle"] = {"budget": 90, "error_rate": 0.3, "seed": 3}
-    result = cli("ddb", "seed", path, "--workers", "8", ok=False)
+    result = cli("ddb", "seed", path, "--workers", "8", "--give-up-after", "0.5", ok=False)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    written = int(result.stderr.split("DynamoDB kept throttling: ")[1].split(" of 300 items written")[0])
+    written = int(result.stderr.split("DynamoDB accepted nothing for 0.5 s: ")[1].split(" of 300 items written")[0])
     assert written == len(table_keys(wrappers[-1].real)) == 90  # in-flight batches finish and are counted
 
     make["throttle"] = None

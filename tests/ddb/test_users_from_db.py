@@ -28,13 +28,13 @@ def test_a_handle_missing_from_postgres_writes_nothing(messages_table, db_users,
     with psycopg.connect(pg_env, autocommit=True) as conn:
         conn.execute("DELETE FROM users WHERE handle = 'bo'")
     result = cli("ddb", "seed", seed_file, ok=False)
-    assert result.exit_code == 1 and "unknown handle 'bo'" in result.stderr
+    assert result.exit_code == 3 and "unknown handle 'bo'" in result.stderr
     assert messages_table.scan(TableName="cruddur-messages")["Count"] == 0
 
 
 def test_an_unknown_handle_is_a_clear_error(messages_table, db_users, cli):
     result = cli("ddb", "pattern", "list-conversations", "--handle", "nobody", ok=False)
-    assert result.exit_code == 1 and "no user with handle 'nobody'" in result.stderr
+    assert result.exit_code == 4 and "no user with handle 'nobody'" in result.stderr
     assert "Pa55-w0rd" not in result.stderr
 
 

@@ -240,7 +240,7 @@ def test_fix_without_yes_and_without_a_terminal_changes_nothing(cli, world):
         message_item(group, timestamp(), str(uuidlib.uuid4()), "unseen", world.user("bo"))))
     before = world.group_rows()
     result = cli("doctor", "--seed", world.seed_file, "--fix", ok=False)
-    assert result.exit_code == 1 and "without confirmation" in result.stderr and result.stdout == ""
+    assert result.exit_code == 7 and "without confirmation" in result.stderr and result.stdout == ""
     assert world.group_rows() == before
 
 

@@ -41,7 +41,8 @@ def test_demo_seeds_dynamodb_with_the_users_of_postgres(home, pg_env, cli):
 
     result, doc = _demo(cli)
     _assert_shape(doc)
-    assert doc["users_from"] == "postgres" and doc["postgres_error"] is None
+    assert doc["users_from"] == "db" and doc["postgres_error"] is None
+    assert "DynamoDB Local keeps running" in result.stderr and "`cruddur local down` stops it" in result.stderr
     assert doc["postgres"]["kind"] == "server" and doc["postgres"]["source"] == "CONNECTION_URL"
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["postgres"]["url"]
     with psycopg.connect(pg_env) as conn:
@@ -54,6 +55,6 @@ def test_demo_without_postgres_says_so_and_seeds_from_the_yaml_users(home, cli, 
     monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5750)}/cruddur")
     result, doc = _demo(cli)
     _assert_shape(doc)
-    assert doc["users_from"] == "seed file" and doc["postgres"] is None
+    assert doc["users_from"] == "yaml" and doc["postgres"] is None
     assert "apt-get install -y postgresql" in doc["postgres_error"]
     assert "going on without PostgreSQL" in result.stderr

@@ -38,4 +38,4 @@ def test_up_persists_to_the_data_dir(home, cli):
 
 def test_env_without_an_engine_is_a_clear_error(home, cli):
     result = cli("local", "env", ok=False)
-    assert result.exit_code == 1 and "cruddur local up" in result.stderr
+    assert result.exit_code == 8 and "cruddur local up" in result.stderr

@@ -68,7 +68,7 @@ def test_up_after_down_keeps_the_data_and_reset_wipes_it(pg_home, cli):
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 1
 
     refused = cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", ok=False)
-    assert refused.exit_code == 1 and "pass --yes" in refused.stderr  # no terminal to ask on
+    assert refused.exit_code == 7 and "pass --yes" in refused.stderr  # no terminal to ask on
     cli("local", "up", "--no-dynamodb", "--postgres", "private", "--reset", "--yes")
     url = pgcluster.running(pg_home).url
     assert _count(url, "SELECT count(*) FROM users WHERE handle = 'zed'") == 0
@@ -79,6 +79,6 @@ def test_neither_a_server_nor_binaries_is_one_line_with_the_install_hint(home, c
     monkeypatch.setattr(pgcluster, "find_binaries", lambda env: None)
     monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5700)}/cruddur")
     result = cli("local", "up", "--no-dynamodb", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 8 and result.stdout == ""
     assert "no PostgreSQL server answers" in result.stderr and "apt-get install -y postgresql" in result.stderr
     assert "Traceback" not in result.stderr

@@ -68,7 +68,8 @@ def pg_url(scratch_db):
     import psycopg
 
     with psycopg.connect(url_for(scratch_db), autocommit=True, connect_timeout=3) as conn:
-        conn.execute("DROP TABLE IF EXISTS public.activities, public.users CASCADE")
+        conn.execute("DROP TABLE IF EXISTS public.activities, public.users, public.schema_migrations, "
+                     "public.cruddur_migrations CASCADE")
     return url_for(scratch_db)
 
 

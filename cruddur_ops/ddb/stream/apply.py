@@ -113,7 +113,7 @@ def _s(item: dict, name: str) -> str | None:
 
 def group_rows(client, table: str, group: str) -> list[dict]:
     """Both group rows of a conversation (typed attribute values), through the GSI ``message-group-sk-index``."""
-    rows = []
+    rows: list[dict] = []
     pages = client.get_paginator("query").paginate(
         TableName=table, IndexName=GROUP_INDEX, KeyConditionExpression="message_group_uuid = :g",
         ExpressionAttributeValues={":g": {"S": group}})
@@ -249,7 +249,7 @@ def apply_records(client, records: Iterable[dict], *, table: str = TABLE,
     for record in records:
         summary.records += 1
         reason, image = classify(record)
-        if reason is None:
+        if reason is None and image is not None:
             group = image["pk"]["S"][len(MESSAGE_PREFIX):]
             created_at = image["sk"]["S"]
             moves = apply_message(client, table, group, created_at, image["message"]["S"])

@@ -283,10 +283,10 @@ def test_a_table_without_a_stream_is_a_clear_error(ddb, cli):
     spec.request.pop("StreamSpecification")
     schema.load(ddb, [spec])
     result = cli("ddb", "stream", "process", ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
+    assert result.exit_code == 4 and result.stdout == ""
     assert "no stream enabled" in result.stderr and "StreamViewType" in result.stderr
 
 
 def test_process_refuses_a_production_endpoint_without_prod(aws_env, cli):
     result = cli("ddb", "stream", "process", "--endpoint-url", "https://dynamodb.us-east-1.amazonaws.com", ok=False)
-    assert result.exit_code == 1 and "--prod" in result.stderr
+    assert result.exit_code == 6 and "--prod" in result.stderr

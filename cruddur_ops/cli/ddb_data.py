@@ -1,0 +1,489 @@
+"""`cruddur ddb import|export|copy|query|get|put|delete|update|truncate|delete-items`: any table's data.
+
+Thin commands: parse options, call one function of ddb/transfer.py or ddb/query.py, render the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cruddur_ops.cli import render
+from cruddur_ops.cli.options import (
+    DryRunOpt,
+    GiveUpOpt,
+    OutputOpt,
+    PriceFileOpt,
+    YesOpt,
+    confirm,
+    confirm_by_name,
+    prices,
+    settings,
+)
+from cruddur_ops.cli.render import Column, Output, Section
+from cruddur_ops.errors import ConfirmationError, CruddurError
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    dynamodb_json = "dynamodb-json"
+
+
+TableArg = Annotated[str, typer.Argument(help="Table name.")]
+PartitionArg = Annotated[str, typer.Argument(help="Partition key value (typed from the key schema; binary in base64).")]
+SortArg = Annotated[Optional[str], typer.Argument(help="Sort key value, for tables with a sort key.", show_default=False)]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=64, help="Parallel batch_write_item calls.")]
+SegmentsOpt = Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")]
+RateOpt = Annotated[Optional[float], typer.Option("--rate", min=0.1, help="At most N write units per second (index writes count).", show_default=False)]
+ValueOpt = Annotated[Optional[list[str]], typer.Option("--value", help="An expression value as :name=VALUE (VALUE as plain JSON, else a string); repeat.", show_default=False)]
+NameOpt = Annotated[Optional[list[str]], typer.Option("--name", help="An expression name as #name=attribute; repeat.", show_default=False)]
+ProjectionOpt = Annotated[Optional[str], typer.Option("--projection", help="Attributes to return, comma-separated.", show_default=False)]
+
+
+def _item_columns(rows: list[dict]) -> list[Column]:
+    from cruddur_ops.ddb.typed import key_order
+
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    ordered = key_order({k: None for k in keys})
+    return [Column(k, k) for k in ordered]
+
+
+def _values(pairs: list[str] | None) -> dict:
+    from cruddur_ops.ddb.query import parse_assignments
+
+    return parse_assignments(pairs or [], "--value")
+
+
+def _names(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, attr = pair.partition("=")
+        if not sep or not name.strip() or not attr:
+            raise CruddurError(f"--name takes #name=attribute, got '{pair}'")
+        out[name.strip()] = attr
+    return out
+
+
+def _interrupted(verb: str, rerun: str, table: str):
+    def summary(exc) -> str:
+        done, total = getattr(exc, "done", None), getattr(exc, "total", None)
+        count = "" if done is None else f"{done:,}" + (f" of {total:,}" if total is not None else "") + " items "
+        return f"interrupted: {count}{verb} {table}; {rerun}"
+    return summary
+
+
+def refuse_on_production_without_terminal(s, table: str, *, yes: bool, what: str) -> None:
+    """On production a destructive command needs the typed table name: without a terminal it is refused here,
+    before any request (``--yes`` alone does not do)."""
+    if not s.is_local("dynamodb") and not sys.stdin.isatty():
+        raise ConfirmationError(
+            f"refusing to {what} on production ({s.describe_endpoint('dynamodb')})"
+            + (" with --yes alone" if yes else "") + f": type the table name '{table}' at a terminal")
+
+
+def confirm_destructive(s, table: str, question: str, *, yes: bool, what: str) -> None:
+    """Locally: ask (``--yes`` skips; no terminal and no --yes refuses). On production: type the table name."""
+    refuse_on_production_without_terminal(s, table, yes=yes, what=what)
+    if not s.is_local("dynamodb"):
+        confirm_by_name(table, what=what)
+        return
+    confirm(question, yes=yes, what=what)
+
+
+# --- import / export / copy -------------------------------------------------------------------------------
+def import_(
+    ctx: typer.Context,
+    table: TableArg,
+    file: Annotated[str, typer.Argument(help="File to import; - reads stdin.")],
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from the extension or the content).", show_default=False)] = None,
+    types: Annotated[Optional[str], typer.Option("--types", help="CSV column types: col=N,col2=BOOL (S, N, BOOL, B, JSON; keys are typed from the key schema).", show_default=False)] = None,
+    rate: RateOpt = None,
+    workers: WorkersOpt = 16,
+    give_up_after: GiveUpOpt = 60.0,
+    dry_run: DryRunOpt = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Write the items of FILE into TABLE (put by key: running it again overwrites, and completes an
+    interrupted import). The whole file is checked first; a bad line writes nothing.
+
+    Example: cruddur ddb import orders orders.jsonl --rate 100
+    """
+    from cruddur_ops.ddb import query, transfer
+
+    s = settings(ctx)
+    column_types = {}
+    for pair in (types or "").split(","):
+        if pair.strip():
+            name, sep, kind = pair.partition("=")
+            if not sep:
+                raise CruddurError(f"--types takes col=TYPE,…, got '{pair}'")
+            column_types[name.strip()] = kind.strip().upper()
+    if not dry_run:
+        s.guard_write("dynamodb", f"import into {table}")
+    client = s.dynamodb(validate=False, attempts=1)
+    keys = query.table_keys(client, table)
+    source = transfer.Source.open(file, sys.stdin.buffer)
+    try:
+        fmt = format.value if format else transfer.detect_format(Path(file) if file != "-" else Path(""), source.head())
+        with render.progress(f"checking {source.path}", None):
+            plan = transfer.plan_import(source, fmt, keys, column_types)
+        if dry_run:
+            doc = plan.to_dict(prices(price_file))
+            render.emit(doc, output, lambda: [
+                Section(f"Would import {doc['items']:,} items into {table} (nothing written)",
+                        [Column("", "k"), Column("", "v", justify="right")],
+                        [{"k": "items", "v": doc["items"]}, {"k": "bytes", "v": doc["bytes"]}, {"k": "format", "v": fmt}]),
+                render.capacity_section(doc["write_units"], "Write units it would take (computed)")])
+            return
+        capacity = "computed" if s.is_local("dynamodb") else "reported"
+        with render.interrupts(_interrupted("written to", "run the same import again to complete it", table)):
+            with render.progress(f"importing into {table}", plan.items) as advance:
+                result = transfer.import_file(client, source, fmt, keys, types=column_types, workers=workers,
+                                              rate=rate, capacity=capacity, give_up_after=give_up_after,
+                                              on_progress=advance, on_pace=advance.pace, plan=plan)
+    finally:
+        source.close()
+    doc = result.to_dict(prices(price_file))
+    _emit_write(doc, output, f"Imported {doc['items_written']:,} items into {table}")
+
+
+def _emit_write(doc: dict, output, title: str) -> None:
+    rows = [{"k": k.replace("_", " "), "v": doc[k]} for k in
+            ("items", "items_written", "items_deleted", "seconds", "items_per_second", "retries") if k in doc]
+    sections = [Section(title, [Column("", "k"), Column("", "v", justify="right")], rows)]
+    if doc.get("consumed_capacity"):
+        sections.append(render.capacity_section(doc["consumed_capacity"],
+                                                f"Consumed write capacity ({doc['consumed_capacity']['source']})"))
+    render.emit(doc, output, sections)
+
+
+def export(
+    ctx: typer.Context,
+    table: TableArg,
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from --out's extension, else jsonl).", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to FILE (complete or absent: written as FILE.partial, then renamed); default stdout.", show_default=False)] = None,
+    segments: SegmentsOpt = 4,
+    price_file: PriceFileOpt = None,
+) -> None:
+    """Write every item of TABLE, in parallel segments; memory stays flat (jsonl, csv, dynamodb-json).
+
+    Example: cruddur ddb export orders --out orders.jsonl
+    """
+    from cruddur_ops.ddb import transfer
+
+    s = settings(ctx)
+    client = s.dynamodb()
+    fmt = format.value if format else transfer.format_for_path(out)
+    total = client.describe_table(TableName=table)["Table"].get("ItemCount")
+    where = str(out) if out else "stdout"
+    with render.interrupts(_interrupted("exported from", "run it again to export the whole table", table)):
+        with render.progress(f"exporting {table}", total or None) as advance:
+            if out:
+                result = transfer.export_to_path(client, table, out, fmt, segments=segments, on_progress=advance)
+            else:
+                result = transfer.export_table(client, table, sys.stdout, fmt, segments=segments, on_progress=advance)
+    doc = result.to_dict(prices(price_file))
+    render.note(f"{doc['items']:,} items exported from {table} to {where} ({fmt}), "
+                f"{doc['consumed_capacity']['total']:g} read capacity units")
+
+
+def copy(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Source table.")],
+    dest: Annotated[str, typer.Argument(help="Destination table (created like the source when absent).")],
+    to_endpoint: Annotated[Optional[str], typer.Option("--to-endpoint", help="Destination endpoint URL.", show_default=False)] = None,
+    to_profile: Annotated[Optional[str], typer.Option("--to-profile", help="Destination AWS profile.", show_default=False)] = None,
+    to_region: Annotated[Optional[str], typer.Option("--to-region", help="Destination region.", show_default=False)] = None,
+    segments: SegmentsOpt = 4,
+    workers: WorkersOpt = 16,
+    rate: RateOpt = None,
+    give_up_after: GiveUpOpt = 60.0,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Copy every item of SOURCE into DEST, creating DEST from SOURCE's description when absent (keys,
+    indexes, billing, stream, TTL). The production guard applies to the destination.
+
+    Example: cruddur ddb copy orders orders --to-endpoint http://127.0.0.1:8001
+    """
+    import dataclasses
+
+    from cruddur_ops.ddb import transfer
+
+    if to_endpoint and to_profile:
+        raise CruddurError("give --to-endpoint or --to-profile, not both")
+    s = settings(ctx)
+    dst = s
+    if to_endpoint or to_profile or to_region:
+        dst = dataclasses.replace(s, endpoint_url=to_endpoint if to_endpoint else (None if to_profile else s.endpoint_url),
+                                  profile=to_profile or s.profile, region=to_region or s.region)
+    same = dst.endpoint_for("dynamodb") == s.endpoint_for("dynamodb") and dst.profile == s.profile and dst.region == s.region
+    transfer.check_copy(source, dest, same)
+    dst.guard_write("dynamodb", f"copy into {dest}")
+    src_client = s.dynamodb()
+    dst_client = dst.dynamodb(validate=False, attempts=1)
+    with render.interrupts(_interrupted("copied to", "run the same copy again to complete it", dest)):
+        with render.progress(f"copying {source} to {dest}", None) as advance:
+            result = transfer.copy_table(src_client, source, dst_client, dest, segments=segments, workers=workers,
+                                         rate=rate, give_up_after=give_up_after, on_progress=advance,
+                                         on_pace=advance.pace, capacity=not dst.is_local("dynamodb"))
+    doc = result.to_dict(prices(price_file))
+    doc["to_endpoint"] = dst.describe_endpoint("dynamodb")
+    _emit_write(doc, output, f"Copied {doc['items_written']:,} items from {source} to {dest}"
+                + (" (created)" if doc["created"] else ""))
+
+
+# --- query and items by key ---------------------------------------------------------------------------------
+def query(
+    ctx: typer.Context,
+    table: TableArg,
+    partition: PartitionArg,
+    sort: Annotated[Optional[str], typer.Option("--sort", help='Sort key condition: "OP VALUE" with OP =, <, <=, >, >=, or "between A and B", "begins_with P".', show_default=False)] = None,
+    index: Annotated[Optional[str], typer.Option("--index", help="Query this index (its own key schema).", show_default=False)] = None,
+    filter: Annotated[Optional[str], typer.Option("--filter", help="FilterExpression, with --value/--name placeholders.", show_default=False)] = None,
+    value: ValueOpt = None,
+    name: NameOpt = None,
+    projection: ProjectionOpt = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Newest (highest sort key) first.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (sent as Limit).", show_default=False)] = None,
+    consistent: Annotated[bool, typer.Option("--consistent", help="Strongly consistent read.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the exact Query request (and the aws CLI command) instead of sending it.")] = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Query TABLE for a partition key value; the key condition comes from the key schema.
+
+    Example: cruddur ddb query orders CUSTOMER#42 --sort "begins_with ORDER#2024" --desc
+    """
+    from cruddur_ops.ddb import query as q
+
+    client = settings(ctx).dynamodb()
+    keys = q.table_keys(client, table)
+    request = q.build_query(keys, partition, sort=sort, index=index, filter=filter, values=_values(value),
+                            names=_names(name), projection=[p.strip() for p in projection.split(",") if p.strip()]
+                            if projection else None, desc=desc, limit=limit, consistent=consistent)
+    if explain:
+        doc = {"request": q.wire_request(request), "aws_cli": q.aws_cli(request)}
+        render.emit(doc, output, lambda: [Section(f"Query on {table} (not sent)", [Column("field", "k"), Column("value", "v")],
+                                                  [{"k": k, "v": v} for k, v in doc["request"].items()],
+                                                  caption=doc["aws_cli"])])
+        return
+    result = q.run_query(client, request, limit=limit)
+    doc = {"table": table, "index": index, "items": result.items, "count": result.count,
+           "scanned_count": result.scanned, "pages": result.pages, "latency_ms": round(result.seconds * 1000, 2),
+           "consumed_capacity": result.capacity.to_dict(prices(price_file))}
+    empty = f"(no items with {keys.for_index(index).hash} = {partition}" + (f" and sort {sort}" if sort else "") + ")"
+    render.emit(doc, output, lambda: [
+        Section(f"{table}{' index ' + index if index else ''}: {result.count} items ({doc['latency_ms']} ms)",
+                _item_columns(result.items) or [Column("items", "none")], result.items, empty=empty),
+        render.capacity_section(doc["consumed_capacity"])])
+
+
+def _emit_item(doc: dict, output, title: str) -> None:
+    item = doc.get("item") or {}
+    rows = [{"attribute": k, "value": v} for k, v in item.items()]
+    render.emit(doc, output, lambda: [Section(title, [Column("attribute", "attribute"), Column("value", "value")], rows),
+                                      render.capacity_section(doc["consumed_capacity"])])
+
+
+def get(
+    ctx: typer.Context,
+    table: TableArg,
+    partition: PartitionArg,
+    sort: SortArg = None,
+    consistent: Annotated[bool, typer.Option("--consistent", help="Strongly consistent read.")] = False,
+    projection: ProjectionOpt = None,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Get one item by its key (not found: an error naming the key).
+
+    Example: cruddur ddb get orders CUSTOMER#42 ORDER#2024-0001
+    """
+    from cruddur_ops.ddb import query as q
+
+    client = settings(ctx).dynamodb()
+    keys = q.table_keys(client, table)
+    result = q.get_item(client, keys, partition, sort, consistent=consistent,
+                        projection=[p.strip() for p in projection.split(",")] if projection else None)
+    doc = result.to_dict(prices(price_file))
+    if output in (Output.jsonl, Output.csv):
+        render.emit_rows([doc["item"]], output)
+        return
+    _emit_item(doc, output, f"{table}: {', '.join(f'{k}={v}' for k, v in doc['key'].items())}")
+
+
+def put(
+    ctx: typer.Context,
+    table: TableArg,
+    item: Annotated[Optional[str], typer.Argument(help="The item as plain JSON (typed forms for sets and binary).", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Read the item from a JSON file.", show_default=False)] = None,
+    condition: Annotated[Optional[str], typer.Option("--condition", help="ConditionExpression, e.g. 'attribute_not_exists(pk)'.", show_default=False)] = None,
+    value: ValueOpt = None,
+    name: NameOpt = None,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Put one item (replaces an item with the same key unless --condition says otherwise).
+
+    Example: cruddur ddb put orders '{"pk": "CUSTOMER#42", "sk": "ORDER#1", "total": 12.5}'
+    """
+    from cruddur_ops.ddb import query as q
+
+    if (item is None) == (file is None):
+        raise CruddurError("give the item as JSON or --file FILE (one of them)")
+    s = settings(ctx)
+    if file is not None:
+        try:
+            text, where = file.read_text("utf-8"), str(file)
+        except OSError as exc:
+            raise CruddurError(f"{file}: {exc.strerror or exc}") from None
+    else:
+        text, where = item, "ITEM"
+    attrs = q.parse_item(text, where)
+    s.guard_write("dynamodb", f"put an item into {table}")
+    client = s.dynamodb()
+    keys = q.table_keys(client, table)
+    result = q.put_item(client, keys, attrs, condition=condition, values=_values(value), names=_names(name))
+    _emit_item(result.to_dict(prices(price_file)), output, f"Put into {table}")
+
+
+def delete(
+    ctx: typer.Context,
+    table: TableArg,
+    partition: PartitionArg,
+    sort: SortArg = None,
+    yes: YesOpt = False,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Delete one item by its key (asks first; on production, type the table name).
+
+    Example: cruddur ddb delete orders CUSTOMER#42 ORDER#1 --yes
+    """
+    from cruddur_ops.ddb import query as q
+
+    s = settings(ctx)
+    s.guard_write("dynamodb", f"delete an item from {table}")
+    shown = partition + (f" / {sort}" if sort else "")
+    confirm_destructive(s, table, f"Delete the item {shown} from {table}?", yes=yes, what=f"delete an item from {table}")
+    client = s.dynamodb()
+    keys = q.table_keys(client, table)
+    result = q.delete_item(client, keys, partition, sort)
+    _emit_item(result.to_dict(prices(price_file)), output, f"Deleted from {table}")
+
+
+def update(
+    ctx: typer.Context,
+    table: TableArg,
+    partition: PartitionArg,
+    sort: SortArg = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="name=VALUE (plain JSON, else a string); repeat.", show_default=False)] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="An attribute to remove; repeat.", show_default=False)] = None,
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="name=NUMBER (or a set) to add; repeat.", show_default=False)] = None,
+    price_file: PriceFileOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Update one item: SET, REMOVE and ADD, and print the item as it is now.
+
+    Example: cruddur ddb update orders CUSTOMER#42 ORDER#1 --set status=shipped --add views=1 --remove draft
+    """
+    from cruddur_ops.ddb import query as q
+
+    s = settings(ctx)
+    s.guard_write("dynamodb", f"update an item in {table}")
+    client = s.dynamodb()
+    keys = q.table_keys(client, table)
+    result = q.update_item(client, keys, partition, sort, set_=q.parse_assignments(set_ or [], "--set"),
+                           remove=list(remove or []), add=q.parse_assignments(add or [], "--add"))
+    _emit_item(result.to_dict(prices(price_file)), output, f"Updated in {table}")
+
+
+# --- deleting many ------------------------------------------------------------------------------------------
+def truncate(
+    ctx: typer.Context,
+    table: TableArg,
+    yes: YesOpt = False,
+    segments: SegmentsOpt = 4,
+    workers: WorkersOpt = 16,
+    give_up_after: GiveUpOpt = 60.0,
+    output: OutputOpt = None,
+) -> None:
+    """Delete every item of TABLE and keep the table (counts first, asks; on production, type its name).
+
+    Example: cruddur ddb truncate orders --yes
+    """
+    from cruddur_ops.ddb import scan, transfer
+
+    s = settings(ctx)
+    s.guard_write("dynamodb", f"truncate {table}")
+    client = s.dynamodb(validate=False, attempts=1)
+    refuse_on_production_without_terminal(s, table, yes=yes, what=f"truncate {table}")
+    total = scan.count_items(client, table)
+    render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {total:,} items")
+    confirm_destructive(s, table, f"Delete all {total:,} items of {table}? The table stays.", yes=yes,
+                        what=f"truncate {table}")
+    with render.interrupts(_interrupted("deleted from", "run the same truncate again to complete it", table)):
+        with render.progress(f"truncating {table}", total) as advance:
+            result = transfer.truncate(client, table, segments=segments, workers=workers, total=total,
+                                       give_up_after=give_up_after, on_progress=advance, on_pace=advance.pace)
+    _emit_write(result.to_dict(), output, f"Truncated {table}: {result.deleted:,} items deleted")
+
+
+def delete_items(
+    ctx: typer.Context,
+    table: TableArg,
+    partition: PartitionArg,
+    sort: Annotated[Optional[str], typer.Option("--sort", help='Sort key condition, as for `ddb query`.', show_default=False)] = None,
+    index: Annotated[Optional[str], typer.Option("--index", help="Select through this index (the table's keys are deleted).", show_default=False)] = None,
+    yes: YesOpt = False,
+    workers: WorkersOpt = 16,
+    output: OutputOpt = None,
+) -> None:
+    """Delete what a query selects (counts first, asks; on production, type the table name).
+
+    Example: cruddur ddb delete-items orders CUSTOMER#42 --sort "begins_with ORDER#2023" --yes
+    """
+    from cruddur_ops.ddb import query as q
+    from cruddur_ops.ddb import transfer
+
+    s = settings(ctx)
+    s.guard_write("dynamodb", f"delete items from {table}")
+    refuse_on_production_without_terminal(s, table, yes=yes, what=f"delete items from {table}")
+    client = s.dynamodb(validate=False, attempts=1)
+    keys = q.table_keys(client, table)
+    request = q.build_query(keys, partition, sort=sort, index=index)
+    found = list(q.query_keys(s.dynamodb(), request, keys.key.names))
+    render.note(f"the query selects {len(found):,} items of {table}")
+    if not found:
+        _emit_write({"table": table, "items": 0, "items_written": 0, "items_deleted": 0}, output, "Nothing to delete")
+        return
+    confirm_destructive(s, table, f"Delete these {len(found):,} items from {table}?", yes=yes,
+                        what=f"delete {len(found):,} items from {table}")
+    with render.interrupts(_interrupted("deleted from", "run the same delete-items again to complete it", table)):
+        with render.progress(f"deleting from {table}", len(found)) as advance:
+            result = transfer.delete_keys(client, keys, found, workers=workers, on_progress=advance)
+    _emit_write(result.to_dict(), output, f"Deleted {result.deleted:,} items from {table}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to `cruddur ddb`."""
+    app.command("import")(import_)
+    app.command("export")(export)
+    app.command("copy")(copy)
+    app.command("query")(query)
+    app.command("get")(get)
+    app.command("put")(put)
+    app.command("delete")(delete)
+    app.command("update")(update)
+    app.command("truncate")(truncate)
+    app.command("delete-items")(delete_items)

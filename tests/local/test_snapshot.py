@@ -1,0 +1,194 @@
+"""`cruddur local snapshot` on DynamoDB Local and PostgreSQL: save, change everything, load, exactly as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import psycopg
+import pytest
+
+from cruddur_ops.local import pgcluster, postgres
+from cruddur_ops.local._proc import free_port
+from cruddur_ops.settings import Settings
+from tests.pg.fixtures import PASSWORD, new_db, url_for  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.integration
+
+ORDERS = {
+    "TableName": "scratch-orders",
+    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
+    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+    "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 2},
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+}
+
+
+def _clean(result) -> None:
+    assert PASSWORD not in result.stdout and PASSWORD not in result.stderr
+
+
+def _dump_tables(client) -> dict:
+    """Every table's definition essentials, stream and items (sorted), as a comparable value."""
+    out = {}
+    for name in sorted(client.list_tables()["TableNames"]):
+        t = client.describe_table(TableName=name)["Table"]
+        items = [i for page in client.get_paginator("scan").paginate(TableName=name) for i in page["Items"]]
+        out[name] = {
+            "keys": t["KeySchema"], "attributes": sorted(t["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+            "gsis": sorted((g["IndexName"], json.dumps(g["KeySchema"])) for g in t.get("GlobalSecondaryIndexes") or []),
+            "stream": t.get("StreamSpecification"),
+            "billing": (t.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
+            "items": sorted(json.dumps(i, sort_keys=True, default=repr) for i in items),
+        }
+    return out
+
+
+def _rows(url: str) -> dict:
+    with psycopg.connect(url, connect_timeout=3) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM public."{t}"').fetchall())) for t in tables}
+
+
+def _fill_dynamodb(cli, client) -> None:
+    cli("ddb", "schema-load")
+    cli("ddb", "seed", "--users-from", "yaml")
+    client.create_table(**ORDERS)
+    client.put_item(TableName="scratch-orders", Item={"id": {"S": "o-1"}, "n": {"N": "1"}, "blob": {"B": b"\x00\xffraw"},
+                                                      "tags": {"SS": ["a", "b"]}, "nested": {"M": {"l": {"L": [{"N": "2"}, {"NULL": True}]}}}})
+    for n in range(2, 60):
+        client.put_item(TableName="scratch-orders", Item={"id": {"S": f"o-{n % 7}"}, "n": {"N": str(n)}, "bs": {"BS": [bytes([n]), b"z"]}})
+
+
+def _change_everything(client, url: str) -> None:
+    first = client.scan(TableName="cruddur-messages", Limit=3)["Items"]
+    for item in first[:2]:
+        client.delete_item(TableName="cruddur-messages", Key={"pk": item["pk"], "sk": item["sk"]})
+    client.put_item(TableName="cruddur-messages", Item={"pk": {"S": "MSG#intruder"}, "sk": {"S": "2030-01-01"}})
+    client.delete_table(TableName="scratch-orders")
+    client.create_table(TableName="intruder", AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    client.put_item(TableName="intruder", Item={"k": {"S": "x"}})
+    with psycopg.connect(url, connect_timeout=3) as conn:
+        conn.execute("UPDATE users SET display_name = 'Changed'")
+        conn.execute("INSERT INTO users (handle, display_name) VALUES ('intruder', 'Intruder')")
+        conn.execute("DROP TABLE activities")
+        conn.execute("CREATE TABLE junk (id int)")
+
+
+def _roundtrip(cli, client, url: str) -> None:
+    tables_before, rows_before = _dump_tables(client), _rows(url)
+    assert "scratch-orders" in tables_before and rows_before["users"]
+
+    saved = cli("local", "snapshot", "save", "base", "-o", "json")
+    _clean(saved)
+    doc = json.loads(saved.stdout)
+    assert doc["name"] == "base" and doc["tables"] == len(tables_before)
+    assert doc["items"] == sum(len(t["items"]) for t in tables_before.values())
+    assert doc["rows"] == sum(len(r) for r in rows_before.values())
+    assert {t["name"]: t["stream"] for t in doc["table_items"]}["scratch-orders"] == "NEW_AND_OLD_IMAGES"
+    refused = cli("local", "snapshot", "save", "base", ok=False)
+    assert refused.exit_code != 0 and "pass --force" in refused.stderr
+
+    _change_everything(client, url)
+    assert _dump_tables(client) != tables_before and _rows(url) != rows_before
+
+    asked = cli("local", "snapshot", "load", "base", ok=False)  # no terminal to ask on
+    assert asked.exit_code != 0 and "pass --yes" in asked.stderr
+    assert "intruder" in client.list_tables()["TableNames"]
+
+    loaded = cli("local", "snapshot", "load", "base", "--yes", "-o", "json")
+    _clean(loaded)
+    assert sorted(json.loads(loaded.stdout)["dropped_tables"]) == sorted(["cruddur-messages", "intruder"])
+    assert _dump_tables(client) == tables_before
+    assert _rows(url) == rows_before
+
+    listed = cli.json("local", "snapshot", "list")["snapshots"]
+    assert [(s["name"], s["tables"], s["items"], s["rows"]) for s in listed] == [("base", doc["tables"], doc["items"], doc["rows"])]
+    assert listed[0]["size_bytes"] > 0 and listed[0]["created_at"].endswith("+00:00")
+    cli("local", "snapshot", "rm", "base")
+    assert cli.json("local", "snapshot", "list")["snapshots"] == []
+    assert cli("local", "snapshot", "rm", "base", ok=False).exit_code != 0
+
+
+def test_save_change_everything_load_on_a_server_at_connection_url(cli, home, ddb, new_db):
+    cli("db", "setup")
+    _fill_dynamodb(cli, ddb)
+    _roundtrip(cli, ddb, url_for(new_db))
+
+
+def test_save_change_everything_load_on_the_private_cluster(cli, home, ddb, aws_env):
+    if pgcluster.find_binaries(os.environ) is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    try:
+        cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5750))
+        url = pgcluster.running(home).url
+        assert postgres.current(Settings.from_env()).kind == "private"
+        _fill_dynamodb(cli, ddb)
+        _roundtrip(cli, ddb, url)
+    finally:
+        pgcluster.wipe(home)
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.example.com:8000", "not a local endpoint"),
+    ("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com:5432/cruddur", "db.example.com is not a local host"),
+])
+def test_a_non_loopback_endpoint_or_database_is_refused(cli, home, aws_env, variable, value, message):
+    aws_env.setenv(variable, value)
+    for args in (["save", "x"], ["load", "x", "--yes"]):
+        result = cli("local", "snapshot", *args, ok=False)
+        _clean(result)
+        assert result.exit_code != 0 and result.stdout == ""
+        assert message in result.stderr, args
+    assert cli("local", "snapshot", "save", "x", "--prod", ok=False).exit_code != 0
+
+
+def test_load_of_an_unknown_snapshot_and_a_bad_name(cli, home):
+    assert "no snapshot 'nope'" in cli("local", "snapshot", "load", "nope", "--yes", ok=False).stderr
+    assert "snapshot name '../x'" in cli("local", "snapshot", "save", "../x", ok=False).stderr
+
+
+def _rewrite_member(archive, name: str, change) -> None:
+    """Rewrite one member of a snapshot archive with ``change(bytes) -> bytes``."""
+    import io
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(archive, "w") as tar:
+        for member, data in members:
+            data = change(data) if member.name == name else data
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def test_a_damaged_archive_changes_nothing(cli, home, ddb, new_db):
+    cli("db", "setup")
+    _fill_dynamodb(cli, ddb)
+    cli("local", "snapshot", "save", "good")
+    archive = home / "snapshots" / "good.tar"
+    pristine = archive.read_bytes()
+    with psycopg.connect(url_for(new_db), autocommit=True, connect_timeout=3) as conn:
+        conn.execute("INSERT INTO users (handle, display_name) VALUES ('after', 'After The Snapshot')")
+    tables, rows = _dump_tables(ddb), _rows(url_for(new_db))
+
+    # the manifest promises more items than the archive holds: refused before anything is touched
+    def more_items(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        manifest["dynamodb"]["tables"][0]["items"] += 1
+        return json.dumps(manifest).encode()
+
+    _rewrite_member(archive, "manifest.json", more_items)
+    refused = cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    assert refused.exit_code != 0 and "the manifest says" in refused.stderr
+
+    # a dump pg_restore cannot read: the restore into the new database fails, the database in use stays
+    archive.write_bytes(pristine)
+    _rewrite_member(archive, "postgres.dump", lambda data: data[: len(data) // 2])
+    failed = cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    _clean(failed)
+    assert failed.exit_code != 0 and "pg_restore failed" in failed.stderr
+    assert _dump_tables(ddb) == tables and _rows(url_for(new_db)) == rows
+    with psycopg.connect(url_for("postgres"), connect_timeout=3) as conn:  # the half-restored copy is gone
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"{new_db}__snapshot_%"]).fetchone() == (0,)
