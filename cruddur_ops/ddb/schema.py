@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cruddur_ops.errors import SchemaError
 from cruddur_ops.io import cloudformation, yamlfile
@@ -125,7 +125,7 @@ def read(files: list[Path], *, context: cloudformation.Context | None = None) ->
     return result
 
 
-def _fail(path: Path, keypath: list, message: str):
+def _fail(path: Path, keypath: list, message: str) -> NoReturn:
     where = yamlfile.dotted(keypath)
     raise SchemaError(f"{where}: {message}" if where else message, path=path, line=yamlfile.line_of(path, keypath))
 
@@ -135,6 +135,7 @@ def _tables_in_file(path: Path, context, result: ReadResult) -> list[tuple[dict,
     import yaml
 
     text = yamlfile._read_text(path, SchemaError)
+    doc: Any
     if path.suffix == ".json":
         import json
 
@@ -172,7 +173,7 @@ def _template_tables(template: cloudformation.Template, path: Path, result: Read
     result.skipped += template.skipped
     if template.parameters:
         result.parameters[str(path)] = template.parameters
-    tables = []
+    tables: list[tuple[dict, list, list, dict]] = []
     for t in template.tables:
         meta: dict = {"logical_id": t.logical_id, "cfn": True, "notes": [], "not_applied": []}
         if t.kind == "AWS::DynamoDB::Table":
@@ -200,7 +201,7 @@ def _workbench_tables(doc: dict, path: Path):
     models = doc.get("DataModel")
     if not isinstance(models, list):
         raise SchemaError("DataModel: expected a list of tables", path=path)
-    tables = []
+    tables: list[tuple[dict, list, list, dict]] = []
     for i, model in enumerate(models):
         where = f"DataModel[{i}]"
         if not isinstance(model, dict):
@@ -667,7 +668,9 @@ def drift(spec: TableSpec, live: Live, *, local: bool) -> list[Difference]:
             continue  # the index itself is the row
         if prop == "throughput" and (w is None or h is None):
             continue  # billing is the row
-        change = (w or h)[1]
+        either = w or h
+        assert either is not None
+        change = either[1]
         rows.append(Difference(spec.name, prop, h[0] if h else "absent", w[0] if w else "absent", change))
     return rows
 

@@ -127,7 +127,8 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
         try:
             return ldr.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            line = exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else yamlfile.line_of(path, kp)
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else yamlfile.line_of(path, kp)
             raise SchemaError(f"{yamlfile.dotted(kp)}: {getattr(exc, 'problem', None) or exc}", path=path,
                               line=line) from None
 
@@ -303,6 +304,7 @@ class _Resolver:
         if _text(resolved).lower() in ("true", "false"):
             return _text(resolved).lower() == "true"
         self.fail(kp, f"expected a condition (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition), got {resolved!r}")
+        raise AssertionError("unreachable")  # fail() raises
 
     def _condition_fn(self, fn, args, kp) -> bool:
         if fn == "Fn::Equals":
@@ -417,6 +419,7 @@ class _Resolver:
         if fn == "Condition":
             return self.condition(args, kp)
         self.fail(kp, f"{fn} is not supported")  # pragma: no cover
+        return None
 
     def _sub(self, args, kp):
         if isinstance(args, str):
