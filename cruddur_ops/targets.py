@@ -160,6 +160,7 @@ def read_service(name: str, env: Mapping[str, str]) -> tuple[dict[str, str], Pat
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        params: dict[str, str]
         current, found, params = None, False, {}
         for raw in text.splitlines():
             line = raw.strip()

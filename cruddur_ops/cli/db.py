@@ -188,7 +188,7 @@ def seed(
     data = _seed_input(file, activities)
     db.guard_write(prod=s.prod, action="seed the database")
     _confirm_prod(s, db, yes=yes, what="seed test users")
-    committed = []
+    committed: list[bool] = []
 
     def summary() -> str:  # what a SIGINT/SIGTERM leaves behind: the seed is one transaction
         if committed:

@@ -349,6 +349,7 @@ def scan(
             count = render.emit_rows(counted(items), mode)
             render.note(f"{count} items, {capacity.total:g} read capacity units")
             return
+        rows: list[dict]
         rows, more = [], 0
         for item in counted(items):
             if mode is Output.table and limit is None and len(rows) >= TABLE_ROWS:

@@ -272,7 +272,7 @@ def query(
                             names=_names(name), projection=[p.strip() for p in projection.split(",") if p.strip()]
                             if projection else None, desc=desc, limit=limit, consistent=consistent)
     if explain:
-        doc = {"request": q.wire_request(request), "aws_cli": q.aws_cli(request)}
+        doc: dict = {"request": q.wire_request(request), "aws_cli": q.aws_cli(request)}
         render.emit(doc, output, lambda: [Section(f"Query on {table} (not sent)", [Column("field", "k"), Column("value", "v")],
                                                   [{"k": k, "v": v} for k, v in doc["request"].items()],
                                                   caption=doc["aws_cli"])])
@@ -348,6 +348,7 @@ def put(
         except OSError as exc:
             raise CruddurError(f"{file}: {exc.strerror or exc}") from None
     else:
+        assert item is not None  # exactly one of item and --file, checked above
         text, where = item, "ITEM"
     attrs = q.parse_item(text, where)
     s.guard_write("dynamodb", f"put an item into {table}")

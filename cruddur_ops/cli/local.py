@@ -37,13 +37,15 @@ PostgresOpt = Annotated[
 ]
 
 
-def _pg_line(service) -> str:
-    """The CONNECTION_URL export line; a URL with a password stays as the user set it (never printed)."""
+def _pg_lines(service) -> list[str]:
+    """The CONNECTION_URL export line (and PGPASSFILE for a private cluster: its URL carries no password);
+    a URL with a password stays as the user set it (never printed)."""
     from cruddur_ops.pg.database import parse
 
     if "password" in parse(service.url):
-        return f"# CONNECTION_URL is kept as set: {service.masked}"
-    return f"export CONNECTION_URL={shlex.quote(service.url)}"
+        return [f"# CONNECTION_URL is kept as set: {service.masked}"]
+    lines = [f"export PGPASSFILE={shlex.quote(service.passfile)}"] if service.passfile else []
+    return lines + [f"export CONNECTION_URL={shlex.quote(service.url)}"]
 
 
 def _env_lines(endpoint: str | None, service=None) -> list[str]:
@@ -59,7 +61,7 @@ def _env_lines(endpoint: str | None, service=None) -> list[str]:
     else:
         lines.append("# DynamoDB Local is not running: start it with `cruddur local up`")
     if service is not None:
-        lines.append(_pg_line(service))
+        lines += _pg_lines(service)
     return lines
 
 
@@ -103,6 +105,9 @@ def up(
         with render.progress("starting DynamoDB Local", None):
             engine, started = dynamodb_local.up(s.data_dir, port=port, in_memory=in_memory or None, reset=reset)
         render.note(("started" if started else "already running:") + f" DynamoDB Local pid {engine.pid} on {engine.endpoint}")
+        if engine.listen != "127.0.0.1":
+            render.warn(f"DynamoDB Local listens on every interface (port {engine.port}): other hosts can reach it; "
+                        f"{dynamodb_local.LOOPBACK_HINT}")
         doc["dynamodb"] = {**engine.to_dict(), "started": started}
         endpoint = engine.endpoint
     service, failure = None, None
@@ -120,7 +125,8 @@ def up(
     if output is render.Output.json:
         render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
-        _print_lines([line for line in doc["env"] if line.startswith(("export AWS_ENDPOINT_URL", "export CONNECTION_URL"))])
+        _print_lines([line for line in doc["env"]
+                      if line.startswith(("export AWS_ENDPOINT_URL", "export PGPASSFILE", "export CONNECTION_URL"))])
     if failure:
         raise failure
 
@@ -151,6 +157,7 @@ def _dynamodb_row(s: Settings) -> dict:
     engine = dynamodb_local.running(s.data_dir)
     row: dict[str, Any] = {"service": "dynamodb-local", "state": "up" if engine else "down",
            "pid": engine.pid if engine else None, "endpoint": engine.endpoint if engine else None,
+           "os_user": _whoami() if engine else None,
            "data": (engine.db_path or "in memory") if engine else None,
            "installed": bool(dynamodb_local.find_jar(s.data_dir)), "tables": [], "error": None}
     if engine:
@@ -167,6 +174,13 @@ def _dynamodb_row(s: Settings) -> dict:
     return row
 
 
+def _whoami() -> str:
+    import os
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 @app.command("status")
 def status(ctx: typer.Context, output: OutputOpt = None) -> None:
     """Show each local engine: pid, endpoint (password masked), up or down, and its tables with items or rows.
@@ -181,7 +195,7 @@ def status(ctx: typer.Context, output: OutputOpt = None) -> None:
     def sections() -> list[Section]:
         out = [Section("Local engines", [
             Column("service", "service"), Column("state", "state"), Column("pid", "pid"),
-            Column("endpoint", "endpoint"), Column("data", "data")], rows)]
+            Column("endpoint", "endpoint"), Column("os user", "os_user"), Column("data", "data")], rows)]
         ddb, pg = rows
         if ddb["state"] == "up":
             out.append(Section("DynamoDB Local tables", [Column("table", "name"), Column("items", "items", justify="right")],

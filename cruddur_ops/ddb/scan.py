@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from cruddur_ops.ddb.capacity import Capacity
 from cruddur_ops.ddb.typed import to_plain
@@ -73,7 +73,7 @@ class WireItems:
 
 def iter_pages(client, table: str, *, limit: int | None = None, segments: int = 1,
                capacity: Capacity | None = None, key_names: tuple[str, ...] | None = None,
-               consistent: bool = False, page_size: int | None = None) -> Iterator[list[dict]]:
+               consistent: bool = False, page_size: int | None = None) -> Generator[list[dict], None, None]:
     """Yield pages of typed items (``{"sk": {"S": "…"}}``) until ``limit`` items or the end of the table.
 
     ``key_names`` projects the items to those attributes (truncate reads keys only). With ``segments > 1`` each

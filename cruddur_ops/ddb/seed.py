@@ -148,7 +148,7 @@ class SeedResult:
 
 def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, workers: int = 16,
          on_progress: Callable[[int], None] | None = None, now: datetime | None = None,
-         writer: BatchWriter | None = None, capacity: str | bool = "reported",
+         writer: batch.BatchWriter | None = None, capacity: str | bool = "reported",
          give_up_after: float = batch.GIVE_UP_AFTER, on_pace: Callable[[str], None] | None = None) -> SeedResult:
     """Write the seed file's conversations. ``users`` come from the file or from PostgreSQL (as data).
 

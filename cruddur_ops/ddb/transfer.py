@@ -302,6 +302,7 @@ def plan_import(source: Source, fmt: str, keys: TableKeys, types: dict[str, str]
         if kind not in CSV_TYPES:
             raise InputError(f"--types {name}={kind}: the type must be one of {', '.join(CSV_TYPES)}")
     plan = Plan(keys.table, str(source.path), fmt, estimate=WriteEstimate(keys.description))
+    assert plan.estimate is not None
     seen: dict[tuple, int] = {}
     names = keys.key.names
     for line, item in read_items(source, fmt, keys, types):
@@ -367,6 +368,7 @@ def import_file(client, source: Source, fmt: str | None, keys: TableKeys, *, typ
     """Write every item of ``source`` (checked first with :func:`plan_import` unless ``plan`` is given)."""
     fmt = fmt or detect_format(source.path if source.path.name != "<stdin>" else Path(""), source.head())
     plan = plan or plan_import(source, fmt, keys, types)
+    assert plan.estimate is not None  # plan_import always sets it
     started = time.perf_counter()
     writer = batch.BatchWriter(client, keys.table, workers=workers, on_progress=on_progress, on_pace=on_pace,
                                capacity=capacity == "reported", give_up_after=give_up_after, rate=rate,

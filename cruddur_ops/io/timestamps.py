@@ -17,6 +17,10 @@ def parse(value: Any) -> datetime:
             raise ValueError(f"'{value}' is not an ISO 8601 timestamp (e.g. 2024-02-28T23:50:00+00:00)") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"'{value}' has no UTC offset; write it as e.g. 2024-02-28T23:50:00+00:00")
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"'{value}' falls outside the years 1 to 9999 once converted to UTC") from None
     return parsed
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from cruddur_ops.errors import InputError
+
+# Hostile input is refused cheaply, with its line:
+MAX_DEPTH = 300  # nested collections; deeper is an error (never a RecursionError)
+ALIAS_EXPANSION_RATIO = 10  # the nodes aliases expand to may not exceed 10x the nodes written ...
+ALIAS_EXPANSION_FLOOR = 10_000  # ... plus this many (small files may alias freely)
 
 _LOADER: type | None = None
 _STRICT_ERROR: type = Exception  # replaced by a yaml ConstructorError subclass when _loader() first runs
@@ -65,48 +71,71 @@ def _read_text(path: Path, error=InputError) -> str:
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line) from None
 
 
+def _open(path: Path, error=InputError):
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise error("file not found", path=path) from None
+    except IsADirectoryError:
+        raise error("is a directory, not a file", path=path) from None
+
+
 def load(path: Path, error=InputError, *, cloudformation_tags: bool = False) -> Any:
-    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line."""
+    """Parse one YAML document; a syntax error becomes ``error`` naming the file and line.
+
+    The streaming loader reads the file in chunks (the text is never held whole), so a large file costs what
+    its data costs; the text is read only to explain an error, or for the node-by-node loaders.
+    """
     import yaml
 
-    text = _read_text(path, error)
+    text: str | None = None
+
+    def source() -> str:
+        nonlocal text
+        if text is None:
+            text = _read_text(path, error)
+        return text
+
     try:
         if cloudformation_tags:
             from cruddur_ops.io.cloudformation import loader as cloudformation_loader
 
-            return yaml.load(text, Loader=cloudformation_loader())
+            _check_limits(source())  # PyYAML's node-by-node way: refuse a bomb or deep nesting before it starts
+            return yaml.load(source(), Loader=cloudformation_loader())
         try:
-            return _load_streaming(text)
+            with _open(path, error) as stream:
+                return _load_streaming(stream)
         except _Unusual:  # explicit collection tags (!!set, !!omap…): PyYAML's own node-by-node way
-            return yaml.load(text, Loader=_loader())
-    except yaml.YAMLError as exc:
-        raise yaml_error(exc, text, path, error) from None
-
-
-def yaml_error(exc, text: str, path: Path, error=InputError) -> Exception:
-    """A PyYAML error as ``error`` naming the file and line, worded for a person."""
-    import yaml
-
-    if isinstance(exc, yaml.MarkedYAMLError):
+            _check_limits(source())
+            return yaml.load(source(), Loader=_loader())
+    except _LimitError as exc:
+        raise error(exc.problem, path=path, line=exc.line) from None
+    except yaml.reader.ReaderError as exc:  # a NUL or another control character: line and column, not an offset
+        source()  # not UTF-8 at all: that error, with its line
+        at_line, column = _line_column(path.read_bytes(), exc.position)
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise error(f"control character {what} at column {column}: {exc.reason}", path=path, line=at_line) from None
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         if isinstance(exc, _STRICT_ERROR):
-            return error(exc.problem, path=path, line=line)
+            raise error(exc.problem, path=path, line=line) from None
         problem = exc.problem or exc.context or "invalid YAML"
-        if mark is not None and _char_at(text, mark) == "\t":
+        if mark is not None and _char_at(source(), mark) == "\t":
             problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
         elif exc.context and exc.problem and exc.context_mark is not None:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        return error(f"YAML syntax error: {problem}", path=path, line=line)
-    return error(f"YAML error: {exc}", path=path)
+        raise error(f"YAML syntax error: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"YAML error: {exc}", path=path) from None
 
 
 class _Unusual(Exception):
     """Something the streaming builder leaves to PyYAML (an explicit tag on a collection, an unknown scalar tag)."""
 
 
-def _load_streaming(text: str) -> Any:
-    """``yaml.load(text, Loader=_loader())``, built straight from libyaml's events.
+def _load_streaming(stream) -> Any:
+    """``yaml.load(stream, Loader=_loader())``, built straight from libyaml's events (``stream``: a binary file).
 
     PyYAML first composes a node for every value (each with two position marks) and only then constructs the
     data, so a 9 MB seed file peaks at about 200 MB of nodes; built event by event, it peaks at what it holds
@@ -126,13 +155,19 @@ def _load_streaming(text: str) -> Any:
     )
     from yaml.nodes import ScalarNode
 
-    loader = _loader()(text)
+    loader = _loader()(stream)
     constructors = loader.yaml_constructors
     anchors: dict[str, Any] = {}
+    # nodes written, nodes after alias expansion (an alias counts as its anchor's size), each anchor's size
+    count = [0, 0]
+    sizes: dict[str, int] = {}
+    depth = [0]
 
     def value() -> Any:
         event = loader.get_event()
         kind = type(event)
+        count[0] += 1
+        count[1] += 1
         if kind is ScalarEvent:
             tag = event.tag
             if tag is None or tag == "!":
@@ -148,6 +183,10 @@ def _load_streaming(text: str) -> Any:
             if event.tag not in (None, "!", MAP):
                 raise _Unusual
             result = {}
+            before = count[1]
+            depth[0] += 1
+            if depth[0] > MAX_DEPTH:
+                raise _too_deep(event)
             if event.anchor is not None:
                 anchors[event.anchor] = result
             lines: dict = {}
@@ -160,6 +199,8 @@ def _load_streaming(text: str) -> Any:
                     merges.append(value())
                     continue
                 key = value()
+                if type(key) is str:
+                    key = intern(key)  # keys repeat (handles, field names): one copy each
                 try:
                     seen = key in lines
                 except TypeError:
@@ -171,6 +212,9 @@ def _load_streaming(text: str) -> Any:
                 lines[key] = key_event.start_mark.line + 1
                 result[key] = value()
             loader.get_event()
+            depth[0] -= 1
+            if event.anchor is not None:
+                sizes[event.anchor] = count[1] - before + 1
             if merges:
                 merged: dict = {}
                 for merge in merges:
@@ -187,16 +231,27 @@ def _load_streaming(text: str) -> Any:
             if event.tag not in (None, "!", SEQ):
                 raise _Unusual
             result = []
+            before = count[1]
+            depth[0] += 1
+            if depth[0] > MAX_DEPTH:
+                raise _too_deep(event)
             if event.anchor is not None:
                 anchors[event.anchor] = result
             while not loader.check_event(SequenceEndEvent):
                 result.append(value())
             loader.get_event()
+            depth[0] -= 1
+            if event.anchor is not None:
+                sizes[event.anchor] = count[1] - before + 1
             return result
         elif kind is AliasEvent:
             if event.anchor not in anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                                   event.start_mark)
+            count[0] -= 1
+            count[1] += sizes.get(event.anchor, 1) - 1  # an anchor not closed yet is recursive: one node
+            if count[1] > ALIAS_EXPANSION_RATIO * count[0] + ALIAS_EXPANSION_FLOOR:
+                raise _alias_bomb(event, count[0], count[1])
             return anchors[event.anchor]
         else:
             raise _Unusual
@@ -223,6 +278,66 @@ def _load_streaming(text: str) -> Any:
 STR, SEQ, MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
+class _LimitError(Exception):
+    """Input refused before it costs memory or stack: an alias bomb, or nesting too deep."""
+
+    def __init__(self, problem: str, line: int):
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+def _too_deep(event) -> _LimitError:
+    return _LimitError(f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other)",
+                       event.start_mark.line + 1)
+
+
+def _alias_bomb(event, written: int, expanded: int) -> _LimitError:
+    return _LimitError(
+        f"alias *{event.anchor} expands the document past {ALIAS_EXPANSION_RATIO}x its own {written:,} nodes "
+        f"(already {expanded:,}): refusing a YAML alias bomb", event.start_mark.line + 1)
+
+
+def _check_limits(text: str) -> None:
+    """The streaming loader's limits (depth, alias expansion) on the events alone, for the loaders that
+    compose PyYAML nodes (CloudFormation templates, explicit collection tags). Builds nothing."""
+    from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
+    loader = _loader()(text)
+    written = expanded = 0
+    starts: list[tuple[str | None, int]] = []  # open collections: (anchor, expanded count at start)
+    sizes: dict[str, int] = {}
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, AliasEvent):
+                expanded += sizes.get(event.anchor or "", 1)
+                if expanded > ALIAS_EXPANSION_RATIO * written + ALIAS_EXPANSION_FLOOR:
+                    raise _alias_bomb(event, written, expanded)
+            elif isinstance(event, CollectionStartEvent):
+                written += 1
+                expanded += 1
+                starts.append((event.anchor, expanded))
+                if len(starts) > MAX_DEPTH:
+                    raise _too_deep(event)
+            elif isinstance(event, CollectionEndEvent):
+                anchor, at = starts.pop()
+                if anchor is not None:
+                    sizes[anchor] = expanded - at + 1
+            elif isinstance(event, NodeEvent):  # a scalar
+                written += 1
+                expanded += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+    finally:
+        loader.dispose()
+
+
+def _line_column(data: bytes, position: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of libyaml's byte offset into the UTF-8 ``data``."""
+    start = data.rfind(b"\n", 0, position) + 1
+    return data.count(b"\n", 0, position) + 1, len(data[start:position].decode("utf-8", "replace")) + 1
+
+
 def _char_at(text: str, mark) -> str:
     lines = text.splitlines()
     if 0 <= mark.line < len(lines) and 0 <= mark.column < len(lines[mark.line]):
@@ -233,31 +348,79 @@ def _char_at(text: str, mark) -> str:
 def line_of(path: Path, keypath: Sequence[str | int]) -> int | None:
     """The 1-based line of the value at ``keypath`` (mapping keys and list indexes), or of its nearest parent.
 
-    Composes the node tree again, so call it only to report an error.
+    Reads the file again as a stream of parser events, skipping what is not on the way, so it holds no more
+    than one event at a time: the line of one bad value in a 166 MB file costs no memory to find. Call it only
+    to report an error.
     """
     import yaml
+    from yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+    )
+
+    def skip(event) -> None:
+        """Consume the rest of the node ``event`` starts."""
+        if isinstance(event, CollectionStartEvent):
+            depth = 1
+            while depth:
+                inner = loader.get_event()
+                if inner is None:
+                    raise yaml.YAMLError("the stream ended inside a collection")
+                if isinstance(inner, CollectionStartEvent):
+                    depth += 1
+                elif isinstance(inner, CollectionEndEvent):
+                    depth -= 1
 
     try:
-        node = yaml.compose(_read_text(path), Loader=_loader())
-    except (yaml.YAMLError, InputError):
+        stream = path.open("rb")
+    except OSError:
         return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in keypath:
-        if isinstance(node, yaml.MappingNode):
-            for knode, vnode in node.value:
-                if knode.value == str(key):
-                    node = vnode
-                    # a key's own line reads best for scalars and block values alike
-                    line = knode.start_mark.line + 1
-                    break
-            else:
+    loader = _loader()(stream)
+    try:
+        loader.get_event()  # StreamStart
+        if not loader.check_event(yaml.events.DocumentStartEvent):
+            return None
+        loader.get_event()
+        node = loader.get_event()
+        line = node.start_mark.line + 1
+        for key in keypath:
+            if isinstance(node, MappingStartEvent):
+                while not loader.check_event(MappingEndEvent, SequenceEndEvent):
+                    key_event = loader.get_event()
+                    if isinstance(key_event, ScalarEvent) and key_event.value == str(key):
+                        node = loader.get_event()
+                        if key_event.start_mark is not None:  # a key's own line reads best for any value
+                            line = key_event.start_mark.line + 1
+                        break
+                    skip(key_event)
+                    skip(loader.get_event())
+                else:
+                    return line
+            elif isinstance(node, SequenceStartEvent) and isinstance(key, int):
+                for _ in range(key):
+                    if loader.check_event(MappingEndEvent, SequenceEndEvent):
+                        return line
+                    skip(loader.get_event())
+                if loader.check_event(MappingEndEvent, SequenceEndEvent):
+                    return line
+                node = loader.get_event()
+                line = node.start_mark.line + 1
+            else:  # a scalar, an alias, or a list asked for a key
                 return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+            if isinstance(node, AliasEvent):
+                return line
+        return line
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+        stream.close()
 
 
 def dotted(keypath: Sequence[str | int]) -> str:
@@ -266,3 +429,22 @@ def dotted(keypath: Sequence[str | int]) -> str:
     for key in keypath:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
     return out
+
+
+def yaml_error(exc, text: str, path: Path, error=InputError) -> Exception:
+    """A PyYAML error as ``error`` naming the file and line, worded for a person (for readers that compose the
+    nodes themselves, as the CloudFormation reader does)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        if isinstance(exc, _STRICT_ERROR):
+            return error(exc.problem, path=path, line=line)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is not None and _char_at(text, mark) == "\t":
+            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
+        elif exc.context and exc.problem and exc.context_mark is not None:
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        return error(f"YAML syntax error: {problem}", path=path, line=line)
+    return error(f"YAML error: {exc}", path=path)

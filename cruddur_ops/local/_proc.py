@@ -1,25 +1,76 @@
-"""What both local engines need from the operating system, written once: ports, pids and state files.
+"""What both local engines need from the operating system, written once: the data dir, ports, pids, state files.
 
-* :func:`free_port` reserves a port for this process (a lock file), so two runs never pick the same one;
-* :func:`pid_alive`, :func:`cmdline`, :func:`stop_pid`: the processes ``up`` started, found again by pid;
-* :func:`write_state` / :func:`read_state`: the JSON file ``up`` leaves for ``status`` and ``down``.
+* :func:`private_dir` checks (or creates, mode 0700) the data dir: owned by this user, writable by no one else;
+* :func:`free_port` reserves a port for this process with a lock file in the data dir (``O_NOFOLLOW``, 0600);
+* :func:`pid_alive`, :func:`pid_uid`, :func:`cmdline`, :func:`stop_pid`: the processes ``up`` started, found again;
+* :func:`write_state` / :func:`read_state`: the JSON file ``up`` leaves for ``status`` and ``down`` — written with
+  ``O_EXCL`` then renamed, read only when it is a regular file this user owns that no one else may write;
+* :data:`UMASK`: every engine process is started with it, so each file in the data dir is 0600.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
-import tempfile
+import stat
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import TypeVar
 
 from cruddur_ops.errors import EngineError
 
 T = TypeVar("T")
+
+UMASK = 0o077  # files 0600, folders 0700: for this process's own files and for the engines'
+
+
+# --- the data dir ---------------------------------------------------------------------------------------------
+def private_dir(path: Path, *, create: bool = True, what: str = "data dir") -> Path:
+    """``path``, created with mode 0700 when missing; EngineError when it is not a folder this user owns or
+    when another user may write to it (a folder someone else controls could hold a planted engine)."""
+    path = Path(path)
+    if create and not path.exists() and not path.is_symlink():
+        path.mkdir(parents=True, mode=0o700)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise EngineError(f"{what} {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise EngineError(f"refusing {what} {path}: it is not a folder")
+    if st.st_uid != os.geteuid():
+        raise EngineError(f"refusing {what} {path}: it belongs to uid {st.st_uid}, not to this user "
+                          f"(uid {os.geteuid()}); an engine started from it could be someone else's code")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "every user" if st.st_mode & stat.S_IWOTH else "its group"
+        raise EngineError(f"refusing {what} {path}: {who} may write to it (mode {stat.S_IMODE(st.st_mode):04o}); "
+                          f"`chmod 700 {path}` makes it private")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        path.chmod(0o700)  # ours and read-only for others: make it private
+    return path
+
+
+def open_private(path: Path, mode: str = "ab"):
+    """A file in the data dir opened for writing without following a symlink, created 0600 (tightened when older)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise EngineError(f"cannot open {path}: {exc.strerror} (a symlink is never followed)") from None
+    _check_own_regular(fd, path)
+    return os.fdopen(fd, mode)
+
+
+def _check_own_regular(fd: int, path: Path) -> None:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        os.close(fd)
+        raise EngineError(f"refusing {path}: not a regular file of this user")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.fchmod(fd, 0o600)
 
 
 # --- ports ----------------------------------------------------------------------------------------------------
@@ -29,30 +80,49 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-_reserved: dict[int, IO[str]] = {}  # port -> open lock file, held while this process lives
+_reserved: dict[int, int] = {}  # port -> open lock file descriptor, held while this process lives
 
 
-def free_port(start: int) -> int:
-    """A port nothing listens on, reserved for this process with a lock file so that two test runs or two
-    `cruddur local up` started at the same moment never pick the same one."""
+def lock_dir(data_dir: Path | None) -> Path:
+    """Where port locks live: ``<data_dir>/locks``, else this user's own ``~/.cache/cruddur/locks`` (never /tmp)."""
+    if data_dir is None:
+        import pwd
+
+        data_dir = Path(pwd.getpwuid(os.geteuid()).pw_dir) / ".cache" / "cruddur"
+    private_dir(Path(data_dir))
+    return private_dir(Path(data_dir) / "locks", what="lock folder")
+
+
+def free_port(start: int, data_dir: Path | None = None) -> int:
+    """A port nothing listens on, reserved for this process with a lock file (in the data dir, opened with
+    ``O_NOFOLLOW``: a planted symlink is never followed, the port is skipped instead) so that two runs started at
+    the same moment never pick the same one."""
     import fcntl
 
+    folder = lock_dir(data_dir)
     for port in range(start, start + 100):
         if port in _reserved or port_open(port):
             continue
-        lock = open(Path(tempfile.gettempdir()) / f"cruddur-port-{port}.lock", "w")
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(folder / f"port-{port}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError:  # ELOOP: a symlink stands there
+            continue
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            os.close(fd)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            lock.close()
+            os.close(fd)
             continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
-                lock.close()
+                os.close(fd)
                 continue
-        _reserved[port] = lock
+        _reserved[port] = fd
         return port
     raise EngineError(f"no free port in {start}–{start + 99}")
 
@@ -65,10 +135,23 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    except (OverflowError, ValueError):
+        return False
     try:  # a zombie (our own exited child) is not alive
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return True
+
+
+def pid_uid(pid: int) -> int | None:
+    """The real uid the process runs as (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def cmdline(pid: int) -> list[bytes]:
@@ -99,13 +182,28 @@ def stop_pid(pid: int, timeout: float = 10.0) -> bool:
 
 # --- state files ----------------------------------------------------------------------------------------------
 def write_state(path: Path, record) -> None:
-    """Record a dataclass (pid, port, …) as JSON for ``status`` and ``down``."""
-    Path(path).write_text(json.dumps(asdict(record), indent=2))
+    """Record a dataclass (pid, port, …) as JSON for ``status`` and ``down``: a new 0600 file (``O_EXCL``) renamed
+    over the old one, so a symlink planted at ``path`` is replaced, never followed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(asdict(record), indent=2))
+    os.replace(tmp, path)
 
 
 def read_state(path: Path, kind: type[T]) -> T | None:
-    """The record ``write_state`` left, or None when there is none (or it is unreadable)."""
+    """The record ``write_state`` left, or None when there is none, it is unreadable, or it is not a regular file
+    this user owns that no other user may write (a forged state file is ignored)."""
     try:
-        return kind(**json.loads(Path(path).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
         return None
+    with os.fdopen(fd) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return None
+        try:
+            return kind(**json.loads(handle.read()))
+        except (ValueError, TypeError):
+            return None

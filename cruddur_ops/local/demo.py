@@ -59,7 +59,14 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
             pg_error = str(exc)
             warn(f"{exc}\n→ going on without PostgreSQL: DynamoDB is seeded with the seed file's users")
 
-    client = dataclasses.replace(settings, endpoint_url=engine.endpoint).dynamodb()
+    local = dataclasses.replace(settings, endpoint_url=engine.endpoint)
+    local.guard_write("dynamodb", action="load the schema and seed the demo")  # like every other writer
+    if service is not None:
+        from cruddur_ops.pg.database import Database
+
+        Database.from_url(service.connect_url, service.source).guard_write(prod=settings.prod,
+                                                                           action="read the demo's users")
+    client = local.dynamodb()
     files = defaults.schema_files()
     note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
     read = schema.read(files)
@@ -74,7 +81,7 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
     if service is not None:
         from cruddur_ops.pg.users import fetch_users
 
-        db_users, users_from = fetch_users(service.url), "db"
+        db_users, users_from = fetch_users(service.connect_url), "db"
     seed_doc = seedfile.read(defaults.seed_file(), users_override=db_users)
     users: list[User] = db_users if db_users is not None else list(seed_doc.users)
     with progress("seeding", seed_doc.message_count + 2 * len(seed_doc.conversations)) as advance:

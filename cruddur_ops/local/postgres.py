@@ -8,14 +8,15 @@ The choice ``up`` makes (mode ``auto``):
    when its host is local and a server answers there — the default URL only while no private cluster exists
    on disk, so that ``up``, ``down``, ``up`` comes back to the same data;
 3. otherwise the private cluster in ``<data_dir>/postgres``, made (once) with the installed binaries (``initdb``
-   and ``pg_ctl`` on PATH, or in the directory ``pg_config --bindir`` names): trust authentication, listening
-   on 127.0.0.1 only, no Unix socket, on a free port (reserved like DynamoDB Local's, with the same code).
+   and ``postgres`` on PATH, or in the directory ``pg_config --bindir`` names): a generated superuser password
+   (scram-sha-256) kept in ``<data_dir>/postgres.pgpass`` for ``PGPASSFILE``, listening on 127.0.0.1 only, no
+   Unix socket, on a free port (reserved like DynamoDB Local's, with the same code).
 
 Mode ``private`` skips step 2. Whatever was chosen is then set up as ``cruddur db setup`` does it: the database
 created, ``schemas/schema.sql`` loaded, the seed file's users and activities inserted (all idempotent).
 
 PostgreSQL refuses to run as root. When this process is root, ``initdb`` and the server run as the ``postgres``
-system user (created when missing). When that user cannot reach the data dir (``/root`` is mode 700), the
+system user (created when missing; ``local status`` shows it as ``os_user``). When that user cannot reach the data dir (``/root`` is mode 700), the
 cluster lives in that user's home and ``<data_dir>/postgres`` is a symlink to it.
 
 ``up`` records pid, port and URL in ``<data_dir>/postgres.json``; ``status`` and ``down`` read it, and ``down``
@@ -60,12 +61,21 @@ class Service:
     """The PostgreSQL ``up`` settled on: a private cluster (``kind="private"``) or a server it found (``"server"``)."""
 
     kind: str
-    url: str  # the real URL; print ``masked``
+    url: str  # the real URL (a private cluster's has no password: see ``connect_url``); print ``masked``
     source: str  # "private cluster", "CONNECTION_URL", "DATABASE_URL" or "default"
     started: bool = False
     initialised: bool = False
     cluster: pgcluster.Cluster | None = None
     setup: dict | None = None
+
+    @property
+    def connect_url(self) -> str:
+        """What this tool connects with: a private cluster's URL plus its ``passfile``."""
+        return self.cluster.connect_url if self.cluster else self.url
+
+    @property
+    def passfile(self) -> str | None:
+        return self.cluster.passfile if self.cluster and self.cluster.passfile else None
 
     @property
     def masked(self) -> str:
@@ -77,7 +87,17 @@ class Service:
         return {"kind": self.kind, "url": self.masked, "source": self.source, "started": self.started,
                 "initialised": self.initialised, "pid": self.cluster.pid if self.cluster else None,
                 "port": self.cluster.port if self.cluster else None,
-                "data": self.cluster.pgdata if self.cluster else None, "setup": self.setup}
+                "data": self.cluster.pgdata if self.cluster else None, "setup": self.setup,
+                "os_user": self.cluster.user if self.cluster else None}
+
+
+def _setup_private(cluster: pgcluster.Cluster, seed_path: Path | None) -> dict:
+    """``db setup`` on the private cluster (connecting with its password file); the result shows its plain URL."""
+    from cruddur_ops.pg import setup as pgsetup
+    from cruddur_ops.pg.database import Database, mask_url
+
+    done = pgsetup.setup_database(Database.from_url(cluster.connect_url, "private cluster"), seed_path=seed_path)
+    return {**done, "url": mask_url(cluster.url)}
 
 
 def settings_database(settings):
@@ -102,7 +122,6 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     server answers nor binaries are installed.
     """
     from cruddur_ops.pg import setup as pgsetup
-    from cruddur_ops.pg.database import Database
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -113,7 +132,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     cluster = pgcluster.running(data_dir)
     if cluster:
         note(f"already running: PostgreSQL pid {cluster.pid} on port {cluster.port}")
-        setup = pgsetup.setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
+        setup = _setup_private(cluster, seed_path)
         return Service("private", cluster.url, "private cluster", cluster=cluster, setup=setup)
 
     problem = None
@@ -135,12 +154,13 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
         raise EngineError(impossible_message(db, problem))
     initialised = pgcluster.initialise(data_dir, binaries, settings.child_env())
     if initialised:
-        note(f"initialised a PostgreSQL cluster in {pgcluster.home_link(data_dir)}")
+        note(f"initialised a PostgreSQL cluster in {pgcluster.home_link(data_dir)}; its superuser's generated "
+             f"password is in {pgcluster.passfile(data_dir)} (PGPASSFILE, mode 0600)")
     cluster = pgcluster.start(data_dir, binaries, settings.child_env(), port=port)
     pgcluster.write_state(data_dir, cluster)
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
-        setup = pgsetup.setup_database(Database.from_url(cluster.url, "private cluster"), seed_path=seed_path)
+        setup = _setup_private(cluster, seed_path)
     except Exception:
         pgcluster.down(data_dir)
         raise
@@ -158,19 +178,21 @@ def current(settings) -> Service:
 
 
 def status(settings) -> dict:
-    """``{"service", "state", "pid", "endpoint", "source", "data", "installed", "database", "tables", "error"}``;
+    """``{"service", "state", "pid", "endpoint", "source", "os_user", "data", "installed", "database", "tables",
+    "error"}`` (``os_user``: the OS user a private cluster runs as);
     never raises for an unreachable server."""
     from cruddur_ops.pg import admin
     from cruddur_ops.pg.database import Database
 
     service = current(settings)
-    db = Database.from_url(service.url, service.source)
+    db = Database.from_url(service.connect_url, service.source)
     doc = admin.status(db)
     state = "up" if doc["reachable"] else "down"
     if service.kind == "private" and state == "down":
         state = "starting"  # the pid lives but does not answer yet
     return {"service": "postgres", "state": state, "pid": service.cluster.pid if service.cluster else None,
-            "endpoint": db.masked, "source": service.source,
+            "endpoint": service.masked, "source": service.source,
+            "os_user": service.cluster.user if service.cluster else None,
             "data": service.cluster.pgdata if service.cluster else None,
             "installed": pgcluster.find_binaries(settings.child_env()) is not None, "database": doc["database"],
             "exists": doc["exists"], "tables": doc["tables"], "error": doc["error"]}

@@ -32,8 +32,12 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
+
+if TYPE_CHECKING:
+    from cruddur_ops.pg.database import Database
 
 FORMAT = 1
 FOLDER = "snapshots"
@@ -70,7 +74,7 @@ class Stack:
     """The local engines a snapshot saves or loads; ``None`` where an engine is not there."""
 
     endpoint: str | None
-    db: object | None  # pg.database.Database
+    db: Database  # resolve() always names one
     pg_source: str | None = None  # "private cluster", "CONNECTION_URL", …
     skipped: list[str] = field(default_factory=list)  # why an engine is not part of it
 
@@ -94,7 +98,7 @@ def resolve(settings) -> Stack:
         if endpoint is None:
             skipped.append("DynamoDB: no endpoint set and DynamoDB Local is not running (`cruddur local up`)")
     service = postgres.current(settings)
-    db = Database.from_url(service.url, service.source)
+    db = Database.from_url(service.connect_url, service.source)  # a private cluster: with its passfile
     if not db.is_local:
         raise ProdGuardError(f"refusing to snapshot {db.masked}: {db.host} is not a local host (snapshots are for local stacks)")
     db.require_name()
@@ -331,6 +335,7 @@ def save(settings, name: str, *, force: bool = False, on_note: Callable[[str], N
                 table = client.describe_table(TableName=table_name)["Table"]
                 stream = table.get("StreamSpecification") or {}
                 count, chunks = scan_lines(client, table_name, on_progress=on_progress)
+                member: str | Path  # a Path in the archive loop below
                 member = f"dynamodb/{i:04d}.jsonl.gz"
                 with gzip.open(work / member, "wt", encoding="utf-8", compresslevel=1) as fh:
                     for chunk in chunks:
@@ -367,7 +372,10 @@ def read_manifest(path: Path) -> dict:
             member = tar.next()
             if member is None or member.name != MANIFEST:
                 member = tar.getmember(MANIFEST)
-            manifest = json.load(tar.extractfile(member))
+            stream = tar.extractfile(member)
+            if stream is None:
+                raise ValueError(f"{MANIFEST} is not a regular file")
+            manifest = json.load(stream)
     except (tarfile.TarError, KeyError, ValueError, OSError) as exc:
         raise InputError(f"not a cruddur snapshot: {exc}", path=path) from None
     if manifest.get("format") != FORMAT:
@@ -404,7 +412,7 @@ def _read_tables(tar: tarfile.TarFile, manifest: dict, path: Path) -> list[tuple
     out = []
     for entry in (manifest.get("dynamodb") or {}).get("tables", []):
         try:
-            raw = tar.extractfile(entry["member"]).read()
+            raw = tar.extractfile(entry["member"]).read()  # type: ignore[union-attr]  # None: AttributeError, caught below
             lines = gzip.decompress(raw).decode("utf-8").splitlines()
             items = [decode_item(line) for line in lines if line]
         except (KeyError, AttributeError, OSError, EOFError, ValueError) as exc:
@@ -506,13 +514,17 @@ def load(settings, name: str, *, on_note: Callable[[str], None] = _noop,
                 member = tar.getmember(DUMP)
             except KeyError:
                 raise InputError(f"the manifest names a PostgreSQL database but {DUMP} is missing", path=path) from None
+            source = tar.extractfile(member)
+            if source is None:
+                raise InputError(f"{DUMP} in the snapshot is not a regular file", path=path)
             dump = Path(tmp) / DUMP
-            with tar.extractfile(member) as src, dump.open("wb") as out:
+            with source as src, dump.open("wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
         if dump is not None:
             _restore_postgres(stack.db, dump, settings.child_env(), on_note)
     info = _info(manifest, path)
     if tables or manifest.get("dynamodb") is not None:
+        assert stack.endpoint is not None  # checked above when the snapshot holds DynamoDB tables
         client = _client(stack.endpoint, settings)
         info.dropped_tables = _replace_tables(client, tables, on_note, on_progress)
     info.endpoint = stack.endpoint if manifest.get("dynamodb") is not None else None

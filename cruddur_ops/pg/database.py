@@ -33,6 +33,7 @@ _URL_RE = re.compile(r"postgres(?:ql)?://[^\s'\"<>`]+", re.IGNORECASE)
 _TRAILING = ".,;:)]}"
 _USERINFO_RE = re.compile(r"^([a-z]+://[^:@/?#]*:)(.*)@", re.IGNORECASE)
 _QUERY_PASSWORD_RE = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_CONNINFO_REST_RE = re.compile(r"(password\s*=\s*).*", re.IGNORECASE | re.DOTALL)
 _CONNINFO_PASSWORD_RE = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)", re.IGNORECASE)
 
 
@@ -79,6 +80,8 @@ def mask_url(url: str) -> str:
     try:
         params: dict[str, Any] = conninfo_to_dict(url)
     except ProgrammingError:
+        if not _is_url(url):  # where an unquoted password with a space ends is anyone's guess: hide the rest
+            return _CONNINFO_REST_RE.sub(lambda m: m.group(1) + MASK, url)
         return _mask_unparsed(url)
     if "password" in params:
         params["password"] = MASK
@@ -104,19 +107,191 @@ def mask_text(text: str) -> str:
     if not text:
         return text
     text = _URL_RE.sub(_mask_url_token, text)
-    return _CONNINFO_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, text)
+    text = _CONNINFO_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+# A SQL password literal: PASSWORD 'x', E'x', $$x$$ or $tag$x$tag$, also cut short (pg_stat_activity truncates
+# query text at track_activity_query_size), so an unterminated literal is masked to the end.
+_SQL_PASSWORD_RE = re.compile(
+    r"""(\bpassword\s*(?:=\s*)?)(?:[eE]?'(?:[^'\\]|''|\\.)*(?:'|$)|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))""",
+    re.IGNORECASE | re.DOTALL,
+)
+# user:secret@ in a URL of any scheme
+_ANY_URL_USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"]*@", re.IGNORECASE)
+
+
+def mask_sql(query: str) -> str:
+    """SQL text (another session's query) with its password literals masked: ``PASSWORD '…'``, ``password=…``
+    and ``user:…@`` in URLs all read ``***``."""
+    if not query:
+        return query
+    query = _SQL_PASSWORD_RE.sub(lambda m: m.group(1) + "'" + MASK + "'", query)
+    query = _ANY_URL_USERINFO_RE.sub(lambda m: m.group(1) + MASK + "@", query)
+    return mask_text(query)
 
 
 # --- the database a command acts on ------------------------------------------------------------------
-def parse(url: str) -> dict[str, Any]:
-    """The URL's conninfo parameters; an unparseable URL is an InputError (password masked)."""
+def parse(url: str, source: str = "the connection string") -> dict[str, Any]:
+    """The URL's conninfo parameters; an unparseable one is an InputError naming the field or the position.
+
+    The message never quotes the text: libpq's own words (``invalid percent-encoded token: "Hunter2pw%ZZ"``,
+    ``missing "=" after "words"``) echo whatever surrounds the mistake, and that is often the password.
+    """
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
 
     try:
-        return conninfo_to_dict(url)
+        params = conninfo_to_dict(url)
     except ProgrammingError as exc:
-        raise InputError(f"invalid connection URL {mask_text(url)}: {mask_text(str(exc).strip())}") from None
+        raise InputError(f"cannot parse {source}: {parse_problem(url, str(exc))}") from None
+    if _is_url(url):
+        rest = url[url.index("://") + 3:].split("#", 1)[0]
+        netloc = re.split(r"[/?]", rest, maxsplit=1)[0]
+        if netloc.count("@") > 1 or "@" in rest[len(netloc):]:
+            raise InputError(f"cannot parse {source}: an '@' where libpq does not expect one; in the user or "
+                             "password write '@' as %40, '/' as %2F, '?' as %3F and '#' as %23")
+    password = params.get("password")
+    remember_secret(str(password) if password is not None else None)
+    return params
+
+
+# libpq's connection keywords: only these are ever named in a parse error (anything else may be a password's piece)
+_KEYWORDS = frozenset("""
+    host hostaddr port dbname user password passfile require_auth channel_binding connect_timeout
+    client_encoding options application_name fallback_application_name keepalives keepalives_idle
+    keepalives_interval keepalives_count tcp_user_timeout replication gssencmode sslmode sslnegotiation
+    sslcompression sslcert sslkey sslkeylogfile sslpassword sslcertmode sslrootcert sslcrl sslcrldir sslsni
+    requirepeer ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib gssdelegation service
+    target_session_attrs load_balance_hosts
+""".split())
+
+_PERCENT_BAD_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def parse_problem(text: str, libpq_message: str = "") -> str:
+    """What is wrong with a connection string libpq refused, by field and character position, quoting nothing."""
+    if _is_url(text):
+        return _url_problem(text, libpq_message)
+    return _conninfo_problem(text, libpq_message)
+
+
+def _url_problem(url: str, libpq_message: str) -> str:
+    rest_start = url.index("://") + 3
+    rest = url[rest_start:]
+    # the parts of a URL, as libpq splits them: userinfo up to the last '@' before the path
+    end_of_netloc = len(rest)
+    for ch in "/?":
+        at = rest.find(ch, rest.rfind("@") + 1)
+        if at != -1:
+            end_of_netloc = min(end_of_netloc, at)
+    netloc = rest[:end_of_netloc]
+    parts: list[tuple[str, int, str]] = []  # (field, offset in url, text)
+    at = netloc.rfind("@")
+    if at != -1:
+        userinfo = netloc[:at]
+        colon = userinfo.find(":")
+        if colon != -1:
+            parts += [("user", rest_start, userinfo[:colon]), ("password", rest_start + colon + 1, userinfo[colon + 1:])]
+        else:
+            parts.append(("user", rest_start, userinfo))
+    parts.append(("host", rest_start + at + 1, netloc[at + 1:]))
+    tail = rest[end_of_netloc:]
+    tail_start = rest_start + end_of_netloc
+    path, _, query = tail.partition("?")
+    if path.startswith("/"):
+        parts.append(("database name", tail_start + 1, path[1:]))
+    if query:
+        offset = tail_start + len(path) + 1
+        for pair in query.split("&"):
+            key, eq, value = pair.partition("=")
+            name = f"{key} parameter" if key in _KEYWORDS else "query parameter"
+            parts.append((f"{name}'s name" if eq else name, offset, key))
+            if eq:
+                parts.append((name, offset + len(key) + 1, value))
+            offset += len(pair) + 1
+    for name, offset, part in parts:
+        bad = _PERCENT_BAD_RE.search(part)
+        if bad:
+            return (f"malformed percent-encoding in the {name} (character {offset + bad.start() + 1}): "
+                    "'%' must be followed by two hex digits; write a literal '%' as %25")
+    if "[" in netloc[at + 1:] and "]" not in netloc[at + 1:]:
+        return "an IPv6 host address opened with '[' is not closed with ']'"
+    previous = None
+    for pair in query.split("&") if query else []:
+        key = pair.partition("=")[0]
+        if key not in _KEYWORDS:
+            if previous == "password":  # maybe the rest of a password holding a raw '&'
+                return "an unknown query parameter after the password parameter (write '&' in a password as %26)"
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", key):
+                return f"unknown query parameter '{key}'"
+            return "an unknown query parameter"
+        previous = key
+    return "not a valid postgresql:// URL: " + _unquoted(libpq_message)
+
+
+def _conninfo_problem(text: str, libpq_message: str) -> str:
+    """libpq's key=value scanner, reporting the position of the first mistake and the key it belongs to."""
+    i, n = 0, len(text)
+    previous: str | None = None
+    unknown: tuple[int, str | None] | None = None  # (position, the known key before it) of the first key libpq does not know
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        start = i
+        while i < n and text[i] != "=" and not text[i].isspace():
+            i += 1
+        key_end = i
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n or text[i] != "=":
+            if previous is None:
+                return f"character {start + 1}: expected key=value (e.g. host=127.0.0.1 dbname=cruddur)"
+            return (f"character {start + 1}: a word without '=' after the value of {previous}; "
+                    f"a value with spaces must be quoted: {previous}='…'")
+        key = text[start:key_end]
+        if key not in _KEYWORDS and unknown is None:
+            unknown = (start, previous)
+        previous = key if key in _KEYWORDS else "an unknown option"
+        i += 1
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] == "'":
+            opened = i
+            i += 1
+            while i < n and text[i] != "'":
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return f"character {opened + 1}: the quoted value of {previous} is not closed with '"
+            i += 1
+        else:
+            while i < n and not text[i].isspace():
+                i += 2 if text[i] == "\\" else 1
+    if unknown is not None:
+        position, before = unknown
+        where = f" after the value of {before}" if before else ""
+        return f"character {position + 1}: an unknown option name{where}"
+    return "not a valid key=value connection string: " + _unquoted(libpq_message)
+
+
+def _unquoted(message: str) -> str:
+    """libpq's message with every quoted piece of the input left out."""
+    message = " ".join(message.split())
+    return re.sub(r'"[^"]*"', "…", message) or "libpq cannot parse it"
+
+
+_SECRETS: set[str] = set()
+
+
+def remember_secret(password: str | None) -> None:
+    """A password this process has read: :func:`mask_text` hides it wherever it shows up, even out of context."""
+    if password and len(password) >= 4:
+        _SECRETS.add(password)
 
 
 @dataclass(frozen=True)
@@ -130,7 +305,7 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, source: str = "URL", env: Mapping[str, str] | None = None) -> Database:
-        return cls(url, source, parse(url), dict(env or {}))
+        return cls(url, source, parse(url, source), dict(env or {}))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Longest query text shown per session (after masking); longer ones end in "…".
+MAX_QUERY_CHARS = 200
+
 # Client backends of the current database, except the session asking.
 _OTHERS = """
     FROM pg_stat_activity
@@ -18,8 +21,19 @@ _MAY_SIGNAL = """(
 )"""
 
 
+def shown_query(query: str | None) -> str | None:
+    """A session's query as ``db sessions`` shows it: password literals masked, cut to ``MAX_QUERY_CHARS``."""
+    from cruddur_ops.pg.database import mask_sql
+
+    if not query:
+        return None
+    query = mask_sql(query)
+    return query if len(query) <= MAX_QUERY_CHARS else query[: MAX_QUERY_CHARS - 1] + "…"
+
+
 def list_sessions(conn) -> list[dict]:
-    """Every other session on ``conn``'s database: pid, user, application, client, state, since, query."""
+    """Every other session on ``conn``'s database: pid, user, application, client, state, since, and the query
+    (password literals masked, long ones cut short; see :func:`shown_query`)."""
     with conn.cursor() as cur:
         cur.execute(
             """
@@ -37,7 +51,7 @@ def list_sessions(conn) -> list[dict]:
                 "client": client,
                 "state": state,
                 "since": since.isoformat() if since else None,
-                "query": query or None,
+                "query": shown_query(query),
             }
             for pid, user, application, client, state, since, query in cur.fetchall()
         ]

@@ -21,15 +21,23 @@ def list_users(conn) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str]]) -> int:
-    """Set ``cognito_user_id`` for each (user uuid, sub) in one transaction; return the rows changed."""
+def set_cognito_user_ids(conn, updates: Iterable[tuple[str, str, str | None]]) -> int:
+    """Set ``cognito_user_id`` for each (user uuid, sub, the id it holds now) in one transaction; return the
+    rows changed. A row whose id is no longer the one expected (someone changed it since it was read) undoes
+    the whole transaction: a ConflictError, nothing written."""
+    from cruddur_ops.errors import ConflictError
+
     changed = 0
     with conn.transaction(), conn.cursor() as cur:
-        for user_uuid, sub in updates:
+        for user_uuid, sub, previous in updates:
             cur.execute(
-                "UPDATE public.users SET cognito_user_id = %s WHERE uuid = %s AND cognito_user_id IS DISTINCT FROM %s",
-                [sub, user_uuid, sub],
+                "UPDATE public.users SET cognito_user_id = %s"
+                " WHERE uuid = %s AND cognito_user_id IS NOT DISTINCT FROM %s AND cognito_user_id IS DISTINCT FROM %s",
+                [sub, user_uuid, previous, sub],
             )
+            if cur.rowcount != 1:
+                raise ConflictError(f"user {user_uuid} changed while cognito_user_id was being set; nothing written, "
+                                   "run the command again")
             changed += cur.rowcount
     return changed
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -185,6 +185,12 @@ def read(path: Path, users_override: list[User] | None = None) -> SeedFile:
             if len(text.encode("utf-8")) > MAX_ITEM_BYTES - 1024:
                 reader.fail(mkp + [sender], f"message of {len(text.encode('utf-8')):,} bytes is over DynamoDB's 400 KB item limit")
             messages.append((sender, text))
+        if start is not None:
+            try:  # the seed writes one message a minute from start: the last one must still be a date
+                (start + timedelta(minutes=len(messages))).astimezone(UTC)
+            except OverflowError:
+                reader.fail(kp + ["start"], f"'{start.isoformat()}' is too late for {len(messages)} message(s) a "
+                                            "minute apart: the last would fall after the year 9999")
         conversations.append(Conversation(i, group, (a, b), start, messages))
 
     activities = doc.get("activities") or []

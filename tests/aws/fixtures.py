@@ -42,7 +42,10 @@ def aws(moto_env):
 
 
 def make_pool(cognito, users: list[dict]) -> str:
-    """A user pool holding ``users`` ({username, preferred_username?, email?}); returns its id."""
+    """A user pool holding ``users`` ({username, preferred_username?, email?, confirmed?, enabled?}); returns its id.
+
+    Users are left as AdminCreateUser makes them (FORCE_CHANGE_PASSWORD) unless ``confirmed`` (a permanent
+    password: CONFIRMED); ``enabled: False`` disables one."""
     pool = cognito.create_user_pool(PoolName=f"cruddur-test-{secrets.token_hex(4)}")["UserPool"]["Id"]
     for user in users:
         attrs = [{"Name": "email", "Value": user.get("email", f"{user['username']}@cruddur.test")}]
@@ -50,6 +53,11 @@ def make_pool(cognito, users: list[dict]) -> str:
             attrs.append({"Name": "preferred_username", "Value": user["preferred_username"]})
         cognito.admin_create_user(UserPoolId=pool, Username=user["username"], UserAttributes=attrs,
                                   MessageAction="SUPPRESS")
+        if user.get("confirmed"):
+            cognito.admin_set_user_password(UserPoolId=pool, Username=user["username"], Password="Xy7!long-enough",
+                                            Permanent=True)
+        if user.get("enabled") is False:
+            cognito.admin_disable_user(UserPoolId=pool, Username=user["username"])
     return pool
 
 

@@ -37,8 +37,9 @@ def test_a_missing_pool_is_a_clear_error(aws):
         cognito.list_users(aws("cognito-idp"), "us-east-1_nope")
 
 
-def _cog(username, preferred, sub):
-    return {"username": username, "preferred_username": preferred, "sub": sub, "email": f"{username}@x"}
+def _cog(username, preferred, sub, *, status="CONFIRMED", enabled=True):
+    return {"username": username, "preferred_username": preferred, "sub": sub, "email": f"{username}@x",
+            "status": status, "enabled": enabled}
 
 
 def test_plan_sorts_every_user_into_one_bucket():
@@ -56,11 +57,41 @@ def test_plan_sorts_every_user_into_one_bucket():
     ]
     plan = cognito.plan_user_ids(cognito_users, db_users)
     assert plan["updates"] == [
-        {"handle": "ada", "uuid": "u-ada", "cognito_user_id": "sub-ada", "previous": None},
-        {"handle": "cy", "uuid": "u-cy", "cognito_user_id": "sub-cy", "previous": "stale"},
-    ]
-    assert plan["already_right"] == [{"handle": "bo", "uuid": "u-bo", "cognito_user_id": "sub-bo"}]
+        {"handle": "ada", "uuid": "u-ada", "cognito_user_id": "sub-ada", "username": "ada1", "previous": None}]
+    assert plan["relinks"] == [
+        {"handle": "cy", "uuid": "u-cy", "cognito_user_id": "sub-cy", "username": "cy1", "previous": "stale"}]
+    assert plan["already_right"] == [{"handle": "bo", "uuid": "u-bo", "cognito_user_id": "sub-bo", "username": "bo1"}]
     assert plan["users_without_cognito"] == [{"handle": "dee", "uuid": "u-dee"}]
     assert plan["unmatched_cognito_users"] == [{"username": "stranger", "sub": "sub-zed", "preferred_username": "zed"}]
     assert plan["without_preferred_username"] == [{"username": "anon", "sub": "sub-anon", "email": "anon@x"}]
-    assert [a["handle"] for a in plan["ambiguous"]] == ["eve"]
+    assert [(c["handle"], [u["username"] for u in c["cognito_users"]]) for c in plan["conflicts"]] == [
+        ("eve", ["eve1", "eve2"])]
+    assert plan["not_linkable"] == []
+
+
+def test_disabled_or_unconfirmed_users_are_never_linked_and_say_why():
+    db_users = [{"uuid": "u-mira", "handle": "mira", "cognito_user_id": "sub-mira"},
+                {"uuid": "u-nod", "handle": "nod", "cognito_user_id": None},
+                {"uuid": "u-oz", "handle": "oz", "cognito_user_id": None}]
+    cognito_users = [
+        _cog("mira-now", "mira-renamed", "sub-mira"),
+        _cog("intruder", "mira", "sub-intruder", status="UNCONFIRMED", enabled=False),
+        _cog("nod1", "nod", "sub-nod", status="FORCE_CHANGE_PASSWORD"),
+        _cog("oz1", "oz", "sub-oz", enabled=False),
+    ]
+    plan = cognito.plan_user_ids(cognito_users, db_users)
+    assert plan["updates"] == plan["relinks"] == plan["conflicts"] == []
+    reasons = {r["handle"]: (r["username"], r["reason"]) for r in plan["not_linkable"]}
+    assert reasons == {
+        "mira": ("intruder", "disabled and status UNCONFIRMED"),
+        "nod": ("nod1", "status FORCE_CHANGE_PASSWORD, not CONFIRMED"),
+        "oz": ("oz1", "disabled"),
+    }
+
+
+def test_a_sub_already_linked_to_another_user_is_a_conflict():
+    db_users = [{"uuid": "u-ada", "handle": "ada", "cognito_user_id": None},
+                {"uuid": "u-bo", "handle": "bo", "cognito_user_id": "sub-x"}]
+    plan = cognito.plan_user_ids([_cog("x", "ada", "sub-x")], db_users)
+    assert plan["updates"] == [] and [c["handle"] for c in plan["conflicts"]] == ["ada"]
+    assert "already linked to handle 'bo'" in plan["conflicts"][0]["reason"]

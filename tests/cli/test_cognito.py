@@ -65,14 +65,15 @@ def test_update_user_ids_matches_across_pages_and_reports_the_rest(cli, aws, pg_
     cli("db", "seed", seed_file)  # users ada, bo, cy
     client = aws("cognito-idp")
     # ada's account is the 63rd: it is only on ListUsers' second page
-    pool = make_pool(client, FILLERS + [{"username": "ada-account", "preferred_username": "ada"},
+    pool = make_pool(client, FILLERS + [{"username": "ada-account", "preferred_username": "ada", "confirmed": True},
                                         {"username": "bo-without-name"}])
     ada_sub = sub_of(client, pool, "ada-account")
 
     dry = cli("cognito", "update-user-ids", "--pool-id", pool, "--dry-run", "-o", "json")
     plan = json.loads(dry.stdout)
-    assert set(plan) == {"pool_id", "database", "dry_run", "rows_changed", "updates", "already_right",
-                         "unmatched_cognito_users", "users_without_cognito", "without_preferred_username", "ambiguous"}
+    assert set(plan) == {"pool_id", "database", "dry_run", "relink", "rows_changed", "updates", "relinks",
+                         "already_right", "not_linkable", "conflicts", "unmatched_cognito_users",
+                         "users_without_cognito", "without_preferred_username"}
     assert plan["dry_run"] is True and plan["rows_changed"] == 0
     assert [(u["handle"], u["cognito_user_id"], u["previous"]) for u in plan["updates"]] == [("ada", ada_sub, None)]
     assert pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = 'ada'").fetchone()[0] is None
@@ -97,3 +98,72 @@ def test_update_user_ids_on_a_remote_database_needs_prod(cli, aws, aws_env):
     aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com/cruddur")
     result = cli("cognito", "update-user-ids", "--pool-id", pool, ok=False)
     assert result.exit_code == 6 and "pass --prod" in result.stderr and PASSWORD not in result.stderr
+
+
+def _link(pg_conn, handle: str) -> str | None:
+    return pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = %s", [handle]).fetchone()[0]
+
+
+@pytest.mark.integration
+def test_a_disabled_unconfirmed_account_never_takes_over_an_existing_link(cli, aws, pg_env, pg_conn, seed_file):
+    """The review's case: ada's account renamed its preferred_username, a disabled, unconfirmed one took 'ada'."""
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-account", "preferred_username": "ada-renamed", "confirmed": True},
+                              {"username": "intruder", "preferred_username": "ada", "enabled": False}])
+    ada_sub = sub_of(client, pool, "ada-account")
+    pg_conn.execute("UPDATE users SET cognito_user_id = %s WHERE handle = 'ada'", [ada_sub])
+
+    for extra in ([], ["--relink", "--yes"]):
+        result = cli("cognito", "update-user-ids", "--pool-id", pool, *extra, "-o", "json")
+        doc = json.loads(result.stdout)
+        assert doc["rows_changed"] == 0 and doc["updates"] == doc["relinks"] == []
+        assert [(r["handle"], r["username"]) for r in doc["not_linkable"]] == [("ada", "intruder")]
+        assert "Cognito user intruder is disabled and status FORCE_CHANGE_PASSWORD" in result.stderr
+        assert _link(pg_conn, "ada") == ada_sub
+
+
+@pytest.mark.integration
+def test_an_existing_link_moves_only_with_relink_and_a_confirmation_listing_it(cli, aws, pg_env, pg_conn, seed_file):
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-new", "preferred_username": "ada", "confirmed": True},
+                              {"username": "bo-account", "preferred_username": "bo", "confirmed": True}])
+    ada_sub, bo_sub = sub_of(client, pool, "ada-new"), sub_of(client, pool, "bo-account")
+    pg_conn.execute("UPDATE users SET cognito_user_id = 'old-ada-sub' WHERE handle = 'ada'")
+
+    plain = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json")
+    doc = json.loads(plain.stdout)
+    assert doc["rows_changed"] == 1 and [u["handle"] for u in doc["updates"]] == ["bo"]  # an empty link is filled
+    assert [(r["handle"], r["previous"], r["cognito_user_id"]) for r in doc["relinks"]] == [("ada", "old-ada-sub", ada_sub)]
+    assert "left alone (pass --relink to move them): ada" in plain.stderr
+    assert _link(pg_conn, "ada") == "old-ada-sub" and _link(pg_conn, "bo") == bo_sub
+
+    refused = cli("cognito", "update-user-ids", "--pool-id", pool, "--relink", ok=False)  # no terminal, no --yes
+    assert refused.exit_code == 7 and "refusing to relink 1 user(s) without confirmation" in refused.stderr
+    assert "ada: old-ada-sub -> " + ada_sub + " (Cognito user ada-new)" in refused.stderr
+    assert _link(pg_conn, "ada") == "old-ada-sub"
+
+    moved = cli("cognito", "update-user-ids", "--pool-id", pool, "--relink", "--yes", "-o", "json")
+    assert json.loads(moved.stdout)["rows_changed"] == 1
+    assert "ada: old-ada-sub -> " + ada_sub in moved.stderr
+    assert _link(pg_conn, "ada") == ada_sub
+
+
+@pytest.mark.integration
+def test_two_accounts_claiming_one_handle_is_a_conflict_and_nothing_is_written(cli, aws, pg_env, pg_conn, seed_file):
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-1", "preferred_username": "ada", "confirmed": True},
+                              {"username": "ada-2", "preferred_username": "ada"},
+                              {"username": "bo-account", "preferred_username": "bo", "confirmed": True}])
+    result = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json", ok=False)
+    assert result.exit_code == 5 and "1 conflict(s) (ada); nothing written" in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["rows_changed"] == 0
+    assert [(c["handle"], [u["username"] for u in c["cognito_users"]]) for c in doc["conflicts"]] == [
+        ("ada", ["ada-1", "ada-2"])]
+    assert _link(pg_conn, "ada") is None and _link(pg_conn, "bo") is None  # bo's clean match waits too

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from tests.pg.fixtures import PASSWORD, database_exists, url_for
+from tests.pg.fixtures import port as pg_port
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def test_setup_twice_changes_nothing_the_second_time(cli, new_db, seed_file):
     _clean(first)
     doc = json.loads(first.stdout)
     assert set(doc) == {"database", "url", "created", "schema", "migrations", "seed", "changed"}
-    assert doc["database"] == new_db and doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{new_db}"
+    assert doc["database"] == new_db and doc["url"] == f"postgresql://postgres:***@127.0.0.1:{pg_port()}/{new_db}"
     assert doc["created"] is True and doc["changed"] is True
     assert [(t["name"], t["action"]) for t in doc["schema"]["tables"]] == [("users", "created"), ("activities", "created")]
     assert doc["seed"]["users"] == {"inserted": 3, "existing": 0}
@@ -48,7 +49,7 @@ def test_setup_twice_changes_nothing_the_second_time(cli, new_db, seed_file):
 
 
 def test_create_and_drop_with_an_open_session(cli, new_db):
-    assert cli.json("db", "create") == {"database": new_db, "created": True, "url": f"postgresql://postgres:***@127.0.0.1:5432/{new_db}"}
+    assert cli.json("db", "create") == {"database": new_db, "created": True, "url": f"postgresql://postgres:***@127.0.0.1:{pg_port()}/{new_db}"}
     assert cli.json("db", "create")["created"] is False
     held = psycopg.connect(url_for(new_db), connect_timeout=3)
     try:
@@ -60,7 +61,7 @@ def test_create_and_drop_with_an_open_session(cli, new_db):
         held.close()
     _clean(dropped)
     assert json.loads(dropped.stdout) == {
-        "database": new_db, "dropped": True, "sessions_ended": 1, "url": f"postgresql://postgres:***@127.0.0.1:5432/{new_db}"}
+        "database": new_db, "dropped": True, "sessions_ended": 1, "url": f"postgresql://postgres:***@127.0.0.1:{pg_port()}/{new_db}"}
     assert "ending 1 open session(s)" in dropped.stderr
     assert not database_exists(new_db)
     assert cli.json("db", "drop", "--yes")["dropped"] is False

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from tests.pg.fixtures import PASSWORD, new_db, url_for  # noqa: F401  (fixtures)
+from tests.pg.fixtures import port as pg_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def test_status_exit_code_up_and_the_folder_in_use(cli, created, folder):
     assert pending.exit_code == 1
     doc = json.loads(pending.stdout)
     assert doc["pending"] == 2 and doc["dir"] == str(folder) and len(doc["files"]) == 2
-    assert doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{created}"
+    assert doc["url"] == f"postgresql://postgres:***@127.0.0.1:{pg_port()}/{created}"
     assert f"migrations: {folder} (from --migrations-dir)" in pending.stderr
 
     up = cli("db", "migrate", "up", "--migrations-dir", folder, "-o", "json")
@@ -128,7 +129,7 @@ def test_schema_dump_to_stdout_and_to_a_file(cli, created, folder, tmp_path):
     doc = cli.json("db", "schema", "dump", "--out", out)
     assert doc["file"] == str(out) and doc["bytes"] == out.stat().st_size
     assert "CREATE TABLE public.beta" in out.read_text()
-    assert doc["url"] == f"postgresql://postgres:***@127.0.0.1:5432/{created}"
+    assert doc["url"] == f"postgresql://postgres:***@127.0.0.1:{pg_port()}/{created}"
 
 
 def test_schema_load_reset_forgets_the_applied_migrations(cli, new_db):

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from tests.pg.fixtures import pg_conn, pg_env, pg_url, scratch_db, seed_file  # noqa: F401  (fixtures)
+from tests.pg.fixtures import port as pg_port
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ def test_an_interrupted_db_seed_says_what_it_left_and_how_to_finish(pg_env, pg_c
     code, out, err = _blocked_seed(pg_env, pg_conn, seed_file, sig)
     assert code == status, err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines == ["interrupted: db seed wrote nothing to postgresql://postgres:***@127.0.0.1:5432/"
+    assert lines == [f"interrupted: db seed wrote nothing to postgresql://postgres:***@127.0.0.1:{pg_port()}/"
                      f"{pg_conn.info.dbname} (its one transaction was rolled back); rerun `cruddur db seed` to seed it"]
     assert out == ""
     assert pg_conn.execute("SELECT count(*) FROM public.users").fetchone()[0] == 0

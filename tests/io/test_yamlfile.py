@@ -81,3 +81,114 @@ def test_a_large_file_does_not_hold_a_node_per_value(tmp_path):
     ours = peak(lambda: yamlfile.load(path))
     pyyaml = peak(lambda: yaml.load(text, Loader=yamlfile._loader()))
     assert ours * 2 < pyyaml
+
+
+# --- hostile input: refused cheaply, with its line --------------------------------------------------------------
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+
+
+def _bomb_anchors(indent: str = "") -> str:
+    """The review's alias bomb: 9 levels of 10 aliases (10^9 nodes once expanded), about 900 bytes."""
+    lines = [f'{indent}l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        lines.append(f"{indent}l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+SEED_HEAD = "users:\n  - {handle: ana, display_name: Ana}\n  - {handle: bo, display_name: Bo}\n"
+BOMBS = {
+    # (file, how the child reads it, the line of the alias that gave it away)
+    "a seed's uuid": (
+        "bomb:\n" + _bomb_anchors("  ") + "users:\n  - handle: ana\n    display_name: Ana\n    uuid: *l9\n",
+        "from cruddur_ops.seeds.seedfile import read; read(path)", 5),
+    "a conversation's start": (
+        "x:\n" + _bomb_anchors("  ") + SEED_HEAD + "conversations:\n  - between: [ana, bo]\n    start: *l9\n"
+        "    messages:\n      - ana: hi\n", "from cruddur_ops.seeds.seedfile import read; read(path)", 5),
+    "a CloudFormation table's Tags": (
+        "Metadata:\n" + _bomb_anchors("  ") + "Resources:\n  Orders:\n    Type: AWS::DynamoDB::Table\n"
+        "    Properties:\n      TableName: orders\n      BillingMode: PAY_PER_REQUEST\n"
+        "      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]\n"
+        "      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n      Tags: *l9\n",
+        "from cruddur_ops.ddb.schema import read; read([path])", 5),
+}
+
+CHILD = """
+import resource, sys, time
+from pathlib import Path
+path = Path(sys.argv[1])
+started = time.monotonic()
+try:
+{code}
+    print("LOADED")
+except Exception as exc:
+    print(type(exc).__name__, exc, sep=": ")
+print(round(time.monotonic() - started, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _in_child(code: str, path, timeout: float) -> tuple[str, float, int]:
+    """Run ``code`` (``path`` is the file) in a fresh interpreter: (its last error or LOADED, seconds, peak RSS MB)."""
+    out = subprocess.run([sys.executable, "-c", CHILD.format(code=textwrap.indent(code, "    ")), str(path)],
+                         capture_output=True, text=True, timeout=timeout)
+    *_, message, figures = out.stdout.strip().splitlines()
+    seconds, megabytes = figures.split()
+    return message, float(seconds), int(megabytes)
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_an_alias_bomb_is_refused_in_under_2_s_and_100_mb(tmp_path, name):
+    text, code, line = BOMBS[name]
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    assert 600 < len(text.encode()) < 1_400
+    message, seconds, megabytes = _in_child(code, path, timeout=60)
+    assert f"{path}:{line}: alias *l2 expands the document past 10x its own" in message
+    assert "alias bomb" in message and "\n" not in message
+    assert seconds < 2 and megabytes < 100, (seconds, megabytes)
+
+
+def test_aliases_in_an_ordinary_file_are_fine(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("base: &b {a: 1, b: 2, c: 3}\n" + "".join(f"k{i}: {{<<: *b, n: {i}, more: *b}}\n" for i in range(500)))
+    assert yamlfile.load(path)["k499"] == {"a": 1, "b": 2, "c": 3, "n": 499, "more": {"a": 1, "b": 2, "c": 3}}
+
+
+@pytest.mark.parametrize("cloudformation", [False, True], ids=["yaml", "cloudformation"])
+def test_nesting_too_deep_is_an_error_with_its_line(tmp_path, cloudformation):
+    path = tmp_path / "deep.yaml"
+    path.write_text("".join("  " * i + "-\n" for i in range(3_000)))
+    with pytest.raises(InputError) as caught:
+        yamlfile.load(path, cloudformation_tags=cloudformation)
+    assert str(caught.value) == f"{path}:{yamlfile.MAX_DEPTH + 1}: nested more than {yamlfile.MAX_DEPTH} levels deep " \
+                                "(lists and mappings inside each other)"
+
+
+def test_nesting_a_few_hundred_deep_still_loads(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("".join("  " * i + "-\n" for i in range(250)))
+    doc = yamlfile.load(path)
+    for _ in range(249):
+        (doc,) = doc
+    assert doc == [None]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
+def test_a_control_character_is_reported_with_line_and_column(tmp_path, char):
+    path = tmp_path / "ctl.yaml"
+    path.write_bytes(f"users:\n  - {{handle: ana, display_name: \"A{char}na\"}}\n".encode())
+    with pytest.raises(InputError) as caught:
+        yamlfile.load(path)
+    assert str(caught.value) == (f"{path}:2: control character #x{ord(char):04x} at column 35: "
+                                 "control characters are not allowed")
+
+
+def test_line_of_finds_keys_and_indexes_without_composing_nodes(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("a:\n  - {k: 1}\n  - skip: [1, {z: 2}]\n    k: |\n      text\n  - k: 3\nb: *x\n" .replace("b: *x\n", "b: 2\n"))
+    assert yamlfile.line_of(path, ["a", 2, "k"]) == 6
+    assert yamlfile.line_of(path, ["a", 1, "k"]) == 4
+    assert yamlfile.line_of(path, ["a", 9]) == 1  # past the end: the nearest parent
+    assert yamlfile.line_of(path, ["b"]) == 7
+    assert yamlfile.line_of(path, ["nope", 1]) == 1

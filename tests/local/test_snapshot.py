@@ -122,7 +122,7 @@ def test_save_change_everything_load_on_the_private_cluster(cli, home, ddb, aws_
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
     try:
         cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5750))
-        url = pgcluster.running(home).url
+        url = pgcluster.running(home).connect_url  # its URL plus the password file (local env's PGPASSFILE)
         assert postgres.current(Settings.from_env()).kind == "private"
         _fill_dynamodb(cli, ddb)
         _roundtrip(cli, ddb, url)

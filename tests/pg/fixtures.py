@@ -1,30 +1,78 @@
-"""PostgreSQL fixtures: one scratch database per test session (random name, dropped at the end).
+"""PostgreSQL fixtures: the session's own private cluster, and one scratch database in it (random name).
 
-Every URL handed to a test carries a password (``PASSWORD``): the server trusts loopback connections and
-ignores it, and tests assert it never appears in any output. Registered once for every test as a plugin
-(``pytest_plugins`` in tests/conftest.py).
+``pg_server`` starts a private cluster with the project's own code (:mod:`cruddur_ops.local.pgcluster`, as
+``ddb_local`` starts DynamoDB Local) in a temporary data dir on a free port — as the ``postgres`` OS user when the
+tests run as root — so no system PostgreSQL is needed. Its superuser's password is ``PASSWORD``, and the cluster
+checks it (scram-sha-256): every URL handed to a test carries it, and tests assert it never appears in any
+output. With ``CI=true`` a cluster that cannot start fails the tests instead of skipping them. Registered once for
+every test as a plugin (``pytest_plugins`` in tests/conftest.py).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import pytest
 
-HOST_URL = "postgresql://postgres@127.0.0.1:5432"
 PASSWORD = "Pa55-w0rd-NEVER-shown"
-MAINTENANCE = f"{HOST_URL}/postgres"
+HOST = "127.0.0.1"
+_server: dict = {}  # {"port": …, "cluster": pgcluster.Cluster} once pg_server has started the cluster
+
+
+def port() -> int:
+    """The port of the session's private cluster (started by ``pg_server``)."""
+    if "port" not in _server:
+        raise RuntimeError("the pg_server fixture has not started the session's PostgreSQL cluster")
+    return _server["port"]
+
+
+def host_url(password: str = PASSWORD) -> str:
+    return f"postgresql://postgres:{password}@{HOST}:{port()}"
 
 
 def url_for(name: str, password: str = PASSWORD) -> str:
-    return f"postgresql://postgres:{password}@127.0.0.1:5432/{name}"
+    return f"{host_url(password)}/{name}"
+
+
+def unavailable(message: str):
+    """Skip — or, with CI=true, fail: CI must never pass by skipping every PostgreSQL test."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: PostgreSQL tests fail instead of skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The session's private PostgreSQL cluster (password ``PASSWORD``); yields its port, wiped at the end."""
+    from cruddur_ops.errors import EngineError
+    from cruddur_ops.local import pgcluster
+    from cruddur_ops.local._proc import free_port
+
+    binaries = pgcluster.find_binaries(os.environ)
+    if binaries is None:
+        unavailable("PostgreSQL binaries (initdb, postgres) are not installed: apt-get install -y postgresql")
+    data_dir = tmp_path_factory.mktemp("pg-cluster")
+    try:
+        pgcluster.initialise(data_dir, binaries, os.environ, password=PASSWORD)
+        cluster = pgcluster.start(data_dir, binaries, os.environ, port=free_port(5500))
+    except EngineError as exc:
+        pgcluster.wipe(data_dir)
+        unavailable(f"the session's PostgreSQL cluster did not start: {exc}")
+    _server.update(port=cluster.port, cluster=cluster)
+    try:
+        yield cluster.port
+    finally:
+        _server.clear()
+        pgcluster.stop_cluster(cluster)
+        pgcluster.wipe(data_dir)
 
 
 def _admin():
     import psycopg
 
-    return psycopg.connect(MAINTENANCE, autocommit=True, connect_timeout=3)
+    return psycopg.connect(url_for("postgres"), autocommit=True, connect_timeout=3)
 
 
 def drop_if_exists(name: str) -> None:
@@ -44,15 +92,15 @@ def random_name(prefix: str = "cruddur_test") -> str:
 
 
 @pytest.fixture(scope="session")
-def scratch_db():
-    """The session's scratch database (empty); yields its name and drops it at the end."""
+def scratch_db(pg_server):
+    """The session's scratch database (empty), in the session's cluster; yields its name and drops it at the end."""
     import psycopg
     from psycopg import sql
 
     try:
         admin = _admin()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+        unavailable(f"no PostgreSQL on {HOST}:{pg_server}: {exc}")
     name = random_name()
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -89,12 +137,12 @@ def pg_env(aws_env, pg_url):
 
 
 @pytest.fixture
-def new_db(aws_env):
+def new_db(aws_env, pg_server):
     """A database name that does not exist yet (CONNECTION_URL points at it); dropped after the test."""
     try:
         _admin().close()
     except Exception as exc:  # psycopg.OperationalError
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+        unavailable(f"no PostgreSQL on {HOST}:{pg_server}: {exc}")
     name = random_name("cruddur_new")
     aws_env.setenv("CONNECTION_URL", url_for(name))
     try:

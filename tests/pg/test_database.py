@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cruddur_ops.errors import CruddurError, EngineError, InputError, ProdGuardError
-from cruddur_ops.pg.database import DEFAULT_URL, Database, mask_text, mask_url, psql_command
+from cruddur_ops.pg.database import DEFAULT_URL, Database, mask_sql, mask_text, mask_url, psql_command
 from cruddur_ops.settings import Settings
+from tests.pg.fixtures import url_for
 
 SECRET = "s3cr3t-Pw"
 
@@ -145,7 +146,7 @@ def test_a_refused_connection_names_the_masked_url_and_a_hint():
 
 @pytest.mark.integration
 def test_a_missing_database_suggests_creating_it(scratch_db):
-    db = Database.from_url(f"postgresql://postgres:{SECRET}@127.0.0.1:5432/{scratch_db}_missing")
+    db = Database.from_url(url_for(f"{scratch_db}_missing"))
     with pytest.raises(EngineError, match="cruddur db create"):
         db.connect()
 
@@ -154,3 +155,57 @@ def test_a_missing_database_suggests_creating_it(scratch_db):
 def test_connections_identify_themselves(pg_url):
     with Database.from_url(pg_url).connect() as conn:
         assert conn.execute("SHOW application_name").fetchone()[0] == "cruddur"
+
+
+# --- parse errors name the field and position, never the text ----------------------------------------------------
+@pytest.mark.parametrize("url, secrets, message", [
+    ("postgresql://u:Hunter2pw%ZZ@127.0.0.1/db", ["Hunter2pw"],
+     "cannot parse CONNECTION_URL: malformed percent-encoding in the password (character 25): '%' must be "
+     "followed by two hex digits; write a literal '%' as %25"),
+    ("postgresql://u@127.0.0.1/db?password=Hunter2pw%Z1", ["Hunter2pw"],
+     "cannot parse CONNECTION_URL: malformed percent-encoding in the password parameter (character 47): '%' must "
+     "be followed by two hex digits; write a literal '%' as %25"),
+    ("host=127.0.0.1 password=two words", ["two", "words"],
+     "cannot parse CONNECTION_URL: character 29: a word without '=' after the value of password; a value with "
+     "spaces must be quoted: password='…'"),
+    ("host=127.0.0.1 password=Hunter2pw words=x", ["Hunter2pw", "words"],
+     "cannot parse CONNECTION_URL: character 35: an unknown option name after the value of password"),
+    ("host=127.0.0.1 password='Hunter2pw dbname=x", ["Hunter2pw"],
+     "cannot parse CONNECTION_URL: character 25: the quoted value of password is not closed with '"),
+    ("postgresql://u:Hunter2pw@x@127.0.0.1/db", ["Hunter2pw"],
+     "cannot parse CONNECTION_URL: an '@' where libpq does not expect one; in the user or password write '@' as "
+     "%40, '/' as %2F, '?' as %3F and '#' as %23"),
+    ("postgresql://u:Hunter2pw/x@127.0.0.1/db", ["Hunter2pw"],
+     "cannot parse CONNECTION_URL: an '@' where libpq does not expect one; in the user or password write '@' as "
+     "%40, '/' as %2F, '?' as %3F and '#' as %23"),
+    ("postgresql://u:Hunter2pw@127.0.0.1/db?Hunter2pw=1", [],
+     "cannot parse CONNECTION_URL: unknown query parameter 'Hunter2pw'"),  # a name the user wrote there
+    ("postgresql://u@127.0.0.1/db?password=Hunter2&pw", ["Hunter2", "pw"],
+     "cannot parse CONNECTION_URL: an unknown query parameter after the password parameter (write '&' in a "
+     "password as %26)"),
+])
+def test_a_parse_error_names_the_field_and_position_never_the_text(url, secrets, message):
+    with pytest.raises(InputError) as caught:
+        Database.from_url(url, "CONNECTION_URL")
+    assert str(caught.value) == message
+    assert not any(secret in str(caught.value) for secret in secrets)
+
+
+def test_an_unparseable_keyword_dsn_is_masked_to_its_end():
+    assert mask_url("host=h password=two words") == "host=h password=***"
+
+
+@pytest.mark.parametrize("query, shown", [
+    ("ALTER ROLE mira PASSWORD 'Hunter2 pw'", "ALTER ROLE mira PASSWORD '***'"),
+    ("alter role x with encrypted password 'it''s Hunter2'", "alter role x with encrypted password '***'"),
+    ("CREATE ROLE x LOGIN PASSWORD $$Hunter2$$ VALID UNTIL 'infinity'",
+     "CREATE ROLE x LOGIN PASSWORD '***' VALID UNTIL 'infinity'"),
+    ("CREATE ROLE x PASSWORD $pw$Hunter2$pw$", "CREATE ROLE x PASSWORD '***'"),
+    ("ALTER ROLE x PASSWORD E'Hun\\'ter2'", "ALTER ROLE x PASSWORD '***'"),
+    ("ALTER ROLE x PASSWORD 'Hunter2 cut short by track_activity_query_s", "ALTER ROLE x PASSWORD '***'"),
+    ("SELECT dblink_connect('host=h password=Hunter2 dbname=d')", "SELECT dblink_connect('host=h password=*** dbname=d')"),
+    ("SELECT 'mysql://app:Hunter2@h/x', 'postgresql://app:Hunter2@h/db'", "SELECT 'mysql://app:***@h/x', 'postgresql://app:***@h/db'"),
+    ("SELECT password_hash FROM accounts", "SELECT password_hash FROM accounts"),
+])
+def test_mask_sql_hides_password_literals(query, shown):
+    assert mask_sql(query) == shown

@@ -1,6 +1,10 @@
-"""cruddur_ops.seeds.seedfile: a bad seed file is one error naming the file, the line and the field."""
+"""cruddur_ops.seeds.seedfile: a bad seed file is one error naming the file, the line and the field; a huge seed
+file's one bad value costs no more memory to report than to parse."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
@@ -31,3 +35,53 @@ def test_unknown_handle_error_names_line(tmp_path):
     with pytest.raises(SeedError) as err:
         seedfile.read(write(tmp_path, SMALL.replace("between: [cy, ana]", "between: [cy, zed]")))
     assert f"{tmp_path / 'seed.yaml'}:12:" in str(err.value)
+
+
+USERS = 200
+WORDS = " ".join(["ordinary"] * 20)
+
+
+def _write_seed(path, size: int) -> int:
+    """A seed of about ``size`` bytes: 200 users, conversations of 40 messages, and a last conversation with an
+    unknown handle. Returns that handle's line."""
+    lines = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write("users:\n" + "".join(f"  - {{handle: u{i}, display_name: User {i}}}\n" for i in range(USERS)))
+        out.write("conversations:\n")
+        lines = USERS + 2
+        written, n = out.tell(), 0
+        while written < size:
+            a = n % USERS
+            b = (a + 1 + n // USERS) % USERS or (a + 1) % USERS
+            block = (f"  - between: [u{a}, u{b}]\n    message_group_uuid: {n:08x}-0000-4000-8000-000000000000\n"
+                     "    messages:\n" + "".join(f"      - u{a if j % 2 else b}: {j} {WORDS}\n" for j in range(40)))
+            out.write(block)
+            written += len(block)
+            lines += 43
+            n += 1
+        out.write("  - between: [u1, nobody]\n    messages:\n      - u1: is anyone there?\n")
+    return lines + 1
+
+
+CHILD = """
+import resource, sys
+from cruddur_ops.seeds.seedfile import read
+try:
+    read(sys.argv[1])
+    print("LOADED")
+except Exception as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.heavy
+def test_a_166_mb_seed_reports_its_one_bad_handle_under_1_5_gb(tmp_path):
+    """The review's file: 166 MB with one unknown handle at the very end. Finding the line used to compose the
+    whole node tree a second time (7.4 GB); now the lookup streams parser events, so the peak is the parse's."""
+    path = tmp_path / "huge.yaml"
+    line = _write_seed(path, 166_000_000)
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=1_200)
+    message, megabytes = out.stdout.strip().splitlines()[-2:]
+    assert message.startswith(f"{path}:{line}: conversations[") and "unknown handle 'nobody'" in message
+    assert int(megabytes) < 1_500, f"peak RSS {megabytes} MB"
