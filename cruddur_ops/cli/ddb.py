@@ -19,6 +19,7 @@ from cruddur_ops.cli.options import (
     UsersFrom,
     UsersFromOpt,
     YesOpt,
+    confirm,
     confirm_destructive,
     prices,
     require_terminal,
@@ -48,71 +49,128 @@ SchemaOpt = Annotated[
 ]
 
 
-def _schemas(files: list[Path] | None):
+def _schemas(files: list[Path] | None, *, context=None):
+    """The schema files read (FILES, else the defaults, named in a note) and the list of files used."""
     from cruddur_ops.ddb import schema
 
-    files = files or defaults.schema_files()
     if not files:
-        raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass FILE arguments")
-    return schema.read(files)
+        files = defaults.schema_files()
+        if not files:
+            raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass FILE arguments")
+        render.note(f"schema files: {', '.join(str(f) for f in files)} (from {defaults.project().source('schemas')})")
+    return schema.read(files, context=context), [str(f) for f in files]
 
 
 # --- tables -----------------------------------------------------------------------------------------------
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        for part in pair.split() if " " in pair and "=" in pair.split()[0] else [pair]:
+            name, sep, value = part.partition("=")
+            if not sep or not name:
+                raise CruddurError(f"--parameter-overrides takes KEY=VALUE, got '{part}'")
+            values[name.strip()] = value
+    return values
+
+
 @app.command("schema-load")
 def schema_load(
     ctx: typer.Context,
-    files: Annotated[Optional[list[Path]], typer.Argument(help="CreateTable YAML, a list of them, or a CloudFormation/SAM template (default: schemas/*.yaml).", show_default=False)] = None,
-    recreate: Annotated[bool, typer.Option("--recreate", help="Drop and recreate tables that differ from their schema (asks first).")] = False,
+    files: Annotated[Optional[list[Path]], typer.Argument(help="CreateTable YAML, a list of them, a CloudFormation/SAM template, or a NoSQL Workbench model JSON (default: the app's schema).", show_default=False)] = None,
+    plan_only: Annotated[bool, typer.Option("--plan", help="Show what would be done (create / leave / update / recreate); write nothing.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Change differing tables in place where DynamoDB can (billing, throughput, stream, GSIs, TTL, PITR, deletion protection, table class, SSE, tags); items are kept.")] = False,
+    recreate: Annotated[bool, typer.Option("--recreate", help="Drop and recreate tables whose keys or LSIs differ (their items are lost; asks first).")] = False,
+    parameter_overrides: Annotated[Optional[list[str]], typer.Option("--parameter-overrides", help="A CloudFormation parameter value as KEY=VALUE; repeat for more.", show_default=False)] = None,
+    stack_name: Annotated[Optional[str], typer.Option("--stack-name", help="AWS::StackName for templates (default: the template file's stem).", show_default=False)] = None,
     yes: YesOpt = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until every table is ACTIVE.")] = True,
     output: OutputOpt = None,
 ) -> None:
     """Create the tables described in FILES; tables that already exist alike are left alone.
 
-    Every file is validated before anything is created. A table that exists with other keys or indexes is
-    reported with the difference and the command exits 1 (--recreate drops and recreates it).
+    Every file is read, resolved and validated before anything is created. Each difference between a table and
+    its schema is a row (table, property, table has, schema wants) and the command exits 1, unless --update
+    changes it in place or --recreate drops and recreates the table (keys, LSIs).
 
-    Example: cruddur ddb schema-load schemas/cruddur-messages.yaml
+    Example: cruddur ddb schema-load template.yaml --parameter-overrides Env=dev --plan
     """
     from cruddur_ops.ddb import schema
+    from cruddur_ops.io.cloudformation import Context
 
     s = settings(ctx)
-    read = _schemas(files)
-    s.guard_write("dynamodb", "create tables")
+    local = s.is_local("dynamodb")
+    context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
+                      region=s.region or "us-east-1",
+                      account_id="000000000000" if local else (lambda: _account_id(s)))
+    if not plan_only:  # before anything that could send a request (AWS::AccountId asks STS)
+        s.guard_write("dynamodb", "create tables")
+    read, used = _schemas(files, context=context)
     where = s.describe_endpoint("dynamodb")
-    if recreate:  # on production the names are typed at a terminal: refuse before the first request without one
+    if recreate and not plan_only:  # on production the names are typed at a terminal: refuse before any request
         require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
     client = s.dynamodb()
-    if recreate:
-        def confirm_recreate(names: list[str]) -> None:
-            for name in names:  # on production each name is typed; locally one question covers them all
-                confirm_destructive(s, f"drop and recreate {name}", name, yes=yes, where=where,
-                                    question=f"Drop and recreate {', '.join(names)}? All their items are lost.")
-                if not s.is_production("dynamodb"):
-                    break
 
-        results = schema.load_recreating(client, read.tables, wait=wait, confirm=confirm_recreate)
-    else:
-        results = schema.load(client, read.tables, wait=wait)
-    doc = {"tables": [r.to_dict() for r in results], "ignored_resources": read.ignored_resources,
-           "endpoint": s.describe_endpoint("dynamodb")}
+    def confirm_recreate(plans):
+        lost = ", ".join(f"{p.spec.name} ({p.items:,} items)" for p in plans)
+        for p in plans:  # on production each name is typed; locally one question covers them all
+            confirm_destructive(s, f"drop and recreate {p.spec.name} ({p.items:,} items lost)", p.spec.name,
+                                yes=yes, where=where, question=f"Drop and recreate {lost} on {where}? Their items are lost.")
+            if not s.is_production("dynamodb"):
+                break
+
+    def confirm_update(plans):
+        if s.is_production("dynamodb"):
+            confirm(f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?", yes=yes,
+                    what="update tables")
+
+    results = schema.load(client, read.tables, update=update, recreate=recreate, wait=wait, local=local,
+                          dry_run=plan_only, confirm_recreate=confirm_recreate, confirm_update=confirm_update,
+                          on_step=lambda step: render.note(f"  {step}"))
+    rows = [d.to_dict() for r in results for d in r.differences]
+    doc = {"tables": [r.to_dict() for r in results], "differences": rows, "plan": plan_only,
+           "ignored_resources": read.ignored_resources, "skipped_resources": read.skipped,
+           "parameters": read.parameters, "endpoint": where, "files": used}
+    for r in results:
+        for note in r.notes:
+            render.note(f"{r.name}: {note}")
+        if r.not_supported:
+            render.warn(f"{r.name}: not supported by DynamoDB Local: {', '.join(r.not_supported)}")
+        if r.not_applied:
+            render.warn(f"{r.name}: not applied by cruddur: {', '.join(r.not_applied)}")
+    for logical_id in read.skipped:
+        render.note(f"{logical_id}: its Condition is false; not created")
 
     def sections():
         caption = f"{read.ignored_resources} other CloudFormation resource(s) ignored" if read.ignored_resources else None
-        out = [Section("Tables", [Column("name", "name"), Column("status", "status"), Column("keys", "keys"),
-                                  Column("indexes", "indexes"), Column("billing", "billing"), Column("stream", "stream")],
+        out = [Section("Plan" if plan_only else "Tables",
+                       [Column("name", "name"), Column("status", "status"), Column("keys", "keys"),
+                        Column("indexes", "indexes"), Column("billing", "billing"), Column("stream", "stream"),
+                        Column("changes", lambda row: ", ".join(row["updates"]) or (
+                            f"{row['items_lost']:,} items lost" if row["items_lost"] is not None else ""))],
                        doc["tables"], caption=caption)]
-        diffs = [{"table": r["name"], "difference": d} for r in doc["tables"] for d in r["differences"]]
-        if diffs:
-            out.append(Section("Differences", [Column("table", "table"), Column("difference", "difference")], diffs))
+        if rows:
+            out.append(Section("Differences", [Column("table", "table"), Column("property", "property"),
+                                               Column("table has", "table_has"), Column("schema wants", "schema_wants"),
+                                               Column("change", "change")], rows))
         return out
 
     render.emit(doc, output, sections)
-    bad = [r for r in results if r.status == "differs"]
+    bad = [r for r in results if r.status == "differs" or (plan_only and r.status in ("update", "recreate")
+                                                            and not (update or recreate))]
     if bad:
+        first = bad[0].differences[0]
+        hint = "--recreate to drop and recreate it" if any(d.change == "recreate" for d in bad[0].differences) \
+            else "--update to change it in place"
         raise TableDiffersError(
-            f"{bad[0].name} exists but differs from its schema ({bad[0].differences[0]}); "
-            "rerun with --recreate to drop and recreate it")
+            f"{bad[0].name} exists but differs from its schema ({first.property}: table has {first.table_has}, "
+            f"schema wants {first.schema_wants}); rerun with {hint}")
+
+
+def _account_id(s) -> str:
+    try:
+        return s.client("sts").get_caller_identity()["Account"]
+    except Exception:  # noqa: BLE001 — only AWS::AccountId needs it; a template without it reads the same
+        return "000000000000"
 
 
 @app.command("drop")
@@ -205,6 +263,8 @@ def seed(
 
     s = settings(ctx)
     path = file or defaults.seed_file()
+    if file is None:
+        render.note(f"seed file: {path} (from {defaults.project().source('seeds')})")
     users_from = users_source(s, users_from)
     db_users: list[User] | None = None
     source: str | None = None
@@ -227,6 +287,9 @@ def seed(
     s.guard_write("dynamodb", f"seed {table}")
     # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
     client = s.dynamodb(validate=False, attempts=1)
+    from cruddur_ops.ddb.schema import require_app_design
+
+    require_app_design(client, table, what="ddb seed")
     if capacity is None:
         capacity = CapacitySource.computed if s.is_local("dynamodb") else CapacitySource.reported
 
@@ -241,6 +304,7 @@ def seed(
                                   capacity=capacity.value, give_up_after=give_up_after, on_pace=advance.pace)
     doc = result.to_dict(prices(price_file))
     doc["users_from"] = users_from.value
+    doc["files"] = [str(path)]
     render.emit(doc, output, lambda: [
         Section(f"Seeded {table}", [Column("", "k"), Column("", "v", justify="right")], [
             {"k": "conversations", "v": doc["conversations"]}, {"k": "messages", "v": doc["messages"]},
@@ -328,12 +392,15 @@ def _looked_for(request: dict) -> str:
 
 
 def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, explain, output, price_file, view,
-                 on_empty=None):
+                 on_empty=None, app_design: bool = False):
     """Run a declared pattern and render it. A query that matches nothing says so on stderr (exit 0), unless
     ``on_empty(client, request)`` raises NotFoundError for an unknown group or user."""
     from cruddur_ops.ddb import patterns
+    from cruddur_ops.ddb.schema import require_app_design, require_keys
 
-    pattern = patterns.find(_schemas(schema_files).tables, name)
+    read, used = _schemas(schema_files)
+    specs = read.tables
+    pattern = patterns.find(specs, name)
     request = patterns.build_request(pattern, params, limit=limit, table=table)
     if explain:
         render.emit(request, output, lambda: [Section(f"Query for pattern {name} (not sent)",
@@ -341,6 +408,11 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
                     [{"k": k, "v": v} for k, v in request.items()])])
         return
     client = settings(ctx).dynamodb()
+    if app_design:  # patterns A and B: the app's keys and GSI
+        require_app_design(client, request["TableName"], what=f"pattern {name}")
+    else:  # the keys of the table or index the pattern declares
+        spec = next(t for t in specs if t.name == pattern.table)
+        require_keys(client, request["TableName"], {pattern.index: spec.key_names(pattern.index)}, what=f"pattern {name}")
     result = patterns.run(client, request, reverse=pattern.reverse)
     if not result.items:
         if on_empty is not None:
@@ -349,7 +421,7 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     doc = {"pattern": name, "table": request["TableName"], "index": request.get("IndexName"),
            "parameters": params, "items": result.items, "count": result.count, "pages": result.pages,
            "latency_ms": round(result.seconds * 1000, 2),
-           "consumed_capacity": result.capacity.to_dict(prices(price_file))}
+           "consumed_capacity": result.capacity.to_dict(prices(price_file)), "files": used}
     title, columns = view(pattern)
     render.emit(doc, output, lambda: [
         Section(f"{title} ({result.count} items, {doc['latency_ms']} ms)", columns, result.items),
@@ -395,7 +467,7 @@ def get_conversation(
 
     _run_pattern(ctx, "get-conversation", {"message_group_uuid": group}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
-                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group)
+                 view=lambda p: (f"Conversation {group}", MESSAGE_COLUMNS), on_empty=unknown_group, app_design=True)
 
 
 @pattern_app.command("list-conversations")
@@ -454,7 +526,7 @@ def list_conversations(
     _run_pattern(ctx, "list-conversations", {"user_uuid": user_uuid}, schema_files=schema, limit=limit,
                  table=table, explain=explain, output=output, price_file=price_file,
                  view=lambda p: (f"Conversations of {handle or user_uuid}", CONVERSATION_COLUMNS),
-                 on_empty=unknown_user)
+                 on_empty=unknown_user, app_design=True)
 
 
 @pattern_app.command("list")
@@ -463,14 +535,14 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
 
     Example: cruddur ddb pattern list --output json
     """
-    read = _schemas(schema)
+    read, used = _schemas(schema)
     rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
     def key_and_sort(r: dict) -> str:
         key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
         sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
         return f"{key}\n{sort}" if sort else key
 
-    render.emit({"patterns": rows, "count": len(rows)}, output, lambda: [Section("Access patterns", [
+    render.emit({"patterns": rows, "count": len(rows), "files": used}, output, lambda: [Section("Access patterns", [
         Column("name", "name", wrap=False),
         Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
         Column("key / sort", key_and_sort, wrap=False),

@@ -81,6 +81,9 @@ def create_message_group(
     sender = messages.resolve_user(users, handle, source)
     other = messages.resolve_user(users, other_handle, source)
     s.guard_write("dynamodb", f"write a conversation to {table}")
+    from cruddur_ops.ddb.schema import require_app_design
+
+    require_app_design(s.dynamodb(), table, what="pattern C")
     written = messages.create_message_group(s.dynamodb(), sender, other, message, table=table)
     doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     render.emit(doc, output, lambda: [Section(
@@ -112,6 +115,9 @@ def create_message(
     users, source, chosen = _users(s, users_from, seed)
     sender = messages.resolve_user(users, handle, source)
     s.guard_write("dynamodb", f"write a message to {table}")
+    from cruddur_ops.ddb.schema import require_app_design
+
+    require_app_design(s.dynamodb(), table, what="pattern D")
     written = messages.create_message(s.dynamodb(), group, sender, message, table=table)
     doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     for move in written.moves:

@@ -27,11 +27,13 @@ class Syntax(str, Enum):
 
 @app.command("export")
 def export_model(
+    ctx: typer.Context,
     format: Annotated[Format, typer.Option("--format", "-f", help="cloudformation: a template with one AWS::DynamoDB::Table per table; workbench: a NoSQL Workbench data model (JSON).")] = Format.cloudformation,
     schema: Annotated[Optional[list[Path]], typer.Option("--schema", "-s", help="Schema file(s) to export (default: schemas/*.yaml).", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.", show_default=False)] = None,
     syntax: Annotated[Optional[Syntax], typer.Option("--syntax", help="Template syntax for cloudformation (default: json for a .json --out, else yaml); workbench is always json.", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Workbench model name (default: the table's name, or 'cruddur').", show_default=False)] = None,
+    with_data: Annotated[Optional[int], typer.Option("--with-data", min=1, help="Workbench: fill TableData with up to N items read from each table.", show_default=False)] = None,
 ) -> None:
     """Export the tables and access patterns of the schema files as a CloudFormation template or a NoSQL Workbench model.
 
@@ -46,11 +48,20 @@ def export_model(
     files = schema or defaults.schema_files()
     if not files:
         raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass --schema FILE")
+    if not schema:
+        render.note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
     tables = schemas.read(files).tables
     if format is Format.workbench:
         if syntax is Syntax.yaml:
             raise InputError("--syntax yaml: NoSQL Workbench imports JSON models only")
-        result = export.workbench(tables, name=name)
+        data = None
+        if with_data:
+            from cruddur_ops.cli.options import settings
+            from cruddur_ops.ddb.scan import iter_scan
+
+            client = settings(ctx).dynamodb()
+            data = {t.name: list(iter_scan(client, t.name, limit=with_data)) for t in tables}
+        result = export.workbench(tables, name=name, data=data)
         text = export.dump(result.document, "json")
     else:
         chosen = syntax or (Syntax.json if out is not None and out.suffix.lower() == ".json" else Syntax.yaml)

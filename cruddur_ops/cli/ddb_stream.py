@@ -71,6 +71,9 @@ def process(
     store = _checkpoints(s, checkpoints)
     if follow:
         render.note(f"following the stream of {table} on {s.describe_endpoint('dynamodb')}; Ctrl-C to stop")
+    from cruddur_ops.ddb.schema import require_app_design
+
+    require_app_design(s.dynamodb(), table, what="stream process")
     run = stream.process_stream(
         s.dynamodb(), _streams(s), table, store, start=start.value, follow=follow, poll_interval=poll,
         on_change=lambda change: render.note(_change_line(change), style="green"), on_note=render.warn)

@@ -98,6 +98,10 @@ def table_properties(spec: TableSpec) -> dict:
     policy = request.get("ResourcePolicy")
     if policy:
         props["ResourcePolicy"] = {"PolicyDocument": json.loads(policy) if isinstance(policy, str) else policy}
+    if spec.ttl is not None:
+        props["TimeToLiveSpecification"] = dict(spec.ttl)
+    if spec.pitr is not None:
+        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": spec.pitr}
     return props
 
 
@@ -108,7 +112,12 @@ def cloudformation(tables: list[TableSpec], *, description: str | None = None) -
     outputs: dict[str, Any] = {}
     taken: set[str] = set()
     for spec in tables:
-        rid = logical_id(spec.name, taken)
+        # a table read from a template keeps its logical id there, so a stack built from either is the same
+        if spec.logical_id and spec.logical_id not in taken:
+            rid = spec.logical_id
+            taken.add(rid)
+        else:
+            rid = logical_id(spec.name, taken)
         props = table_properties(spec)
         # Retain: deleting the stack (or a replacement on update) must not delete the data.
         resource: dict[str, Any] = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
@@ -116,8 +125,6 @@ def cloudformation(tables: list[TableSpec], *, description: str | None = None) -
         if spec.patterns:
             resource["Metadata"] = {"AccessPatterns": {name: declaration(p) for name, p in spec.patterns.items()}}
             out.patterns += list(spec.patterns)
-        if props.get("ResourcePolicy"):
-            out.notes.append(f"{spec.name}.ResourcePolicy: exported, but schema-load of the template does not read it back")
         resources[rid] = resource
         outputs[f"{rid}Name"] = {"Description": f"Name of {spec.name}", "Value": {"Ref": rid}}
         if "StreamSpecification" in props:
@@ -140,6 +147,40 @@ def _key_attributes(schema: list[dict], types: dict[str, str]) -> dict:
         slot = "PartitionKey" if key["KeyType"] == "HASH" else "SortKey"
         keys[slot] = {"AttributeName": key["AttributeName"], "AttributeType": types[key["AttributeName"]]}
     return keys
+
+
+# What the app writes under each key prefix of cruddur-messages (ddb/model.py): a facet lists these.
+def _app_attributes() -> dict[str, list[str]]:
+    from cruddur_ops.ddb import model
+    from cruddur_ops.model import User
+
+    someone = User(uuid="u", handle="h", display_name="d")
+    keys = ("pk", "sk")
+    return {
+        model.MESSAGE_PREFIX: [k for k in model.message_item("g", "t", "m", "x", someone) if k not in keys],
+        model.GROUP_PREFIX: [k for k in model.group_item(someone, someone, "g", "t", "x") if k not in keys],
+    }
+
+
+def _facet_attributes(pattern, spec: TableSpec, non_key: list[str], items: list[dict]) -> list[str]:
+    """The non-key attributes the items of a pattern really carry: from items read from the table when there
+    are any, else what the app writes (cruddur-messages), else the table's declared non-key attributes."""
+    prefix = pattern.key_template.split("{", 1)[0]
+    hash_key, range_key = spec.key_names()
+    if items and prefix:
+        seen: list[str] = []
+        for item in items:
+            if str(item.get(hash_key, "")).startswith(prefix):
+                seen += [k for k in item if k not in (hash_key, range_key) and k not in seen]
+        if seen:
+            return seen
+    from cruddur_ops.ddb.model import TABLE
+
+    if spec.name == TABLE and prefix:
+        for known, attrs in _app_attributes().items():
+            if prefix == known:
+                return attrs
+    return non_key
 
 
 def _facet(pattern, spec: TableSpec, non_key: list[str]) -> dict:
@@ -168,9 +209,29 @@ def _model_description(tables: list[TableSpec]) -> str:
     return "\n".join(lines)
 
 
+def _attribute_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return "N"
+    if isinstance(value, (bytes, bytearray)):
+        return "B"
+    if isinstance(value, dict):
+        return "M"
+    if isinstance(value, list):
+        return "L"
+    return "S"
+
+
 def workbench(tables: list[TableSpec], *, name: str | None = None, author: str = "", description: str | None = None,
-              now: datetime | None = None) -> Export:
-    """A NoSQL Workbench data model: tables, key attributes, GSIs, and table patterns as facets."""
+              now: datetime | None = None, data: dict[str, list[dict]] | None = None) -> Export:
+    """A NoSQL Workbench data model: tables, key attributes, GSIs, and table patterns as facets.
+
+    ``data`` (table name -> items as boto3's resource layer gives them) fills each table's ``TableData`` (in
+    DynamoDB JSON, as the Workbench writes it) and tells the facets which attributes their items carry."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
     out = Export("workbench", {})
     stamp = (now or datetime.now(UTC)).strftime("%b %d, %Y, %I:%M %p")
     model = []
@@ -179,6 +240,11 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
         types = {a["AttributeName"]: a["AttributeType"] for a in request["AttributeDefinitions"]}
         table_keys = [k["AttributeName"] for k in request["KeySchema"]]
         non_key = [{"AttributeName": n, "AttributeType": t} for n, t in types.items() if n not in table_keys]
+        items = (data or {}).get(spec.name) or []
+        for item in items:
+            for k, v in item.items():
+                if k not in table_keys and all(a["AttributeName"] != k for a in non_key):
+                    non_key.append({"AttributeName": k, "AttributeType": _attribute_type(v)})
         entry: dict[str, Any] = {
             "TableName": spec.name,
             "KeyAttributes": _key_attributes(request["KeySchema"], types),
@@ -188,7 +254,7 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
                  "Projection": i["Projection"]}
                 for i in request.get("GlobalSecondaryIndexes") or []],
             "TableFacets": [],
-            "TableData": [],
+            "TableData": [{k: serializer.serialize(v) for k, v in item.items()} for item in items],
             "DataAccess": {"MySql": {}},
             "BillingMode": request.get("BillingMode", "PROVISIONED"),
         }
@@ -200,7 +266,8 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
             if pattern.index:
                 out.notes.append(f"{pattern.name}: not exported as a facet: it runs on index {pattern.index}, a facet aliases the table's own keys")
                 continue
-            entry["TableFacets"].append(_facet(pattern, spec, [a["AttributeName"] for a in non_key]))
+            entry["TableFacets"].append(_facet(pattern, spec, _facet_attributes(
+                pattern, spec, [a["AttributeName"] for a in non_key], items)))
             out.patterns.append(pattern.name)
         model.append(entry)
         out.tables.append(spec.name)

@@ -1,22 +1,41 @@
-"""CloudFormation and SAM templates: the YAML short tags (``!Ref x``) and a table resource as a CreateTable request."""
+"""CloudFormation and SAM templates, resolved as CloudFormation would before it creates a table.
+
+Only what a table needs is constructed and evaluated: ``Parameters``, ``Mappings``, ``Conditions`` and the
+``Properties``/``Metadata``/``Condition`` of each ``AWS::DynamoDB::Table`` (and SAM ``SimpleTable``). Every other
+resource is looked at for its ``Type`` alone, straight from the composed YAML nodes, so nothing in it (a YAML
+alias bomb, an unknown tag) can make reading slow or large.
+
+Intrinsics: ``Ref``, ``Fn::Sub`` (both forms), ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::If``,
+``Fn::Equals``, ``Fn::And``, ``Fn::Or``, ``Fn::Not``, ``Condition``, ``Fn::FindInMap``, ``Fn::Base64``, in the long
+(``{"Fn::Join": …}``) and short (``!Join``) forms. What only a deployment knows (``Fn::GetAtt``, ``Fn::ImportValue``,
+a ``Ref`` to another resource) is an error naming the intrinsic and where it is.
+"""
 
 from __future__ import annotations
 
+import base64
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from cruddur_ops.errors import SchemaError
 from cruddur_ops.io import yamlfile
 
-# CloudFormation properties that are not part of CreateTable; they are set by other calls, so skip them.
-CFN_ONLY = {
-    "PointInTimeRecoverySpecification", "TimeToLiveSpecification", "KinesisStreamSpecification",
-    "ContributorInsightsSpecification", "ImportSourceSpecification",
-}
+TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+# The most values one table's properties may expand to (aliases included) before reading stops.
+MAX_VALUES = 100_000
+DEPLOY_ONLY = ("Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::Cidr", "Fn::Transform")
+SUPPORTED = ("Ref", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::If", "Fn::Equals", "Fn::And",
+             "Fn::Or", "Fn::Not", "Fn::FindInMap", "Fn::Base64", "Condition")
+NO_VALUE = object()  # AWS::NoValue: the property (or list item) is removed
 
 _CFN_LOADER = None
 
 
 def loader():
-    """A safe loader that reads CloudFormation's short tags (``!Ref x`` -> ``{"Ref": "x"}``)."""
+    """A safe loader that reads CloudFormation's short tags (``!Ref x`` -> ``{"Ref": "x"}``,
+    ``!GetAtt A.B`` -> ``{"Fn::GetAtt": ["A", "B"]}``, ``!Condition X`` -> ``{"Condition": "X"}``)."""
     global _CFN_LOADER
     if _CFN_LOADER is None:
         import yaml
@@ -31,28 +50,434 @@ def loader():
                 value = loader.construct_sequence(node, deep=True)
             else:
                 value = loader.construct_mapping(node, deep=True)
-            return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+            if suffix == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+            key = "Ref" if suffix == "Ref" else "Condition" if suffix == "Condition" else f"Fn::{suffix}"
+            return {key: value}
 
         CloudFormationLoader.add_multi_constructor("!", construct)
         _CFN_LOADER = CloudFormationLoader
     return _CFN_LOADER
 
 
-def table_request(props: dict, logical_id: str) -> dict:
-    """The CreateTable request of an ``AWS::DynamoDB::Table`` resource's properties."""
-    request = {k: v for k, v in props.items() if k not in CFN_ONLY}
+@dataclass
+class Context:
+    """What the pseudo parameters and parameter values are for this read."""
+
+    parameters: dict[str, str] = field(default_factory=dict)  # --parameter-overrides KEY=VALUE
+    stack_name: str | None = None  # default: the template file's stem
+    region: str = "us-east-1"
+    account_id: Any = "000000000000"  # or a callable asked only when a template uses AWS::AccountId
+    partition: str = "aws"
+    url_suffix: str = "amazonaws.com"
+
+
+@dataclass
+class TableResource:
+    logical_id: str
+    kind: str
+    properties: dict  # resolved and with AWS::NoValue removed
+    keypath: list  # of the Properties in the file
+    patterns: Any = None  # Metadata.AccessPatterns, as written
+    named_by_logical_id: bool = False
+
+
+@dataclass
+class Template:
+    tables: list[TableResource]
+    ignored: int  # other resources
+    skipped: list[str]  # tables whose Condition is false
+    parameters: dict[str, Any]  # the values used
+
+
+def is_template(doc_node) -> bool:
+    import yaml
+
+    return isinstance(doc_node, yaml.MappingNode) and any(
+        isinstance(k, yaml.ScalarNode) and k.value == "Resources" for k, _ in doc_node.value)
+
+
+def compose(text: str, path: Path):
+    """The YAML node tree of a file read with the CloudFormation loader, and the loader to construct parts of it."""
+    ldr = loader()(text)
+    return ldr, ldr.get_single_node()
+
+
+def _child(node, key: str):
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def read_template(ldr, root, path: Path, ctx: Context) -> Template:
+    """Resolve a template's tables; raise SchemaError naming file, line and property on the first problem."""
+    import yaml
+
+    def fail(kp, message):
+        where = yamlfile.dotted(kp)
+        raise SchemaError(f"{where}: {message}" if where else message, path=path, line=yamlfile.line_of(path, kp))
+
+    def build(node, kp):
+        if node is None:
+            return None
+        try:
+            return ldr.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else yamlfile.line_of(path, kp)
+            raise SchemaError(f"{yamlfile.dotted(kp)}: {getattr(exc, 'problem', None) or exc}", path=path,
+                              line=line) from None
+
+    resources = _child(root, "Resources")
+    if not isinstance(resources, yaml.MappingNode):
+        fail(["Resources"], "expected a mapping of resources")
+    tables_nodes, ignored, logical_ids = [], 0, []
+    for key_node, res_node in resources.value:
+        logical_id = key_node.value
+        logical_ids.append(logical_id)
+        type_node = _child(res_node, "Type")
+        kind = type_node.value if isinstance(type_node, yaml.ScalarNode) else None
+        if kind in TABLE_TYPES:
+            tables_nodes.append((logical_id, kind, res_node))
+        else:
+            ignored += 1
+
+    stack = ctx.stack_name or path.stem
+    account = ctx.account_id
+
+    def account_id():
+        nonlocal account
+        if callable(account):
+            account = account()
+        return account
+
+    pseudo = {"AWS::StackName": stack, "AWS::Region": ctx.region, "AWS::AccountId": account_id,
+              "AWS::Partition": ctx.partition, "AWS::URLSuffix": ctx.url_suffix,
+              "AWS::StackId": lambda: f"arn:{ctx.partition}:cloudformation:{ctx.region}:{account_id()}:stack/"
+                                      f"{stack}/00000000-0000-0000-0000-000000000000",
+              "AWS::NotificationARNs": []}
+    params = _parameters(build(_child(root, "Parameters"), ["Parameters"]) or {}, ctx.parameters, path, fail)
+    mappings = build(_child(root, "Mappings"), ["Mappings"]) or {}
+    conditions_raw = build(_child(root, "Conditions"), ["Conditions"]) or {}
+    if not isinstance(mappings, dict):
+        fail(["Mappings"], "expected a mapping")
+    if not isinstance(conditions_raw, dict):
+        fail(["Conditions"], "expected a mapping of conditions")
+    resolver = _Resolver(path, fail, params, pseudo, mappings, conditions_raw, set(logical_ids))
+
+    tables, skipped = [], []
+    for logical_id, kind, res_node in tables_nodes:
+        kp = ["Resources", logical_id]
+        condition = build(_child(res_node, "Condition"), kp + ["Condition"])
+        if condition is not None:
+            if not isinstance(condition, str):
+                fail(kp + ["Condition"], "expected the name of a condition")
+            if not resolver.condition(condition, kp + ["Condition"]):
+                skipped.append(logical_id)
+                continue
+        props = build(_child(res_node, "Properties"), kp + ["Properties"]) or {}
+        if not isinstance(props, dict):
+            fail(kp + ["Properties"], "expected a mapping of properties")
+        resolver.budget = MAX_VALUES
+        resolved = resolver.value(props, kp + ["Properties"])
+        metadata = build(_child(res_node, "Metadata"), kp + ["Metadata"])
+        patterns = metadata.get("AccessPatterns") if isinstance(metadata, dict) else None
+        unnamed = "TableName" not in resolved
+        tables.append(TableResource(logical_id, kind, resolved, kp + ["Properties"], patterns, unnamed))
+    return Template(tables, ignored, skipped, params)
+
+
+# --- parameters ------------------------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    """A template scalar as CloudFormation sees it: text (``false`` -> ``"false"``, ``5`` -> ``"5"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail) -> dict[str, Any]:
+    if not isinstance(declared, dict):
+        fail(["Parameters"], "expected a mapping of parameters")
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise SchemaError(f"--parameter-overrides: the template has no parameter '{unknown[0]}' "
+                          f"(it declares: {', '.join(declared) or 'none'})", path=path)
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        kp = ["Parameters", name]
+        if not isinstance(spec, dict):
+            fail(kp, "expected a mapping with Type (and Default)")
+        kind = _text(spec.get("Type", "String"))
+        if name in overrides:
+            raw, source = overrides[name], "--parameter-overrides"
+        elif "Default" in spec:
+            raw, source = spec["Default"], "Default"
+        else:
+            fail(kp, f"parameter '{name}' has no Default and no value; pass --parameter-overrides {name}=VALUE")
+        if isinstance(raw, list):
+            raw = ",".join(_text(v) for v in raw)
+        if isinstance(raw, dict):
+            fail(kp + ["Default"], f"parameter '{name}': a value must be text, not a mapping")
+        text = _text(raw)
+        where = f"parameter '{name}' ({source} {text!r})"
+        if kind.startswith("AWS::SSM::Parameter::Value") and source == "Default":
+            fail(kp, f"parameter '{name}' of Type {kind} is read from SSM at deploy time; "
+                     f"pass --parameter-overrides {name}=VALUE")
+        if kind in ("Number",):
+            items = [text]
+        elif kind in ("CommaDelimitedList", "List<Number>") or kind.startswith("List<"):
+            items = [p.strip() for p in text.split(",")] if text else []
+        else:
+            items = [text]
+        for item in items:
+            if kind in ("Number", "List<Number>") and not _is_number(item):
+                fail(kp, f"{where}: {item!r} is not a number (Type {kind})")
+            allowed = spec.get("AllowedValues")
+            if allowed is not None and item not in [_text(a) for a in allowed]:
+                fail(kp, f"{where}: {item!r} is not one of AllowedValues {[_text(a) for a in allowed]}")
+            pattern = spec.get("AllowedPattern")
+            if pattern is not None and kind == "String" and not re.fullmatch(_text(pattern), item):
+                fail(kp, f"{where}: does not match AllowedPattern {_text(pattern)!r}")
+            for bound, ok in (("MinValue", lambda v, b: v >= b), ("MaxValue", lambda v, b: v <= b)):
+                if bound in spec and kind in ("Number", "List<Number>") and not ok(float(item), float(spec[bound])):
+                    fail(kp, f"{where}: {item} is {'below' if bound == 'MinValue' else 'above'} {bound} {_text(spec[bound])}")
+            for bound, ok in (("MinLength", lambda v, b: v >= b), ("MaxLength", lambda v, b: v <= b)):
+                if bound in spec and kind == "String" and not ok(len(item), int(spec[bound])):
+                    fail(kp, f"{where}: its length {len(item)} breaks {bound} {_text(spec[bound])}")
+        values[name] = items if kind.startswith("List<") or kind == "CommaDelimitedList" else text
+    return values
+
+
+# --- intrinsics ------------------------------------------------------------------------------------------
+_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+class _Resolver:
+    def __init__(self, path, fail, params, pseudo, mappings, conditions, resources):
+        self.path, self.fail = path, fail
+        self.params, self.pseudo, self.mappings = params, pseudo, mappings
+        self.conditions_raw, self.conditions = conditions, {}
+        self.resources = resources
+        self.budget = MAX_VALUES
+
+    def _spend(self, kp):
+        self.budget -= 1
+        if self.budget < 0:
+            self.fail(kp, f"more than {MAX_VALUES:,} values in one table's properties (a YAML alias bomb?)")
+
+    def condition(self, name: str, kp) -> bool:
+        if name not in self.conditions:
+            if name not in self.conditions_raw:
+                self.fail(kp, f"unknown condition '{name}' (Conditions declares: {', '.join(self.conditions_raw) or 'none'})")
+            self.conditions[name] = None  # in progress: a cycle
+            value = self._bool(self.conditions_raw[name], ["Conditions", name])
+            self.conditions[name] = value
+        if self.conditions[name] is None:
+            self.fail(kp, f"condition '{name}' refers to itself")
+        return self.conditions[name]
+
+    def _bool(self, value, kp) -> bool:
+        if isinstance(value, dict) and len(value) == 1 and "Condition" in value:
+            name = value["Condition"]
+            if not isinstance(name, str):
+                self.fail(kp, "Condition: expected a condition name")
+            return self.condition(name, kp + ["Condition"])
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, args), = value.items()
+            if fn in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"):
+                return self._condition_fn(fn, args, kp + [fn])
+        resolved = self.value(value, kp)
+        if isinstance(resolved, bool):
+            return resolved
+        if _text(resolved).lower() in ("true", "false"):
+            return _text(resolved).lower() == "true"
+        self.fail(kp, f"expected a condition (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition), got {resolved!r}")
+        raise AssertionError("unreachable")  # fail() raises
+
+    def _condition_fn(self, fn, args, kp) -> bool:
+        if fn == "Fn::Equals":
+            if not isinstance(args, list) or len(args) != 2:
+                self.fail(kp, "Fn::Equals takes [value, value]")
+            a, b = (self.value(x, kp + [i]) for i, x in enumerate(args))
+            return _text(a) == _text(b) if not (isinstance(a, list) or isinstance(b, list)) else a == b
+        if fn == "Fn::Not":
+            if not isinstance(args, list) or len(args) != 1:
+                self.fail(kp, "Fn::Not takes [condition]")
+            return not self._bool(args[0], kp + [0])
+        if not isinstance(args, list) or not 2 <= len(args) <= 10:
+            self.fail(kp, f"{fn} takes a list of 2 to 10 conditions")
+        results = (self._bool(x, kp + [i]) for i, x in enumerate(args))
+        return all(results) if fn == "Fn::And" else any(results)
+
+    def value(self, value, kp):
+        self._spend(kp)
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (key, args), = value.items()
+                if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
+                    return self._intrinsic(key, args, kp)
+            out = {}
+            for k, v in value.items():
+                resolved = self.value(v, kp + [k])
+                if resolved is not NO_VALUE:
+                    out[k] = resolved
+            return out
+        if isinstance(value, list):
+            out_list = []
+            for i, v in enumerate(value):
+                resolved = self.value(v, kp + [i])
+                if resolved is not NO_VALUE:
+                    out_list.append(resolved)
+            return out_list
+        return value
+
+    def _ref(self, name, kp, fn="Ref"):
+        if not isinstance(name, str):
+            self.fail(kp, f"{fn}: expected a name, got {name!r}")
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.params:
+            return self.params[name]
+        if name in self.pseudo:
+            value = self.pseudo[name]
+            if callable(value):
+                value = self.pseudo[name] = value()
+            return value
+        if name in self.resources:
+            self.fail(kp, f"{fn} to resource '{name}' cannot be known without deploying the stack; "
+                          "write the value itself or use a Parameter")
+        self.fail(kp, f"{fn}: '{name}' is neither a parameter nor a pseudo parameter")
+
+    def _intrinsic(self, fn, args, kp):
+        here = kp + [fn]
+        prop = yamlfile.dotted(kp[3:]) or "the table"
+        if fn in DEPLOY_ONLY:
+            what = f" {'.'.join(map(str, args))}" if fn == "Fn::GetAtt" and isinstance(args, list) else ""
+            self.fail(kp, f"{fn}{what} in {prop} cannot be known without deploying the stack; "
+                          "write the value itself or use a Parameter")
+        if fn == "Ref":
+            return self._ref(args, kp)
+        if fn == "Fn::Sub":
+            return self._sub(args, kp)
+        if fn == "Fn::If":
+            if not isinstance(args, list) or len(args) != 3 or not isinstance(args[0], str):
+                self.fail(kp, "Fn::If takes [condition name, value if true, value if false]")
+            chosen = 1 if self.condition(args[0], here + [0]) else 2
+            return self.value(args[chosen], here + [chosen])
+        if fn in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"):
+            return self._condition_fn(fn, args, here)
+        if fn not in SUPPORTED:
+            self.fail(kp, f"{fn} is not an intrinsic cruddur resolves (it resolves: {', '.join(SUPPORTED)})")
+        args = self.value(args, here)
+        if fn == "Fn::Join":
+            if not isinstance(args, list) or len(args) != 2 or not isinstance(args[1], list):
+                self.fail(kp, "Fn::Join takes [delimiter, [values]]")
+            if any(isinstance(v, (list, dict)) for v in args[1]):
+                self.fail(kp, "Fn::Join: every value must be text")
+            return _text(args[0]).join(_text(v) for v in args[1])
+        if fn == "Fn::Select":
+            if not isinstance(args, list) or len(args) != 2 or not isinstance(args[1], list):
+                self.fail(kp, "Fn::Select takes [index, [values]]")
+            try:
+                index = int(_text(args[0]))
+                return args[1][index] if index >= 0 else self.fail(kp, "Fn::Select: the index must be ≥ 0")
+            except (ValueError, IndexError):
+                self.fail(kp, f"Fn::Select: index {args[0]!r} is not within the {len(args[1])} values")
+        if fn == "Fn::Split":
+            if not isinstance(args, list) or len(args) != 2 or isinstance(args[1], (list, dict)):
+                self.fail(kp, "Fn::Split takes [delimiter, text]")
+            return _text(args[1]).split(_text(args[0]))
+        if fn == "Fn::FindInMap":
+            if not isinstance(args, list) or len(args) not in (3, 4):
+                self.fail(kp, "Fn::FindInMap takes [map, top-level key, second-level key]")
+            name, top, second = (_text(a) for a in args[:3])
+            found = self.mappings.get(name)
+            if not isinstance(found, dict):
+                self.fail(kp, f"Fn::FindInMap: no mapping '{name}' in Mappings")
+            found = found.get(top)
+            if not isinstance(found, dict) or second not in found:
+                if len(args) == 4 and isinstance(args[3], dict) and "DefaultValue" in args[3]:
+                    return args[3]["DefaultValue"]
+                self.fail(kp, f"Fn::FindInMap: mapping '{name}' has no {top}.{second}")
+            return self.value(found[second], ["Mappings", name, top, second])
+        if fn == "Fn::Base64":
+            if isinstance(args, (list, dict)):
+                self.fail(kp, "Fn::Base64 takes text")
+            return base64.b64encode(_text(args).encode()).decode()
+        if fn == "Condition":
+            return self.condition(args, kp)
+        self.fail(kp, f"{fn} is not supported")  # pragma: no cover
+        return None
+
+    def _sub(self, args, kp):
+        if isinstance(args, str):
+            text, variables = args, {}
+        elif isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], dict):
+            text = args[0]
+            variables = {k: self.value(v, kp + [1, k]) for k, v in args[1].items()}
+        else:
+            self.fail(kp, "Fn::Sub takes text, or [text, {name: value}]")
+
+        def replace(match):
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                value = variables[name]
+            elif "." in name and not name.startswith("AWS::"):
+                self.fail(kp, f"Fn::Sub ${{{name}}} is an attribute (Fn::GetAtt) that cannot be known without "
+                              "deploying the stack")
+            else:
+                value = self._ref(name, kp, "Fn::Sub")
+            if isinstance(value, list):
+                return ",".join(_text(v) for v in value)
+            return _text(value)
+
+        return _SUB_VAR.sub(replace, text)
+
+
+# --- translating properties to CreateTable ----------------------------------------------------------------
+# Properties of AWS::DynamoDB::Table that CreateTable does not take; cruddur applies them by other calls (TTL,
+# PITR, contributor insights) or names them as not applied.
+EXTRA_PROPERTIES = ("TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+                    "ContributorInsightsSpecification", "KinesisStreamSpecification", "ImportSourceSpecification")
+
+
+def table_request(props: dict, logical_id: str) -> tuple[dict, dict]:
+    """(CreateTable request, the other properties) of an ``AWS::DynamoDB::Table`` resource's resolved properties."""
+    import json
+
+    request = {k: v for k, v in props.items() if k not in EXTRA_PROPERTIES}
+    extras = {k: v for k, v in props.items() if k in EXTRA_PROPERTIES}
     request.setdefault("TableName", logical_id)
     stream = request.get("StreamSpecification")
-    if isinstance(stream, dict) and "StreamEnabled" not in stream:
-        request["StreamSpecification"] = {"StreamEnabled": True, **stream}
+    if isinstance(stream, dict):
+        stream = {k: v for k, v in stream.items() if k != "ResourcePolicy"}
+        request["StreamSpecification"] = {"StreamEnabled": True, **stream} if "StreamEnabled" not in stream else stream
     sse = request.get("SSESpecification")
     if isinstance(sse, dict) and "SSEEnabled" in sse:
         request["SSESpecification"] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
-    for group in ("GlobalSecondaryIndexes",):
-        for index in request.get(group) or []:
-            if isinstance(index, dict):
-                index.pop("ContributorInsightsSpecification", None)
-    return request
+    policy = request.get("ResourcePolicy")
+    if isinstance(policy, dict) and "PolicyDocument" in policy:
+        document = policy["PolicyDocument"]
+        request["ResourcePolicy"] = document if isinstance(document, str) else json.dumps(document)
+    for index in request.get("GlobalSecondaryIndexes") or []:
+        if isinstance(index, dict) and "ContributorInsightsSpecification" in index:
+            extras.setdefault("IndexContributorInsights", {})[index.get("IndexName")] = \
+                index.pop("ContributorInsightsSpecification")
+    return request, extras
 
 
 def simple_table_request(props: dict, logical_id: str) -> dict:
@@ -70,4 +495,11 @@ def simple_table_request(props: dict, logical_id: str) -> dict:
         request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
     else:
         request["BillingMode"] = "PAY_PER_REQUEST"
+    for k in ("SSESpecification", "Tags"):
+        if k in props:
+            request[k] = props[k]
+    if isinstance(request.get("Tags"), dict):
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in request["Tags"].items()]
+    if isinstance(request.get("SSESpecification"), dict) and "SSEEnabled" in request["SSESpecification"]:
+        request["SSESpecification"] = {"Enabled": request["SSESpecification"]["SSEEnabled"]}
     return request

@@ -497,3 +497,22 @@ def dotted(keypath: Sequence[str | int]) -> str:
     for key in keypath:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
     return out
+
+
+def yaml_error(exc, text: str, path: Path, error=InputError) -> Exception:
+    """A PyYAML error as ``error`` naming the file and line, worded for a person (for readers that compose the
+    nodes themselves, as the CloudFormation reader does)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        if isinstance(exc, _STRICT_ERROR):
+            return error(exc.problem, path=path, line=line)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is not None and _char_at(text, mark) == "\t":
+            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
+        elif exc.context and exc.problem and exc.context_mark is not None:
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        return error(f"YAML syntax error: {problem}", path=path, line=line)
+    return error(f"YAML error: {exc}", path=path)

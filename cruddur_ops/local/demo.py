@@ -67,9 +67,14 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
         Database.from_url(service.connect_url, service.source).guard_write(prod=settings.prod,
                                                                            action="read the demo's users")
     client = local.dynamodb()
-    read = schema.read(defaults.schema_files())
+    files = defaults.schema_files()
+    note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
+    read = schema.read(files)
     loaded = schema.load(client, read.tables)
     note("tables: " + ", ".join(f"{r.name} {r.status}" for r in loaded))
+    from cruddur_ops.ddb.model import TABLE
+
+    schema.require_app_design(client, TABLE, what="local demo")
 
     db_users: list[User] | None = None
     users_from = "yaml"  # spelled as `ddb seed --users-from` takes it: db (PostgreSQL users) or yaml

@@ -112,6 +112,37 @@ def test_cloudformation_export_reads_back_as_the_same_tables(tmp_path, rich, syn
            [_normalised(schema.create_request(t)) for t in source]
 
 
+def test_every_property_round_trips_and_logical_ids_are_kept(tmp_path):
+    source = tmp_path / "stack.yaml"
+    source.write_text("""\
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: kept-orders
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+      SSESpecification: {SSEEnabled: true}
+      Tags: [{Key: team, Value: shop}]
+      DeletionProtectionEnabled: true
+      TableClass: STANDARD_INFREQUENT_ACCESS
+""")
+    tables = schema.read([source]).tables
+    doc = export.cloudformation(tables).document
+    assert list(doc["Resources"]) == ["Orders"]
+    props = doc["Resources"]["Orders"]["Properties"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    path = tmp_path / "again.yaml"
+    path.write_text(export.dump(doc, "yaml"))
+    (again,) = schema.read([path]).tables
+    (first,) = tables
+    assert (again.request, again.ttl, again.pitr, again.logical_id) == (first.request, first.ttl, first.pitr, "Orders")
+
+
 # --- NoSQL Workbench ------------------------------------------------------------------------------------------------
 def test_workbench_model_of_the_project_schema():
     now = datetime(2024, 3, 1, 14, 5, tzinfo=UTC)
@@ -137,7 +168,11 @@ def test_workbench_model_of_the_project_schema():
     assert list(facets) == ["get-conversation", "list-conversations", "messages-since"]
     assert facets["get-conversation"]["KeyAttributeAlias"] == {"PartitionKeyAlias": "MSG#{message_group_uuid}", "SortKeyAlias": "sk"}
     assert facets["messages-since"]["KeyAttributeAlias"]["SortKeyAlias"] == "sk >= {since}"
-    assert all(set(f["NonKeyAttributes"]) <= {"message_group_uuid"} for f in facets.values())
+    # each facet lists what the app's items of that kind really carry (ddb/model.py)
+    assert facets["get-conversation"]["NonKeyAttributes"] == ["message_uuid", "message", "user_uuid",
+                                                              "user_display_name", "user_handle"]
+    assert facets["list-conversations"]["NonKeyAttributes"] == ["message_group_uuid", "message", "user_uuid",
+                                                                "user_display_name", "user_handle"]
     assert result.notes == ["conversation-rows: not exported as a facet: it runs on index message-group-sk-index, "
                             "a facet aliases the table's own keys"]
 
@@ -169,7 +204,8 @@ def test_export_out_file_syntax_follows_the_suffix(cli, aws_env, tmp_path):
     result = cli("ddb", "model", "export", "--out", out)
     assert result.stdout == ""
     note = " ".join(result.stderr.split())  # rich wraps stderr notes at the console width
-    assert note == f"wrote {out}: 1 table(s) (cruddur-messages), 4 access pattern(s) as resource Metadata"
+    assert note.endswith(f"wrote {out}: 1 table(s) (cruddur-messages), 4 access pattern(s) as resource Metadata")
+    assert "the app's files shipped in cruddur" in note  # the default files are named
     assert json.loads(out.read_text())["Resources"]["CruddurMessagesTable"]["Type"] == "AWS::DynamoDB::Table"
     forced = tmp_path / "template.txt"
     cli("ddb", "model", "export", "--out", forced, "--syntax", "json")
@@ -231,3 +267,21 @@ def test_schema_load_of_the_export_creates_the_same_tables(cli, ddb, rich, tmp_p
     # and the exported template still declares the patterns for `pattern list`
     patterns = yaml.safe_load(template.read_text())["Resources"]["ExportOrdersTable"]["Metadata"]["AccessPatterns"]
     assert patterns["orders-of"]["sort"] == {"between": ["{from}", "{to}"]}
+
+
+@pytest.mark.integration
+def test_workbench_with_data_fills_table_data_from_the_table(cli, messages_table):
+    ddb = messages_table
+    ddb.put_item(TableName="cruddur-messages", Item={
+        "pk": {"S": "MSG#g1"}, "sk": {"S": "2026-01-01T00:00:00.000000+00:00"}, "message_uuid": {"S": "m1"},
+        "message": {"S": "hello"}, "user_uuid": {"S": "u1"}, "user_display_name": {"S": "Ana"}, "user_handle": {"S": "ana"},
+        "edits": {"N": "2"}})
+    ddb.put_item(TableName="cruddur-messages", Item={"pk": {"S": "GRP#u2"}, "sk": {"S": "2026-01-01T00:00:00.000000+00:00"},
+                                                     "message_group_uuid": {"S": "g1"}, "message": {"S": "hello"}})
+    doc = json.loads(cli("ddb", "model", "export", "--format", "workbench", "--with-data", "5").stdout)
+    (table,) = doc["DataModel"]
+    assert len(table["TableData"]) == 2
+    assert {"pk": {"S": "MSG#g1"}}.items() <= next(i for i in table["TableData"] if i["pk"]["S"].startswith("MSG#")).items()
+    facets = {f["FacetName"]: f for f in table["TableFacets"]}
+    assert "edits" in facets["get-conversation"]["NonKeyAttributes"]  # what the items really carry
+    assert sorted(facets["list-conversations"]["NonKeyAttributes"]) == ["message", "message_group_uuid"]

@@ -11,6 +11,7 @@ from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.items import to_attrs, to_plain
 from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, group_item, message_item
 from cruddur_ops.model import User
+from tests.conftest import SCHEMA
 
 pytestmark = pytest.mark.integration
 
@@ -276,9 +277,11 @@ def test_from_latest_skips_what_is_already_in_the_stream(messages_table, tmp_pat
 
 
 def test_a_table_without_a_stream_is_a_clear_error(ddb, cli):
-    ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    from cruddur_ops.ddb import schema
+
+    (spec,) = schema.read([SCHEMA]).tables  # the app's design, without its stream
+    spec.request.pop("StreamSpecification")
+    schema.load(ddb, [spec])
     result = cli("ddb", "stream", "process", ok=False)
     assert result.exit_code == 4 and result.stdout == ""
     assert "no stream enabled" in result.stderr and "StreamViewType" in result.stderr
