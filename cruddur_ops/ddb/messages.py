@@ -26,8 +26,8 @@ from datetime import datetime
 
 from cruddur_ops.ddb import stream
 from cruddur_ops.ddb.capacity import Capacity
-from cruddur_ops.ddb.items import to_attrs
 from cruddur_ops.ddb.model import GROUP_PREFIX, TABLE, group_item, message_item
+from cruddur_ops.ddb.typed import to_attrs
 from cruddur_ops.errors import ConflictError, InputError, NotFoundError
 from cruddur_ops.io import timestamps
 from cruddur_ops.model import MAX_ITEM_BYTES, User, item_size

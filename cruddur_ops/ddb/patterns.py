@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cruddur_ops.ddb.capacity import Capacity
-from cruddur_ops.ddb.items import to_plain
+from cruddur_ops.ddb.typed import to_plain
 from cruddur_ops.errors import InputError, NotFoundError, SchemaError
 from cruddur_ops.io import yamlfile
 

@@ -149,7 +149,7 @@ def plan_items(planned: list[PlannedConversation], users: dict[str, User]) -> It
 
 
 def _attrs(item: dict) -> dict:
-    # Seed items are all strings; the general serializer is in items.to_attrs.
+    # Seed items are all strings; the general serializer is typed.to_attrs.
     return {k: {"S": v} for k, v in item.items()}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cruddur_ops.ddb import seed as seeding
-from cruddur_ops.ddb.items import to_attrs
+from cruddur_ops.ddb.typed import to_attrs
 from cruddur_ops.seeds import seedfile
 from tests.ddb.test_throttling import write_seed
 

@@ -18,8 +18,8 @@ import pytest
 
 from cruddur_ops.ddb import grouprows
 from cruddur_ops.ddb import seed as seeding
-from cruddur_ops.ddb.items import to_attrs, to_plain
 from cruddur_ops.ddb.model import TABLE, group_item, message_item
+from cruddur_ops.ddb.typed import to_attrs, to_plain
 from cruddur_ops.errors import SeedError
 from cruddur_ops.model import User
 from cruddur_ops.seeds import seedfile

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from cruddur_ops.ddb import messages
-from cruddur_ops.ddb.items import to_plain
 from cruddur_ops.ddb.model import GROUP_INDEX, TABLE
 from cruddur_ops.ddb.seed import iso
+from cruddur_ops.ddb.typed import to_plain
 from cruddur_ops.model import User
 from tests.conftest import SEED
 

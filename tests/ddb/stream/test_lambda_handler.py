@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from cruddur_ops import stream as lambda_stream
-from cruddur_ops.ddb.items import to_attrs, to_plain
 from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, group_item, message_item
+from cruddur_ops.ddb.typed import to_attrs, to_plain
 from cruddur_ops.model import User
 
 MIRA = User("3f0b8f4e-2d6a-4c1e-9b57-8e21a4c6d901", "mira", "Mira Castellanos")

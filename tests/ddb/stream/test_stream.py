@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from cruddur_ops.ddb import stream
-from cruddur_ops.ddb.items import to_attrs, to_plain
 from cruddur_ops.ddb.model import GROUP_INDEX, TABLE, group_item, message_item
+from cruddur_ops.ddb.typed import to_attrs, to_plain
 from cruddur_ops.model import User
 from tests.conftest import SCHEMA
 
