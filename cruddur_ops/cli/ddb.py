@@ -99,12 +99,17 @@ def schema_load(
 
     s = settings(ctx)
     local = s.is_local("dynamodb")
+
+    def account_id() -> str:  # asked of STS only when a template names AWS::AccountId: after the guard
+        if not plan_only:
+            s.guard_write("dynamodb", "create tables")
+        return _account_id(s)
+
     context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
-                      region=s.region or "us-east-1",
-                      account_id="000000000000" if local else (lambda: _account_id(s)))
-    if not plan_only:  # before anything that could send a request (AWS::AccountId asks STS)
+                      region=s.region or "us-east-1", account_id="000000000000" if local else account_id)
+    read, used = _schemas(files, context=context)  # bad input is reported first, before the guard
+    if not plan_only:  # before the first request
         s.guard_write("dynamodb", "create tables")
-    read, used = _schemas(files, context=context)
     where = s.describe_endpoint("dynamodb")
     if recreate and not plan_only:  # on production the names are typed at a terminal: refuse before any request
         require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)

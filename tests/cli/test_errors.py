@@ -14,8 +14,11 @@ from tests.aws.fixtures import aws, make_security_group, moto_endpoint, moto_env
 from tests.conftest import SCHEMA
 
 
+FILES_NOTES = ("seed file: ", "schema files: ", "migrations: ")  # which default files are used: a note, not the error
+
+
 def one_line(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(FILES_NOTES)]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return lines[0]
