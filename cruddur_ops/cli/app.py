@@ -1,7 +1,5 @@
 """The root of ``cruddur``: global options, the command groups, and the error edge."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional

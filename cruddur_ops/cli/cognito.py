@@ -1,7 +1,5 @@
 """`cruddur cognito …`: the Cognito user pool's users, and linking them to the app's users."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

@@ -1,7 +1,5 @@
 """`cruddur db …`: the app's PostgreSQL database — create, schema, seed, sessions, status."""
 
-from __future__ import annotations
-
 import signal
 from pathlib import Path
 from typing import Annotated, Optional

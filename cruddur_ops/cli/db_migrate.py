@@ -1,7 +1,5 @@
 """`cruddur db migrate …` (dbmate-format SQL migrations) and `cruddur db schema dump`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

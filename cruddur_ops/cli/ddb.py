@@ -1,7 +1,5 @@
 """`cruddur ddb …`: DynamoDB tables, seeding, scans and the app's access patterns."""
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional

@@ -1,7 +1,5 @@
 """`cruddur ddb audit`: deletion protection, backups, encryption, stream, TTL, capacity, tags, CloudTrail, Config."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Optional
 
 import typer

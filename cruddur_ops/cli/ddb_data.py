@@ -3,8 +3,6 @@
 Thin commands: parse options, call one function of ddb/transfer.py or ddb/query.py, render the result.
 """
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from pathlib import Path

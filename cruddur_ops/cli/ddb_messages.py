@@ -3,8 +3,6 @@
 The functions are registered on ``cruddur ddb pattern`` by cli/ddb.py.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """`cruddur ddb model …`: the schema files' data model, exported for CloudFormation or NoSQL Workbench."""
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,7 +1,5 @@
 """`cruddur ddb stream …`: run the message-group stream processor against a table's stream, and show where it is."""
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,7 +1,5 @@
 """`cruddur doctor`: one row per check across DynamoDB and PostgreSQL — ok / warn / fail, what was found, the fix."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

@@ -5,8 +5,6 @@ Also the edge's signals: SIGTERM raises ``Terminated`` (a KeyboardInterrupt), so
 too; ``interruptible(summary)`` turns either into ``Interrupted`` with one line of what was done (130 / 143).
 """
 
-from __future__ import annotations
-
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

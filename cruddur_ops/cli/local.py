@@ -1,7 +1,5 @@
 """`cruddur local …`: the local engines, started by the tool itself (no Docker): DynamoDB Local and PostgreSQL."""
 
-from __future__ import annotations
-
 import dataclasses
 import shlex
 from enum import Enum

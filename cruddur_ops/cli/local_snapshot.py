@@ -1,7 +1,5 @@
 """`cruddur local snapshot save | load | list | rm`: named snapshots of the local DynamoDB tables and database."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """Options shared by many commands, declared once, and the helpers every command uses."""
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from pathlib import Path

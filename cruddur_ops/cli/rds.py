@@ -1,7 +1,5 @@
 """`cruddur rds …`: the production RDS instance — its state, and the security group rule for your IP."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

@@ -4,8 +4,6 @@ Commands build a plain ``doc`` (what ``--output json`` prints) and, for tables, 
 Notes, warnings and progress go to stderr, so stdout carries the result alone.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
