@@ -13,7 +13,6 @@ from cruddur_ops import errors
 from tests.aws.fixtures import aws, make_security_group, moto_endpoint, moto_env  # noqa: F401  (fixtures)
 from tests.conftest import SCHEMA
 
-
 FILES_NOTES = ("seed file: ", "schema files: ", "migrations: ")  # which default files are used: a note, not the error
 
 
