@@ -64,14 +64,15 @@ def _write_seed(path, size: int) -> int:
 
 
 CHILD = """
-import resource, sys
+import sys
 from cruddur_ops.seeds.seedfile import read
 try:
     read(sys.argv[1])
     print("LOADED")
 except Exception as exc:
     print(exc)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM: this process's own peak (ru_maxrss would also count the pages the forking parent had before exec)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024)
 """
 
 
