@@ -17,13 +17,13 @@ from cruddur_ops.cli.options import (
     OutputOpt,
     PriceFileOpt,
     YesOpt,
-    confirm,
-    confirm_by_name,
+    confirm_destructive,
     prices,
+    require_terminal,
     settings,
 )
 from cruddur_ops.cli.render import Column, Output, Section
-from cruddur_ops.errors import ConfirmationError, CruddurError
+from cruddur_ops.errors import CruddurError
 
 
 class Format(str, Enum):
@@ -81,19 +81,12 @@ def _interrupted(verb: str, rerun: str, table: str):
 def refuse_on_production_without_terminal(s, table: str, *, yes: bool, what: str) -> None:
     """On production a destructive command needs the typed table name: without a terminal it is refused here,
     before any request (``--yes`` alone does not do)."""
-    if not s.is_local("dynamodb") and not sys.stdin.isatty():
-        raise ConfirmationError(
-            f"refusing to {what} on production ({s.describe_endpoint('dynamodb')})"
-            + (" with --yes alone" if yes else "") + f": type the table name '{table}' at a terminal")
+    require_terminal(s, what, table, yes=yes, where=s.describe_endpoint("dynamodb"))
 
 
-def confirm_destructive(s, table: str, question: str, *, yes: bool, what: str) -> None:
+def confirm_table_action(s, table: str, question: str, *, yes: bool, what: str) -> None:
     """Locally: ask (``--yes`` skips; no terminal and no --yes refuses). On production: type the table name."""
-    refuse_on_production_without_terminal(s, table, yes=yes, what=what)
-    if not s.is_local("dynamodb"):
-        confirm_by_name(table, what=what)
-        return
-    confirm(question, yes=yes, what=what)
+    confirm_destructive(s, what, table, yes=yes, question=question, where=s.describe_endpoint("dynamodb"))
 
 
 # --- import / export / copy -------------------------------------------------------------------------------
@@ -374,7 +367,7 @@ def delete(
     s = settings(ctx)
     s.guard_write("dynamodb", f"delete an item from {table}")
     shown = partition + (f" / {sort}" if sort else "")
-    confirm_destructive(s, table, f"Delete the item {shown} from {table}?", yes=yes, what=f"delete an item from {table}")
+    confirm_table_action(s, table, f"Delete the item {shown} from {table}?", yes=yes, what=f"delete an item from {table}")
     client = s.dynamodb()
     keys = q.table_keys(client, table)
     result = q.delete_item(client, keys, partition, sort)
@@ -429,7 +422,7 @@ def truncate(
     refuse_on_production_without_terminal(s, table, yes=yes, what=f"truncate {table}")
     total = scan.count_items(client, table)
     render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {total:,} items")
-    confirm_destructive(s, table, f"Delete all {total:,} items of {table}? The table stays.", yes=yes,
+    confirm_table_action(s, table, f"Delete all {total:,} items of {table}? The table stays.", yes=yes,
                         what=f"truncate {table}")
     with render.interrupts(_interrupted("deleted from", "run the same truncate again to complete it", table)):
         with render.progress(f"truncating {table}", total) as advance:
@@ -466,7 +459,7 @@ def delete_items(
     if not found:
         _emit_write({"table": table, "items": 0, "items_written": 0, "items_deleted": 0}, output, "Nothing to delete")
         return
-    confirm_destructive(s, table, f"Delete these {len(found):,} items from {table}?", yes=yes,
+    confirm_table_action(s, table, f"Delete these {len(found):,} items from {table}?", yes=yes,
                         what=f"delete {len(found):,} items from {table}")
     with render.interrupts(_interrupted("deleted from", "run the same delete-items again to complete it", table)):
         with render.progress(f"deleting from {table}", len(found)) as advance:

@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from cruddur_ops.ddb.capacity import Capacity
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import ServiceError
 
 BATCH = 25  # BatchWriteItem's limit
 RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -39,7 +39,7 @@ MIN_RATE = 25.0  # the pace never drops below one batch a second; below that eac
 HTTP_ATTEMPTS = 1  # botocore attempts per call on the engine's client: the engine owns every retry
 
 
-class IncompleteWrite(CruddurError):
+class IncompleteWrite(ServiceError):
     """Nothing was accepted for ``give_up_after`` seconds (or ``max_attempts`` in a row); ``written`` made it."""
 
     def __init__(self, written: int, pending: int, attempts: int, total: int | None = None, *,

@@ -187,9 +187,9 @@ def test_truncate_refuses_without_yes_and_without_a_terminal(orders, cli):
 def test_truncate_on_production_refuses_yes_alone_before_any_request(aws_env, cli):
     result = cli("--prod", "--endpoint-url", "http://prod-ddb.example.invalid", "ddb", "truncate", TABLE, "--yes",
                  ok=False)
-    assert result.exit_code != 0
+    assert result.exit_code == 6
     assert ("refusing to truncate orders on production (http://prod-ddb.example.invalid) with --yes alone: "
-            "type the table name 'orders' at a terminal") in result.stderr
+            "on production, type the name 'orders' at a terminal") in result.stderr
     result = cli("--endpoint-url", "http://prod-ddb.example.invalid", "ddb", "truncate", TABLE, "--yes", ok=False)
     assert "pass --prod" in result.stderr
 

@@ -162,8 +162,8 @@ def test_a_table_that_stays_throttled_fails_clearly_and_a_rerun_completes(thrott
     make["throttle"] = {"budget": 120, "error_rate": 0.1}
     result = cli("ddb", "seed", path, "--workers", "1", "--give-up-after", "0.5", "--output", "json", ok=False)
 
-    assert result.exit_code == 1
-    assert json.loads(result.stdout)["error"]["code"] == "error"  # --output json: the error document
+    assert result.exit_code == 9  # service: the table accepted nothing for too long
+    assert json.loads(result.stdout)["error"]["code"] == "service"  # --output json: the error document
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0] == ("Error: DynamoDB accepted nothing for 0.5 s: 120 of 300 items written; run the same seed "
@@ -183,7 +183,7 @@ def test_with_many_workers_the_message_counts_exactly_what_was_written(throttled
     path = write_seed(tmp_path / "seed.yaml")
     make["throttle"] = {"budget": 90, "error_rate": 0.3, "seed": 3}
     result = cli("ddb", "seed", path, "--workers", "8", "--give-up-after", "0.5", ok=False)
-    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.exit_code == 9 and "Traceback" not in result.stderr
     written = int(result.stderr.split("DynamoDB accepted nothing for 0.5 s: ")[1].split(" of 300 items written")[0])
     assert written == len(table_keys(wrappers[-1].real)) == 90  # in-flight batches finish and are counted
 
