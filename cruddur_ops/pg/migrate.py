@@ -381,7 +381,6 @@ def status(db, folder: Path) -> StatusResult:
 
 def up(db, folder: Path, *, to: str | None = None, on_note: Callable[[str], None] = _noop) -> RunResult:
     """Apply every pending migration (up to and including ``to``), oldest first, under the advisory lock."""
-    import time
 
     migrations = read_dir(folder)
     if to is not None and to not in {m.version for m in migrations}:
@@ -397,16 +396,28 @@ def up(db, folder: Path, *, to: str | None = None, on_note: Callable[[str], None
             result = RunResult(conn.info.dbname, db.masked, str(folder), "up",
                                files=[str(m.path) for m in migrations])
             for mig in pending:
-                started = time.perf_counter()
-                _apply(conn, mig, len(result.done))
-                result.done.append(MigrationRow(mig.version, mig.name, str(mig.path), "applied",
-                                                statements=len(mig.up.statements),
-                                                seconds=round(time.perf_counter() - started, 4)))
+                _apply_recorded(conn, mig, result)
                 on_note(f"applied {mig.file}")
-            after = applied_versions(conn)
-            result.applied = len(after)
-            result.pending = sum(1 for m in migrations if m.version not in after)
-            return result
+            return _counted(conn, result, migrations)
+
+
+def _apply_recorded(conn, mig: Migration, result: RunResult) -> None:
+    """Apply ``mig`` (its own transaction with its version row) and add its row to ``result``."""
+    import time
+
+    started = time.perf_counter()
+    _apply(conn, mig, len(result.done))
+    result.done.append(MigrationRow(mig.version, mig.name, str(mig.path), "applied",
+                                    statements=len(mig.up.statements),
+                                    seconds=round(time.perf_counter() - started, 4)))
+
+
+def _counted(conn, result: RunResult, migrations: list[Migration]) -> RunResult:
+    """``result`` with the applied and pending counts as the database now has them."""
+    after = applied_versions(conn)
+    result.applied = len(after)
+    result.pending = sum(1 for m in migrations if m.version not in after)
+    return result
 
 
 def plan_down(db, folder: Path, steps: int = 1) -> list[Migration]:
@@ -458,16 +469,9 @@ def down(db, folder: Path, *, steps: int = 1, on_note: Callable[[str], None] = _
                                                 seconds=round(time.perf_counter() - started, 4)))
                 on_note(f"reverted {mig.file}")
                 if redo:
-                    started = time.perf_counter()
-                    _apply(conn, mig, len(result.done))
-                    result.done.append(MigrationRow(mig.version, mig.name, str(mig.path), "applied",
-                                                    statements=len(mig.up.statements),
-                                                    seconds=round(time.perf_counter() - started, 4)))
+                    _apply_recorded(conn, mig, result)
                     on_note(f"applied {mig.file} again")
-            after = applied_versions(conn)
-            result.applied = len(after)
-            result.pending = sum(1 for m in migrations if m.version not in after)
-            return result
+            return _counted(conn, result, migrations)
 
 
 def forget(db, on_note: Callable[[str], None] = _noop) -> int:
