@@ -322,17 +322,22 @@ def _check_shape(value: Any, shape, path: Path, kp: list, top: bool = False) -> 
             _fail(path, kp, f"expected true or false, got {_type_word(value)}")
 
 
+def _flag(value, path: Path, kp: list, cfn: bool) -> bool:
+    """A boolean property; in a template, CloudFormation's "true"/"false" text counts as one."""
+    if cfn and isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    if not isinstance(value, bool):
+        _fail(path, kp, f"expected true or false, got {_type_word(value)}")
+    return value
+
+
 def _check_extras(raw: dict, path: Path, kp: list, cfn: bool) -> tuple[dict | None, bool | None]:
     ttl = raw.get("TimeToLiveSpecification")
     if ttl is not None:
         tkp = kp + ["TimeToLiveSpecification"]
         if not isinstance(ttl, dict) or set(ttl) - {"AttributeName", "Enabled"}:
             _fail(path, tkp, "expected {AttributeName, Enabled}")
-        enabled = ttl.get("Enabled", True)
-        if cfn and isinstance(enabled, str) and enabled.lower() in ("true", "false"):
-            enabled = enabled.lower() == "true"
-        if not isinstance(enabled, bool):
-            _fail(path, tkp + ["Enabled"], f"expected true or false, got {_type_word(enabled)}")
+        enabled = _flag(ttl.get("Enabled", True), path, tkp + ["Enabled"], cfn)
         if enabled and (not isinstance(ttl.get("AttributeName"), str) or not ttl["AttributeName"]):
             _fail(path, tkp + ["AttributeName"], f"AttributeName must be text, got {_type_word(ttl.get('AttributeName'))}")
         ttl = {"AttributeName": ttl.get("AttributeName"), "Enabled": enabled}
@@ -342,11 +347,7 @@ def _check_extras(raw: dict, path: Path, kp: list, cfn: bool) -> tuple[dict | No
         pkp = kp + ["PointInTimeRecoverySpecification"]
         if not isinstance(pitr_spec, dict) or set(pitr_spec) - {"PointInTimeRecoveryEnabled", "RecoveryPeriodInDays"}:
             _fail(path, pkp, "expected {PointInTimeRecoveryEnabled}")
-        pitr = pitr_spec.get("PointInTimeRecoveryEnabled", False)
-        if cfn and isinstance(pitr, str) and pitr.lower() in ("true", "false"):
-            pitr = pitr.lower() == "true"
-        if not isinstance(pitr, bool):
-            _fail(path, pkp + ["PointInTimeRecoveryEnabled"], f"expected true or false, got {_type_word(pitr)}")
+        pitr = _flag(pitr_spec.get("PointInTimeRecoveryEnabled", False), path, pkp + ["PointInTimeRecoveryEnabled"], cfn)
     return ttl, pitr
 
 
