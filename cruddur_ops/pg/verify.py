@@ -15,6 +15,7 @@ schema, starts over on the schema file loaded first; a path loads that file firs
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from cruddur_ops.pg import catalog
 
 _MISSING_OBJECT = ("[42P01]", "[42703]", "[3F000]", "[42704]")  # undefined table, column, schema, object
 _NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
+_PUBLIC = re.compile(r"^(CREATE SCHEMA public;|COMMENT ON SCHEMA public IS |ALTER SCHEMA public OWNER TO )")
 BOOKKEEPING = ["public.schema_migrations", "public.cruddur_migrations", "public.schema_information"]
 
 
@@ -36,7 +38,7 @@ def normalize(sql: str) -> list[str]:
     """``pg_dump --schema-only`` text without comments, settings and blank lines; the column lines of each
     ``CREATE TABLE`` sorted (a column dropped and added back lands last: the same schema)."""
     lines = [line.rstrip() for line in sql.splitlines()]
-    lines = [line for line in lines if line and not line.startswith(_NOISE)]
+    lines = [line for line in lines if line and not line.startswith(_NOISE) and not _PUBLIC.match(line)]
     out: list[str] = []
     block: list[str] | None = None
     for line in lines:
@@ -185,6 +187,46 @@ def _explain(row: VerifyRow, now: State, want: State, what: str) -> None:
     row.problems.append(f"{what}: {detail}")
 
 
+def _check(sdb, folder: Path, mig, row: VerifyRow, recorder: Recorder, before: State, after: State) -> bool:
+    """Revert ``mig``, apply it again, revert it again; fill ``row``. True when the database is left as it was
+    before ``mig`` (else the caller builds that state again)."""
+    from cruddur_ops.pg import migrate
+
+    if not mig.down.present:
+        row.down = "no down section"
+        row.problems.append("no '-- migrate:down' section (or rollback_sql): it cannot be reverted")
+        return False
+    try:
+        migrate.down(sdb, folder, steps=1)
+    except CruddurError as exc:
+        row.down = "error"
+        row.problems.append(f"down failed: {exc}")
+        return False
+    now = recorder.state()
+    row.down = "restores" if now.dump == before.dump else "differs"
+    if row.down == "differs":
+        _explain(row, now, before, "after its down")
+    try:
+        migrate.up(sdb, folder, to=mig.version)
+    except CruddurError as exc:
+        row.up_again = "error"
+        after_what = "its down" if row.down == "restores" else "its down (which did not restore the schema)"
+        row.problems.append(f"up after {after_what} failed: {exc}")
+        return False
+    again = recorder.state()
+    row.up_again = "repeatable" if again.dump == after.dump else "differs"
+    if row.up_again == "differs":
+        _explain(row, again, after, "after its up again")
+    if row.down != "restores" or row.up_again != "repeatable":
+        return False
+    try:
+        migrate.down(sdb, folder, steps=1)
+    except CruddurError as exc:
+        row.problems.append(f"down after the up again failed: {exc}")
+        return False
+    return True
+
+
 def verify(target, folder: Path, env: Mapping[str, str], *, scratch_url: str | None = None,
            base: Path | str | None = "auto", on_note: Callable[[str], None] = _noop) -> VerifyResult:
     """Apply, revert and re-apply every migration of ``folder`` in a scratch database; report each one."""
@@ -201,36 +243,12 @@ def verify(target, folder: Path, env: Mapping[str, str], *, scratch_url: str | N
             states = states[-(len(migrations) + 1):]  # the states of the run that started over on the schema file
         rows = [VerifyRow(m.version, m.name, str(m.path)) for m in migrations]
         for i in reversed(range(len(migrations))):
-            mig, row = migrations[i], rows[i]
-            if not mig.down.present:
-                row.down = "no down section"
-                row.problems.append("no '-- migrate:down' section (or rollback_sql): it cannot be reverted, "
-                                    "and the older migrations are not checked")
-                break
-            try:
-                migrate.down(sdb, folder, steps=1)
-            except CruddurError as exc:
-                row.down = "error"
-                row.problems.append(f"down failed: {exc}")
-                break
-            now = recorder.state()
-            row.down = "restores" if now.dump == states[i].dump else "differs"
-            if row.down == "differs":
-                _explain(row, now, states[i], "after its down")
-            try:
-                migrate.up(sdb, folder, to=mig.version)
-            except CruddurError as exc:
-                row.up_again = "error"
-                row.problems.append(f"up after its down failed: {exc}")
-                break
-            again = recorder.state()
-            row.up_again = "repeatable" if again.dump == states[i + 1].dump else "differs"
-            if row.up_again == "differs":
-                _explain(row, again, states[i + 1], "after its up again")
-            try:
-                migrate.down(sdb, folder, steps=1)
-            except CruddurError as exc:
-                row.problems.append(f"down after the up again failed: {exc}")
-                break
-            on_note(f"checked {mig.file}: down {row.down}, up again {row.up_again}")
+            if not _check(sdb, folder, migrations[i], rows[i], recorder, states[i], states[i + 1]):
+                # the database is not where the older migrations expect it: build it again up to migration i
+                _reset(sdb)
+                if used is not None:
+                    load_base(sdb, used)
+                if i > 0:
+                    migrate.up(sdb, folder, to=migrations[i - 1].version)
+            on_note(f"checked {migrations[i].file}: down {rows[i].down}, up again {rows[i].up_again}")
         return VerifyResult(server.masked, str(sdb.name), str(folder), str(used) if used else None, rows)
