@@ -10,6 +10,7 @@ import typer
 
 from cruddur_ops.cli import render
 from cruddur_ops.cli.db_migrate import DirOpt, _folder, _target, app, schema_app
+from cruddur_ops.cli.errors import interruptible
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm
 from cruddur_ops.cli.render import Column, Section
 
@@ -66,8 +67,10 @@ def verify(
 
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
-    result = pgverify.verify(db, folder, s.child_env(), scratch_url=scratch_url, base=_base(schema, no_schema),
-                             on_note=render.note)
+    with interruptible(lambda: "db migrate verify stopped; its scratch database was dropped and nothing was "
+                       "written to the target; rerun `cruddur db migrate verify` to check"):
+        result = pgverify.verify(db, folder, s.child_env(), scratch_url=scratch_url, base=_base(schema, no_schema),
+                                 on_note=render.note)
     doc = result.to_dict()
     for row in doc["migrations"]:
         for problem in row["problems"]:
@@ -97,8 +100,10 @@ def diff(
 
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
-    result = drift.schema_diff(db, folder, s.child_env(), scratch_url=scratch_url, base=_base(schema, no_schema),
-                               on_note=render.note)
+    with interruptible(lambda: "db schema diff stopped; its scratch database was dropped and nothing was written "
+                       "to the live database; rerun `cruddur db schema diff`"):
+        result = drift.schema_diff(db, folder, s.child_env(), scratch_url=scratch_url, base=_base(schema, no_schema),
+                                   on_note=render.note)
     doc = result.to_dict()
     if doc["pending"]:
         render.note(f"{len(doc['pending'])} migration(s) pending, not compared: {', '.join(doc['pending'])}")
