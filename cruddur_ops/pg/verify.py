@@ -67,7 +67,7 @@ class Recorder:
     def __init__(self, db, env: Mapping[str, str]):
         from cruddur_ops.pg import dump
 
-        self.db, self.env = db, env
+        self.db, self.child_env = db, env
         with db.connect(autocommit=True) as conn:
             self.tool = dump.find_tool("pg_dump", dump.server_major(conn), env)
 
@@ -78,7 +78,7 @@ class Recorder:
         if with_dump:
             args = ["--schema-only", "--no-owner", "--no-privileges"]
             args += [f"--exclude-table={t}" for t in BOOKKEEPING]
-            text = dump._run(self.tool, args, self.db, self.env).stdout.decode("utf-8", errors="replace")
+            text = dump._run(self.tool, args, self.db, self.child_env).stdout.decode("utf-8", errors="replace")
         with self.db.connect(autocommit=True) as conn:
             snap = catalog.snapshot(conn)
         return State(normalize(text), snap)
