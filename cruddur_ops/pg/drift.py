@@ -34,6 +34,8 @@ _CREATE_OTHER = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\
                            r"(VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _QNAME, re.IGNORECASE)
 _DROP = re.compile(r"DROP\s+(TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?"
                    r"(.*?)(?:\s+(?:CASCADE|RESTRICT))?\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+_ALTER_RENAME = re.compile(r"ALTER\s+(INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:IF\s+EXISTS\s+)?" + _QNAME
+                           + rf"\s+RENAME\s+TO\s+({_IDENT})", re.IGNORECASE)
 _CONSTRAINT_WORDS = {"constraint", "primary", "unique", "check", "foreign", "exclude", "like"}
 
 
@@ -116,6 +118,10 @@ def effects(statements) -> list[tuple[str, str, str | None]]:
                 drop = re.match(rf"DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({_IDENT})", action, re.IGNORECASE)
                 if drop and drop.group(1).lower() not in ("constraint",):
                     out.append(("drop", "column", f"{table}.{_ident(drop.group(1))}"))
+        elif m := _ALTER_RENAME.match(text):
+            kind = "view" if "VIEW" in m.group(1).upper() else m.group(1).lower()
+            old = _qualified(m.group(2))
+            out.append(("rename", kind, f"{old}\0{old.rsplit('.', 1)[0]}.{_ident(m.group(3))}"))
         elif m := _CREATE_INDEX.match(text):
             table = _qualified(m.group(2))
             out.append(("create", "index", f"{table.rsplit('.', 1)[0]}.{_ident(m.group(1))}"))

@@ -512,4 +512,6 @@ def forget(db, on_note: Callable[[str], None] = _noop) -> int:
                 count = conn.execute(f"DELETE FROM {SCHEMA}.{VERSIONS_TABLE}").rowcount
                 if _exists(conn, CHECKSUMS_TABLE):
                     conn.execute(f"DELETE FROM {SCHEMA}.{CHECKSUMS_TABLE}")
+                if _exists(conn, "schema_information"):  # the app's own migrations run again too
+                    conn.execute(f"UPDATE {SCHEMA}.schema_information SET last_successful_run = '0'")
             return count

@@ -42,6 +42,12 @@ def _on(server: Database, name: str) -> Database:
                     server.libpq_env)
 
 
+def _admin(server: Database):
+    """An autocommit session in the ``postgres`` database: every run takes its locks in the same database (an
+    advisory lock belongs to one), and it is never the template that CREATE DATABASE copies."""
+    return server.connect(dbname="postgres", autocommit=True)
+
+
 def _lock(conn, name: str) -> bool:
     return conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [LOCK_CLASS, name]).fetchone()[0]
 
@@ -76,7 +82,7 @@ def scratch_database(server: Database, on_note: Callable[[str], None] = lambda m
     """A new empty database on ``server`` for the block, dropped when it ends however it ends."""
     from psycopg import sql
 
-    admin = server.connect_maintenance()
+    admin = _admin(server)
     name = PREFIX + secrets.token_hex(6)
     try:
         sweep(admin, on_note)
@@ -97,6 +103,6 @@ def scratch_database(server: Database, on_note: Callable[[str], None] = lambda m
 
 def leftovers(server: Database) -> list[str]:
     """The ``cruddur__verify_*`` databases on ``server`` (for tests and `doctor`)."""
-    with server.connect_maintenance() as admin:
+    with _admin(server) as admin:
         return [n for (n,) in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
                                             [PREFIX.replace("_", "\\_") + "%"])]

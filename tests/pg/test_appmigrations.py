@@ -215,3 +215,11 @@ def test_an_app_migration_whose_column_is_gone_is_broken(db, folder):
     assert [(b.file, b.objects) for b in broken] == [(BIO_FILE, ["column public.users.bio"])]
     drift.reapply(db, folder, "1681123578345345")
     assert "bio" in _columns(db)
+
+
+@pytest.mark.integration
+def test_forget_makes_the_app_migrations_pending_too(db, folder):
+    migrate.up(db, folder)
+    assert migrate.forget(db) == 2  # the two dbmate versions
+    assert _last(db) == "0"
+    assert {r.state for r in migrate.status(db, folder).migrations} == {"pending"}

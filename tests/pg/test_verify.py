@@ -222,6 +222,8 @@ def test_effects_follow_drops_and_renames():
     CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS teams_about ON "Teams" (about);
     CREATE TABLE gone (id int);
     DROP TABLE IF EXISTS gone CASCADE;
+    CREATE INDEX old_name ON "Teams" (id);
+    ALTER INDEX IF EXISTS public.old_name RENAME TO new_name;
     """
 
     class Mig:
@@ -230,4 +232,4 @@ def test_effects_follow_drops_and_renames():
 
     assert sorted(drift.expected_objects([Mig])) == [
         ("column", "public.Teams.Name"), ("column", "public.Teams.about"), ("column", "public.Teams.id"),
-        ("index", "public.teams_about"), ("table", "public.Teams")]
+        ("index", "public.new_name"), ("index", "public.teams_about"), ("table", "public.Teams")]
