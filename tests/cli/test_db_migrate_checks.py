@@ -160,3 +160,25 @@ def test_sigterm_during_verify_drops_the_scratch_database(created, folder):
     assert proc.returncode == 143, err
     assert "scratch database was dropped" in err and out == ""
     _no_leftovers(created)
+
+
+def test_the_apps_lost_bio_column_after_db_setup(cli, new_db):
+    """The trial's case with the shipped files: `db setup`, then the bio column of the applied migration is dropped
+    (as a re-run schema.sql did): diff and status both name it, and reapply repairs it."""
+    cli("db", "setup", "--yes")
+    assert cli("db", "schema", "diff").exit_code == 0
+    with psycopg.connect(url_for(new_db), autocommit=True, connect_timeout=3) as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN bio")
+    diff = cli("db", "schema", "diff", "-o", "json", ok=False)
+    assert diff.exit_code == 1
+    doc = json.loads(diff.stdout)
+    assert doc["base"].endswith("schema.sql")
+    assert [(d["kind"], d["object"], d["migration"]) for d in doc["differences"]] == [
+        ("missing_column", "column public.users.bio", "20230415120000_add_bio_to_users.sql")]
+    status = cli.json("db", "migrate", "status")
+    assert [(r["version"], r["state"]) for r in status["migrations"]] == [
+        ("20230415120000", "broken"), ("20230420090000", "applied")]
+    cli("db", "migrate", "reapply", "20230415120000")
+    assert cli.json("db", "migrate", "status")["broken"] == 0
+    assert cli("db", "schema", "diff").exit_code == 0
+    _no_leftovers(new_db)
