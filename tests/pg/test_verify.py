@@ -140,7 +140,7 @@ def test_a_production_target_is_refused_before_any_connection(forgetful):
     with pytest.raises(ProdGuardError, match="--scratch-url"):
         verify.verify(prod, forgetful, _env())
     with pytest.raises(ProdGuardError, match="not a local server"):
-        verify.verify(Database.from_url(url_for("x")), forgetful, _env(),
+        verify.verify(Database.from_url("postgresql://postgres@127.0.0.1:1/x"), forgetful, _env(),
                       scratch_url="postgresql://u@other.invalid/postgres")
 
 
@@ -233,3 +233,12 @@ def test_effects_follow_drops_and_renames():
     assert sorted(drift.expected_objects([Mig])) == [
         ("column", "public.Teams.Name"), ("column", "public.Teams.about"), ("column", "public.Teams.id"),
         ("index", "public.new_name"), ("index", "public.teams_about"), ("table", "public.Teams")]
+
+
+def test_normalize_ignores_settings_comments_and_column_order():
+    one = ("--\n-- PostgreSQL database dump\n--\n\\restrict abc\nSET statement_timeout = 0;\n"
+           "CREATE TABLE public.t (\n    id integer NOT NULL,\n    b text\n);\n\nCREATE SCHEMA public;\n")
+    two = "\\restrict xyz\nCREATE TABLE public.t (\n    b text,\n    id integer NOT NULL\n);\n"
+    assert verify.normalize(one) == verify.normalize(two) == [
+        "CREATE TABLE public.t (", "    b text", "    id integer NOT NULL", ");"]
+    assert verify.normalize(two) != verify.normalize(two.replace("b text", "b varchar"))
