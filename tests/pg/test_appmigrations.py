@@ -223,3 +223,23 @@ def test_forget_makes_the_app_migrations_pending_too(db, folder):
     assert migrate.forget(db) == 2  # the two dbmate versions
     assert _last(db) == "0"
     assert {r.state for r in migrate.status(db, folder).migrations} == {"pending"}
+
+
+@pytest.mark.integration
+def test_verify_and_diff_run_the_app_files_with_the_dbmate_ones(db, folder):
+    import os
+
+    from cruddur_ops.pg import drift, scratch, verify
+
+    env = {"PATH": os.environ.get("PATH", "")}
+    result = verify.verify(db, folder, env, base=None)
+    assert [(r.name, r.down, r.up_again) for r in result.migrations] == [
+        ("users", "restores", "repeatable"), ("add_bio_column", "restores", "repeatable"),
+        ("handle_index", "restores", "repeatable")]
+    migrate.up(db, folder)
+    with psycopg.connect(db.url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN bio")
+    differences = drift.schema_diff(db, folder, env, base=None).differences
+    assert [(d.kind, d.object, d.migration) for d in differences] == [
+        ("missing_column", "column public.users.bio", BIO_FILE)]
+    assert scratch.leftovers(db) == []
