@@ -36,6 +36,8 @@ _DROP = re.compile(r"DROP\s+(TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?
                    r"(.*?)(?:\s+(?:CASCADE|RESTRICT))?\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _ALTER_RENAME = re.compile(r"ALTER\s+(INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:IF\s+EXISTS\s+)?" + _QNAME
                            + rf"\s+RENAME\s+TO\s+({_IDENT})", re.IGNORECASE)
+_SEARCH_PATH = re.compile(r"SET\s+(?:(?:LOCAL|SESSION)\s+)?search_path\s*(?:TO|=)\s*(.*?)\s*;?\s*$",
+                          re.IGNORECASE | re.DOTALL)
 _CONSTRAINT_WORDS = {"constraint", "primary", "unique", "check", "foreign", "exclude", "like"}
 
 
@@ -44,9 +46,9 @@ def _ident(text: str) -> str:
     return text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
 
 
-def _qualified(name: str) -> str:
+def _qualified(name: str, schema: str = "public") -> str:
     parts = [_ident(p) for p in re.findall(_IDENT, name)]
-    return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
+    return ".".join(parts) if len(parts) > 1 else f"{schema}.{parts[0]}"
 
 
 def _top_level(text: str, sep: str = ",") -> list[str]:
@@ -91,21 +93,30 @@ def effects(statements) -> list[tuple[str, str, str | None]]:
     """What the statements do to named objects, in order: ``(op, kind, name[, new name])`` as
     ``("create"|"drop"|"rename", "table"|"column"|"index"|"view"|"sequence", "public.users.bio", new)``."""
     out: list[tuple[str, str, str | None]] = []
+    schema = "public"  # where an unqualified name goes: the first schema of the search_path the migration sets
     for statement in statements:
         text = _strip_comments(statement.text)
-        if m := _CREATE_TABLE.match(text):
-            table = _qualified(m.group(1))
+        if m := _SEARCH_PATH.match(text):
+            first = _top_level(m.group(1))[0] if m.group(1).strip() else "public"
+            schema = "public" if first.strip("'\"").lower() in ("$user", "public", "default") else _ident(first)
+        elif m := _CREATE_TABLE.match(text):
+            table = _qualified(m.group(1), schema)
             out.append(("create", "table", table))
             for item in _top_level(_body(text, m.end() - 1)):
                 word = re.match(_IDENT, item)
                 if word and word.group(0).lower() not in _CONSTRAINT_WORDS:
                     out.append(("create", "column", f"{table}.{_ident(word.group(0))}"))
         elif m := _ALTER_TABLE.match(text):
-            table = _qualified(m.group(1))
+            table = _qualified(m.group(1), schema)
             rest = m.group(2)
             rename = re.match(rf"RENAME\s+TO\s+({_IDENT})", rest, re.IGNORECASE)
             if rename:
                 out.append(("rename", "table", f"{table}\0{table.rsplit('.', 1)[0]}.{_ident(rename.group(1))}"))
+                continue
+            moved = re.match(rf"SET\s+SCHEMA\s+({_IDENT})", rest, re.IGNORECASE)
+            if moved:
+                new = f"{_ident(moved.group(1))}.{table.rsplit('.', 1)[1]}"
+                out.append(("rename", "table", f"{table}\0{new}"))
                 continue
             rename = re.match(rf"RENAME\s+(?:COLUMN\s+)?({_IDENT})\s+TO\s+({_IDENT})", rest, re.IGNORECASE)
             if rename:
@@ -120,17 +131,17 @@ def effects(statements) -> list[tuple[str, str, str | None]]:
                     out.append(("drop", "column", f"{table}.{_ident(drop.group(1))}"))
         elif m := _ALTER_RENAME.match(text):
             kind = "view" if "VIEW" in m.group(1).upper() else m.group(1).lower()
-            old = _qualified(m.group(2))
+            old = _qualified(m.group(2), schema)
             out.append(("rename", kind, f"{old}\0{old.rsplit('.', 1)[0]}.{_ident(m.group(3))}"))
         elif m := _CREATE_INDEX.match(text):
-            table = _qualified(m.group(2))
-            out.append(("create", "index", f"{table.rsplit('.', 1)[0]}.{_ident(m.group(1))}"))
+            table = _qualified(m.group(2), schema)
+            out.append(("create", "index", f"{table.rsplit('.', 1)[0]}.{_ident(m.group(1))}\0{table}"))
         elif m := _CREATE_OTHER.match(text):
-            out.append(("create", m.group(1).lower(), _qualified(m.group(2))))
+            out.append(("create", m.group(1).lower(), _qualified(m.group(2), schema)))
         elif m := _DROP.match(text):
             kind = "view" if "VIEW" in m.group(1).upper() else m.group(1).lower()
             for name in _top_level(m.group(2)):
-                out.append(("drop", kind, _qualified(name)))
+                out.append(("drop", kind, _qualified(name, schema)))
     return out
 
 
@@ -148,23 +159,41 @@ class Missing:
 def expected_objects(migrations: list) -> dict[tuple[str, str], str]:
     """The objects the migrations (in order) leave behind, each with the file that created it."""
     alive: dict[tuple[str, str], str] = {}
+    index_table: dict[str, str] = {}  # index -> its table
+
+    def children(table: str) -> list[tuple[str, str]]:
+        return ([k for k in alive if k[0] == "column" and k[1].rsplit(".", 1)[0] == table]
+                + [k for k in alive if k[0] == "index" and index_table.get(k[1]) == table])
+
     for mig in migrations:
         for op, kind, name in effects(mig.up.statements):
             assert name is not None
             if op == "create":
+                if kind == "index":
+                    name, table = name.split("\0")
+                    index_table[name] = table
                 alive[(kind, name)] = mig.file
             elif op == "drop":
-                alive.pop((kind, name), None)
                 if kind == "table":
-                    for key in [k for k in alive if k[0] == "column" and k[1].startswith(name + ".")]:
+                    for key in children(name):
                         alive.pop(key)
+                alive.pop((kind, name), None)
             elif op == "rename":
                 old, new = name.split("\0")
+                if kind == "table":
+                    new_schema = new.rsplit(".", 1)[0]
+                    for key in children(old):
+                        if key[0] == "column":
+                            alive[("column", new + key[1][len(old):])] = alive.pop(key)
+                        else:
+                            moved = f"{new_schema}.{key[1].rsplit('.', 1)[1]}"
+                            index_table.pop(key[1], None)
+                            index_table[moved] = new
+                            alive[("index", moved)] = alive.pop(key)
+                if kind == "index" and old in index_table:
+                    index_table[new] = index_table.pop(old)
                 if (kind, old) in alive:
                     alive[(kind, new)] = alive.pop((kind, old))
-                if kind == "table":
-                    for key in [k for k in alive if k[0] == "column" and k[1].startswith(old + ".")]:
-                        alive[("column", new + key[1][len(old):])] = alive.pop(key)
     return alive
 
 

@@ -224,6 +224,13 @@ def test_effects_follow_drops_and_renames():
     DROP TABLE IF EXISTS gone CASCADE;
     CREATE INDEX old_name ON "Teams" (id);
     ALTER INDEX IF EXISTS public.old_name RENAME TO new_name;
+    CREATE TABLE temp_t (id int);
+    CREATE INDEX temp_t_idx ON temp_t (id);
+    DROP TABLE temp_t;
+    SET search_path TO app, public;
+    CREATE TABLE moved (id int);
+    CREATE INDEX moved_idx ON moved (id);
+    ALTER TABLE moved SET SCHEMA archive;
     """
 
     class Mig:
@@ -231,8 +238,9 @@ def test_effects_follow_drops_and_renames():
         up = type("S", (), {"statements": split_statements(sql)})
 
     assert sorted(drift.expected_objects([Mig])) == [
-        ("column", "public.Teams.Name"), ("column", "public.Teams.about"), ("column", "public.Teams.id"),
-        ("index", "public.new_name"), ("index", "public.teams_about"), ("table", "public.Teams")]
+        ("column", "archive.moved.id"), ("column", "public.Teams.Name"), ("column", "public.Teams.about"), ("column", "public.Teams.id"),
+        ("index", "archive.moved_idx"), ("index", "public.new_name"), ("index", "public.teams_about"),
+        ("table", "archive.moved"), ("table", "public.Teams")]
 
 
 def test_normalize_ignores_settings_comments_and_column_order():
