@@ -5,8 +5,7 @@ from __future__ import annotations
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
 from cruddur_ops.errors import CruddurError
 
-PLACEHOLDERS = {"mock", "placeholder", "todo", "tbd", "none", "null", "nil", "changeme", "fake", "dummy", "test",
-                "xxx", "cognito_user_id", "-", "0"}
+from cruddur_ops.aws.cognito import PLACEHOLDERS, is_placeholder  # noqa: F401  (one definition, shared)
 
 
 # --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
@@ -90,12 +89,6 @@ def fix_seed_handles(ctx: Context) -> str:
 
 
 # --- 5. Cognito ids ---------------------------------------------------------------------------------------------------
-def is_placeholder(value: str | None) -> bool:
-    """Empty, or a stand-in such as ``MOCK`` that no Cognito user has (a real one is the user's sub, a UUID)."""
-    text = (value or "").strip().lower()
-    return not text or text in PLACEHOLDERS or text.startswith("mock")
-
-
 def check_cognito_user_ids(ctx: Context) -> Check:
     users = ctx.users()
     bad = [{"handle": u["handle"], "cognito_user_id": u["cognito_user_id"]} for u in users
