@@ -190,7 +190,7 @@ def unlinked_users(plan: UserIdPlan, db_users: Iterable[dict], *, handles: Itera
     for row in plan["users_without_cognito"]:
         reasons[row["handle"]] = f"no Cognito user has preferred_username '{row['handle']}'"
     claimed = {r["handle"] for key in ("updates", "relinks", "already_right", "not_linkable", "conflicts")
-               for r in plan[key]}  # type: ignore[literal-required]
+               for r in plan[key]}
     wanted = list(dict.fromkeys(handles)) if handles is not None else sorted(claimed)
     out = []
     for handle in wanted:
@@ -236,7 +236,7 @@ def sync_user_ids(client, pool_id: str, db, *, prod: bool = False, dry_run: bool
         plan = plan_user_ids(cognito_users, db_users, placeholder=placeholder)
         if handles is not None:  # only the users asked for are written or reported
             for key in ("updates", "relinks", "already_right", "not_linkable", "conflicts", "users_without_cognito"):
-                plan[key] = [r for r in plan[key] if r["handle"] in handles]  # type: ignore[literal-required]
+                plan[key] = [r for r in plan[key] if r["handle"] in handles]
         changes = list(plan["updates"])
         if relink and plan["relinks"]:
             changes += plan["relinks"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from cruddur_ops.aws.cognito import PLACEHOLDERS, is_placeholder  # noqa: F401  (one definition, shared)
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
 from cruddur_ops.errors import CruddurError
-
-from cruddur_ops.aws.cognito import PLACEHOLDERS, is_placeholder  # noqa: F401  (one definition, shared)
 
 
 # --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
