@@ -276,23 +276,40 @@ def test_two_conversations_between_the_same_users_are_reported_but_not_a_fault(c
 
 
 # --- 10. sessions ---------------------------------------------------------------------------------------------------------------------
-def test_other_sessions_warn_and_fix_ends_them(cli, world):
+def test_fix_never_ends_sessions_end_sessions_names_them_and_asks(cli, world):
     import psycopg
 
-    blocker = psycopg.connect(world.url, autocommit=True, application_name="blocker")
+    blocker = psycopg.connect(world.url, autocommit=True, application_name="the-apps-pool")
     try:
         _, _, checks = run(cli, world)
         sessions = checks["blocking-sessions"]
-        assert sessions["status"] == "warn" and sessions["fixable"]
-        assert [s["application"] for s in sessions["details"]] == ["blocker"]
-        assert "cruddur db kill-all" in sessions["fix"]
-        _, doc, checks = run(cli, world, "--fix", "--yes")
-        assert doc["fixes"] == [{"name": "blocking-sessions", "applied": True, "result": "ended 1 session(s)"}]
+        assert sessions["status"] == "warn" and not sessions["fixable"]
+        assert [s["application"] for s in sessions["details"]] == ["the-apps-pool"]
+        assert "cruddur doctor --end-sessions" in sessions["fix"] and "application 'the-apps-pool'" in sessions["found"]
+        _, doc, checks = run(cli, world, "--fix", "--yes")  # data only: the app's session stays
+        assert all(f["name"] != "blocking-sessions" for f in doc["fixes"])
+        assert checks["blocking-sessions"]["status"] == "warn"
+        assert blocker.execute("SELECT 1").fetchone() == (1,)
+
+        refused = cli("doctor", "--seed", world.seed_file, "--end-sessions", ok=False)  # no terminal, no --yes
+        assert refused.exit_code == 7 and "application 'the-apps-pool' from 127.0.0.1:" in refused.stderr
+        assert blocker.execute("SELECT 1").fetchone() == (1,)
+
+        result, doc, checks = run(cli, world, "--end-sessions", "--yes")
+        (ended,) = doc["fixes"]
+        assert ended["name"] == "end-sessions" and ended["applied"] is True
+        assert ended["result"].startswith("ended 1 session(s): pid ") and "application 'the-apps-pool'" in ended["result"]
         assert checks["blocking-sessions"]["status"] == "ok"
         with pytest.raises(psycopg.OperationalError):
             blocker.execute("SELECT 1")
     finally:
         blocker.close()
+
+
+def test_end_sessions_on_a_remote_database_is_refused_before_connecting(cli, aws_env):
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.cruddur.invalid/cruddur")
+    result = cli("doctor", "--end-sessions", "--yes", ok=False)
+    assert result.exit_code == 6 and PASSWORD not in result.stderr
 
 
 # --- bounds -------------------------------------------------------------------------------------------------------------------------------
