@@ -19,6 +19,8 @@ failure of its own. The checks, in order:
 9. ``group-rows-year``   group rows outside the current year, hidden by the app's ``begins_with(sk, year)``
 10. ``group-row-users``   group rows naming a user uuid that is not in ``users``
 11. ``duplicate-conversations`` two users with more than one conversation
+11b. ``orphan-conversations`` messages ``MSG#g`` with no group row for ``g``, and group rows whose conversation has
+    no messages (after a partial scan, each candidate is confirmed with a query)
 12. ``blocking-sessions`` other sessions on the database, which make a plain ``DROP DATABASE`` fail. ``--fix``
     repairs data only and never ends a session (a running app's connection pool is one); ending them is its own
     action, ``--end-sessions`` (:func:`end_sessions`), which names each session (pid, application_name, client
@@ -51,6 +53,7 @@ from cruddur_ops.doctor.ddb import (
     check_group_rows_current,
     check_group_rows_year,
     check_message_timestamps,
+    check_orphan_conversations,
     fix_duplicate_group_rows,
     fix_dynamodb_table,
     fix_group_rows_current,
@@ -93,6 +96,7 @@ CHECKS = [
     CheckSpec("group-rows-year", "Group rows in the current year", check_group_rows_year),
     CheckSpec("group-row-users", "Group row users in users", check_group_row_users),
     CheckSpec("duplicate-conversations", "Duplicate conversations", check_duplicate_conversations),
+    CheckSpec("orphan-conversations", "Conversations with messages and group rows", check_orphan_conversations),
     CheckSpec("blocking-sessions", "Sessions blocking db drop", check_blocking_sessions),  # never a --fix
 ]
 NAMES = [spec.name for spec in CHECKS]
