@@ -213,7 +213,9 @@ def list_tables(ctx: typer.Context, output: OutputOpt = None) -> None:
 
 @app.command("describe")
 def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.")] = TABLE, output: OutputOpt = None) -> None:
-    """Show a table's keys, indexes, stream, billing and size.
+    """Show everything DescribeTable and DescribeTimeToLive say of a table: keys, indexes (projections with
+    their INCLUDE attributes, GSI throughput), billing, stream, TTL, encryption, table class, deletion
+    protection, point-in-time recovery (when the engine answers) and size.
 
     Example: cruddur ddb describe cruddur-messages
     """
@@ -221,15 +223,31 @@ def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Tabl
 
     d = tables.describe(settings(ctx).dynamodb(), table)
 
+    def throughput(value: dict | None) -> str:
+        return f"read {value['read']}, write {value['write']}" if value else "-"
+
     def sections():
+        ttl = d.get("ttl")
+        sse = d["sse"]
         facts = [{"field": k, "value": v} for k, v in (
             ("name", d["name"]), ("status", d["status"]), ("keys", d["keys"]), ("billing", d["billing"]),
+            ("provisioned", throughput(d["provisioned"])),
             ("stream", f"{d['stream']['view_type']} {d['stream']['arn'] or ''}" if d["stream"]["enabled"] else "off"),
-            ("items", d["item_count"]), ("size (bytes)", d["size_bytes"]), ("created", d["created_at"]),
-            ("deletion protection", d["deletion_protection"]))]
+            ("time to live", f"{ttl['status']} ({ttl['attribute']})" if ttl and ttl.get("attribute")
+             else (ttl or {}).get("status") or "not answered"),
+            ("encryption", f"{sse['type']} {sse['status']}" + (f" {sse['kms_key_arn']}" if sse["kms_key_arn"] else "")
+             if sse["status"] else "AWS owned key (default)"),
+            ("table class", d["table_class"]), ("deletion protection", d["deletion_protection"]),
+            ("point-in-time recovery", d.get("point_in_time_recovery") or "not answered"),
+            ("items", d["item_count"]), ("size (bytes)", d["size_bytes"]), ("created", d["created_at"]))]
+        if d["replicas"]:
+            facts.append({"field": "replicas", "value": ", ".join(d["replicas"])})
         return [Section(d["name"], [Column("", "field"), Column("", "value")], facts),
                 Section("Indexes", [Column("name", "name"), Column("kind", "kind"), Column("keys", "keys"),
-                                    Column("projection", "projection"), Column("status", "status")], d["indexes"])]
+                                    Column("projection", lambda i: i["projection"] + (
+                                        " (" + ", ".join(i["non_key_attributes"]) + ")" if i["non_key_attributes"] else "")),
+                                    Column("throughput", lambda i: throughput(i["provisioned"])),
+                                    Column("status", "status")], d["indexes"])]
 
     render.emit({"table": d}, output, sections)
 
