@@ -103,8 +103,15 @@ def schema_load(
             s.guard_write("dynamodb", "create tables")
         return _account_id(s)
 
+    def ssm_value(name: str) -> str:  # asked only when a table uses an SSM-typed parameter
+        if not plan_only:
+            s.guard_write("dynamodb", "create tables")
+        return s.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+    # Locally AWS::AccountId is the documented placeholder 000000000000 and SSM is not asked
     context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
-                      region=s.region or "us-east-1", account_id="000000000000" if local else account_id)
+                      region=s.region or "us-east-1", account_id=LOCAL_ACCOUNT_ID if local else account_id,
+                      ssm=None if local else ssm_value)
     read, used = _schemas(files, context=context)  # bad input is reported first, before the guard
     if not plan_only:  # before the first request
         s.guard_write("dynamodb", "create tables")
@@ -169,11 +176,23 @@ def schema_load(
             f"schema wants {first.schema_wants}); rerun with {hint}")
 
 
+LOCAL_ACCOUNT_ID = "000000000000"  # AWS::AccountId on local endpoints (DynamoDB Local's own ARNs use it too)
+
+
 def _account_id(s) -> str:
+    """AWS::AccountId from STS, asked only when a template names it. A failed lookup is an error (a made-up
+    account would end up in table names and tags on AWS); ``--parameter-overrides AWS::AccountId=…`` avoids it."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from cruddur_ops.errors import AuthError, EngineError
+
+    hint = "pass --parameter-overrides AWS::AccountId=123456789012 (your account) to skip the lookup"
     try:
         return s.client("sts").get_caller_identity()["Account"]
-    except Exception:  # noqa: BLE001 — only AWS::AccountId needs it; a template without it reads the same
-        return "000000000000"
+    except (NoCredentialsError, ClientError) as exc:
+        raise AuthError(f"AWS::AccountId: STS GetCallerIdentity failed ({exc}); {hint}") from None
+    except BotoCoreError as exc:
+        raise EngineError(f"AWS::AccountId: STS could not be asked ({exc}); {hint}") from None
 
 
 @app.command("drop")
