@@ -672,9 +672,9 @@ def global_table_request(props: dict, logical_id: str, region: str) -> tuple[dic
     sse = props.get("SSESpecification")
     if isinstance(sse, dict):
         mapped: dict[str, Any] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
-        key = (here.get("SSESpecification") or {}).get("KMSMasterKeyId")
-        if key is not None:
-            mapped["KMSMasterKeyId"] = key
+        kms_key = (here.get("SSESpecification") or {}).get("KMSMasterKeyId")
+        if kms_key is not None:
+            mapped["KMSMasterKeyId"] = kms_key
         request["SSESpecification"] = mapped
     for key in ("TableClass", "DeletionProtectionEnabled", "Tags"):
         if key in here:
