@@ -51,12 +51,29 @@ def _schemas(files: list[Path] | None, *, context=None):
     """The schema files read (FILES, else the defaults, named in a note) and the list of files used."""
     from cruddur_ops.ddb import schema
 
+    files = _schema_files(files)
+    return schema.read(files, context=context), [str(f) for f in files]
+
+
+def _schema_files(files: list[Path] | None) -> list[Path]:
     if not files:
         files = defaults.schema_files()
         if not files:
             raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass FILE arguments")
         render.note(f"schema files: {', '.join(str(f) for f in files)} (from {defaults.project().source('schemas')})")
-    return schema.read(files, context=context), [str(f) for f in files]
+    return list(files)
+
+
+def _pattern_tables(files: list[Path] | None) -> tuple[list, list[str], list[dict]]:
+    """For the pattern commands: each schema file read on its own; a file that cannot be read is skipped, named
+    with its reason on stderr (the others still count)."""
+    from cruddur_ops.ddb import patterns
+
+    files = _schema_files(files)
+    tables, skipped = patterns.read_each(files)
+    for entry in skipped:
+        render.warn(f"skipped {entry['file']}: {entry['reason']}")
+    return tables, [str(f) for f in files], skipped
 
 
 # --- tables -----------------------------------------------------------------------------------------------
@@ -438,8 +455,7 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     from cruddur_ops.ddb import patterns
     from cruddur_ops.ddb.schema import require_app_design, require_keys
 
-    read, used = _schemas(schema_files)
-    specs = read.tables
+    specs, used, _ = _pattern_tables(schema_files)
     pattern = patterns.find(specs, name)
     request = patterns.build_request(pattern, params, limit=limit, table=table)
     if explain:
@@ -571,22 +587,25 @@ def list_conversations(
 
 @pattern_app.command("list")
 def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt = None) -> None:
-    """List every access pattern the schema files declare.
+    """List every access pattern the schema files declare. Each file is read on its own: one that cannot be
+    read (a template needing a parameter) is skipped and named on stderr with the reason.
 
     Example: cruddur ddb pattern list --output json
     """
-    read, used = _schemas(schema)
-    rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    tables, used, skipped = _pattern_tables(schema)
+    rows = [p.to_dict() for t in tables for p in t.patterns.values()]
     def key_and_sort(r: dict) -> str:
         key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
         sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
         return f"{key}\n{sort}" if sort else key
 
-    render.emit({"patterns": rows, "count": len(rows), "files": used}, output, lambda: [Section("Access patterns", [
-        Column("name", "name", wrap=False),
-        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
-        Column("key / sort", key_and_sort, wrap=False),
-        Column("description", "description", wrap=True)], rows)])
+    caption = f"skipped {len(skipped)} file(s) that could not be read (see stderr)" if skipped else None
+    render.emit({"patterns": rows, "count": len(rows), "files": used, "skipped_files": skipped}, output,
+                lambda: [Section("Access patterns", [
+                    Column("name", "name", wrap=False),
+                    Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+                    Column("key / sort", key_and_sort, wrap=False),
+                    Column("description", "description", wrap=True)], rows, caption=caption)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
