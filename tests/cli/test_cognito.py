@@ -228,3 +228,27 @@ def test_the_project_file_names_the_placeholder(cli, pg_env, pg_conn, seed_file,
     cli("db", "schema-load")
     cli("db", "seed", seed_file)
     assert _link(pg_conn, "ada") == "NO-ACCOUNT"
+
+
+@pytest.mark.integration
+def test_unconfirmed_self_sign_ups_stay_unlinked_and_reset_required_users_link(cli, aws, pg_env, pg_conn, seed_file):
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)  # ada, bo, cy hold MOCK
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-account", "preferred_username": "ada", "confirmed": True}])
+    app_client = client.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    client.sign_up(ClientId=app_client, Username="cy-signup", Password="Xy7!long-enough",
+                   UserAttributes=[{"Name": "preferred_username", "Value": "cy"},
+                                   {"Name": "email", "Value": "cy@cruddur.test"}])
+    client.admin_update_user_attributes(UserPoolId=pool, Username="ada-account",
+                                        UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+    client.admin_reset_user_password(UserPoolId=pool, Username="ada-account")
+    assert client.admin_get_user(UserPoolId=pool, Username="ada-account")["UserStatus"] == "RESET_REQUIRED"
+    assert client.admin_get_user(UserPoolId=pool, Username="cy-signup")["UserStatus"] == "UNCONFIRMED"
+
+    result = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json", ok=False)
+    assert result.exit_code == 5
+    assert "cy (Cognito user cy-signup is an unconfirmed self sign-up)" in result.stderr
+    doc = json.loads(result.stdout)
+    assert [u["handle"] for u in doc["updates"]] == ["ada"] and doc["rows_changed"] == 1
+    assert _link(pg_conn, "ada") == sub_of(client, pool, "ada-account") and _link(pg_conn, "cy") == "MOCK"
