@@ -124,52 +124,54 @@ def _parse_time(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def pin(client, table: str, planned: list[PlannedConversation]) -> list[PlannedConversation]:
+def pin(client, table: str, planned: list[PlannedConversation], *, workers: int = 16) -> list[PlannedConversation]:
     """Floating conversations the app wrote into keep their seed lines before the app's first message.
 
-    One consistent query per floating conversation. When it holds a message that is not the seed's own
-    (``message_uuid`` not derived from the group and position), the conversation is pinned: if every seed line is
-    already there before the app's first message, those times are kept (nothing moves); otherwise the seed's lines
-    are re-timed to end just before that message. Pinned conversations then settle like a fixed ``start``: copies
-    at other times (an older seed's, even ones after the app's message) are removed.
+    One consistent query per floating conversation (in parallel). When it holds a message that is not the seed's
+    own (``message_uuid`` not derived from the group and position), the conversation is pinned: if every seed line
+    is already there before the app's first message, those times are kept (nothing moves); otherwise the seed's
+    lines are re-timed to end just before that message. Pinned conversations then settle like a fixed ``start``:
+    copies at other times (an older seed's, even ones after the app's message) are removed.
     """
-    out = []
-    for pc in planned:
-        if not pc.moves:
-            out.append(pc)
-            continue
-        n = len(pc.conversation.messages)
-        ours = {message_uuid_for(pc.group_uuid, i): i for i in range(n)}
-        found = []
-        pages = client.get_paginator("query").paginate(
-            TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
-            ProjectionExpression="sk, message_uuid",
-            ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}})
-        for page in pages:
-            found.extend(page["Items"])
-        app_times = sorted(i["sk"]["S"] for i in found if i.get("message_uuid", {}).get("S") not in ours)
-        if not app_times:
-            out.append(pc)
-            continue
-        first_app = app_times[0]
-        kept: dict[int, str] = {}
-        for item in found:
-            index = ours.get(item.get("message_uuid", {}).get("S", ""))
-            sk = item["sk"]["S"]
-            if index is not None and sk < first_app and sk > kept.get(index, ""):
-                kept[index] = sk
-        times = [kept.get(i) for i in range(n)]
-        if all(times) and all(a < b for a, b in zip(times, times[1:], strict=False)):  # type: ignore[operator]
-            new_times = [t for t in times if t]
-        else:
-            anchor = _parse_time(first_app)
-            if anchor is None:  # not a time the seed can reason about: leave the conversation as planned
-                out.append(pc)
-                continue
-            step = STEP if n == 1 else min(STEP, timedelta(seconds=1))
-            new_times = [iso(anchor - step * (n - i)) for i in range(n)]
-        out.append(PlannedConversation(pc.conversation, new_times, pc.group_uuid, moves=False, pinned=True))
-    return out
+    floating = [pc for pc in planned if pc.moves]
+    if not floating:
+        return planned
+    with ThreadPoolExecutor(max(1, min(workers, len(floating))), thread_name_prefix="pin") as pool:
+        pinned = dict(zip((pc.group_uuid for pc in floating),
+                          pool.map(lambda pc: _pin_one(client, table, pc), floating), strict=True))
+    return [pinned.get(pc.group_uuid, pc) if pc.moves else pc for pc in planned]
+
+
+def _pin_one(client, table: str, pc: PlannedConversation) -> PlannedConversation:
+    n = len(pc.conversation.messages)
+    ours = {message_uuid_for(pc.group_uuid, i): i for i in range(n)}
+    found = []
+    pages = client.get_paginator("query").paginate(
+        TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
+        ProjectionExpression="sk, message_uuid",
+        ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}})
+    for page in pages:
+        found.extend(page["Items"])
+    app_times = sorted(i["sk"]["S"] for i in found if i.get("message_uuid", {}).get("S") not in ours)
+    if not app_times:
+        return pc
+    first_app = app_times[0]
+    kept: dict[int, str] = {}
+    for item in found:
+        index = ours.get(item.get("message_uuid", {}).get("S", ""))
+        sk = item["sk"]["S"]
+        if index is not None and sk < first_app and sk > kept.get(index, ""):
+            kept[index] = sk
+    times = [kept.get(i) for i in range(n)]
+    if all(times) and all(a < b for a, b in zip(times, times[1:], strict=False)):  # type: ignore[operator]
+        new_times = [t for t in times if t]
+    else:
+        anchor = _parse_time(first_app)
+        if anchor is None:  # not a time the seed can reason about: leave the conversation as planned
+            return pc
+        step = STEP if n == 1 else min(STEP, timedelta(seconds=1))
+        new_times = [iso(anchor - step * (n - i)) for i in range(n)]
+    return PlannedConversation(pc.conversation, new_times, pc.group_uuid, moves=False, pinned=True)
 
 
 def _check_sizes(seed: SeedFile, pc: PlannedConversation, users: dict[str, User]) -> None:
@@ -319,7 +321,7 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     missing = sorted(seed_file.handles() - set(by_handle))
     if missing:
         raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
-    planned = pin(client, table, plan(seed_file, by_handle, now))
+    planned = pin(client, table, plan(seed_file, by_handle, now), workers=workers)
     started = time.perf_counter()
     estimate = WriteEstimate(client.describe_table(TableName=table)["Table"]) if capacity == "computed" else None
     writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
