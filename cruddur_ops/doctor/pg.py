@@ -89,14 +89,18 @@ def fix_seed_handles(ctx: Context) -> str:
 
 # --- 5. Cognito ids ---------------------------------------------------------------------------------------------------
 def check_cognito_user_ids(ctx: Context) -> Check:
+    from cruddur_ops import defaults
+
     users = ctx.users()
+    placeholder = defaults.cognito_placeholder()
     bad = [{"handle": u["handle"], "cognito_user_id": u["cognito_user_id"]} for u in users
-           if is_placeholder(u["cognito_user_id"])]
+           if is_placeholder(u["cognito_user_id"], placeholder)]
     if bad:
         return Check("cognito-user-ids", WARN,
                      f"{len(bad)} of {len(users)} users have an empty or placeholder cognito_user_id: "
                      + ", ".join(f"{b['handle']} ({b['cognito_user_id'] or 'empty'})" for b in bad[:8])
-                     + (" …" if len(bad) > 8 else "") + "; signing in will not find them",
+                     + (" …" if len(bad) > 8 else "") + f"; signing in will not find them (users without an "
+                     f"account hold {placeholder}, the app's convention)",
                      "copy the pool's subs into users: `cruddur cognito update-user-ids`", details=_capped(bad))
     return Check("cognito-user-ids", OK, f"all {len(users)} users have a cognito_user_id")
 
