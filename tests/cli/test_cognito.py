@@ -252,3 +252,18 @@ def test_unconfirmed_self_sign_ups_stay_unlinked_and_reset_required_users_link(c
     doc = json.loads(result.stdout)
     assert [u["handle"] for u in doc["updates"]] == ["ada"] and doc["rows_changed"] == 1
     assert _link(pg_conn, "ada") == sub_of(client, pool, "ada-account") and _link(pg_conn, "cy") == "MOCK"
+
+
+@pytest.mark.integration
+def test_db_setup_works_with_the_apps_not_null_schema(cli, new_db, seed_file, tmp_path):
+    import psycopg
+
+    from tests.pg.fixtures import url_for
+
+    schema = tmp_path / "app_schema.sql"
+    schema.write_text(APP_SHAPED_SCHEMA)
+    doc = cli.json("db", "setup", seed_file, "--schema", schema)
+    assert doc["seed"]["users"]["inserted"] == 3
+    with psycopg.connect(url_for(new_db)) as conn:
+        rows = conn.execute("SELECT handle, cognito_user_id FROM users ORDER BY handle").fetchall()
+    assert rows == [("ada", "MOCK"), ("bo", "MOCK"), ("cy", "MOCK")]
