@@ -390,4 +390,4 @@ def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "11 ok, 1 warn" in result.stdout
+    assert "12 ok, 1 warn" in result.stdout
