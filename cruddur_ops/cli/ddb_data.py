@@ -388,8 +388,8 @@ def update(
     """Update one item: SET, REMOVE and ADD, and print the item as it is now.
 
     Paths are document paths, as in the AWS CLI: `meta.views[0]` is the list element inside the map `meta`
-    (a name holding a dot goes in backticks: `` `meta.x` ``). Paths that overlap (`a` and `a.b`, or one path
-    twice) are refused with DynamoDB's reason before any request, exit 3.
+    (a name holding a dot goes in backticks, e.g. --set '`meta.x`=1'). Paths that overlap (`a` and `a.b`, or one
+    path twice) are refused with DynamoDB's reason before any request, exit 3.
 
     Example: cruddur ddb update orders CUSTOMER#42 ORDER#1 --set status=shipped --set meta.tags[0]=new --add views=1 --remove draft
     """
