@@ -3,7 +3,8 @@
 The app's own files ship inside the package (``cruddur_ops/data/{schemas,seeds,migrations}``, read through
 ``importlib.resources``). A project folder is used only when a project file names it: ``cruddur.toml`` in the
 current directory or a parent (top-level keys ``schemas``, ``seeds``, ``migrations``), or ``[tool.cruddur]`` in a
-``pyproject.toml`` there; paths are relative to that file. A stray ``schemas/`` folder in the current directory is
+``pyproject.toml`` there; paths are relative to that file. One more key, ``cognito_placeholder``, names the text
+``users.cognito_user_id`` holds for a user without a Cognito account (default ``MOCK``, the app's convention). A stray ``schemas/`` folder in the current directory is
 never picked up on its own.
 """
 
@@ -17,6 +18,8 @@ from pathlib import Path
 from cruddur_ops.errors import InputError
 
 KINDS = ("schemas", "seeds", "migrations")
+VALUES = ("cognito_placeholder",)  # project keys that hold text, not a folder
+COGNITO_PLACEHOLDER = "MOCK"  # the app's own seed.sql and schema.sql (NOT NULL) convention
 PROJECT_FILE = "cruddur.toml"
 
 
@@ -31,6 +34,7 @@ class Project:
 
     file: Path | None = None
     folders: dict[str, Path] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
 
     def folder(self, kind: str) -> Path:
         return self.folders.get(kind) or shipped_dir(kind)
@@ -58,13 +62,19 @@ def _project_from(path: Path, table: dict) -> Project:
     if not isinstance(table, dict):
         raise InputError("the cruddur settings must be a table", path=path)
     folders: dict[str, Path] = {}
+    values: dict[str, str] = {}
     for key, value in table.items():
+        if key in VALUES:
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"{key}: must be non-empty text, got {value!r}", path=path)
+            values[key] = value
+            continue
         if key not in KINDS:
-            raise InputError(f"unknown key {key!r} (known: {', '.join(KINDS)})", path=path)
+            raise InputError(f"unknown key {key!r} (known: {', '.join(KINDS + VALUES)})", path=path)
         if not isinstance(value, str) or not value:
             raise InputError(f"{key}: must be a folder path (text), got {value!r}", path=path)
         folders[key] = (path.parent / value).resolve()
-    return Project(file=path, folders=folders)
+    return Project(file=path, folders=folders, values=values)
 
 
 def find_project(start: Path | None = None) -> Project:
@@ -118,3 +128,9 @@ def sql_schema_file() -> Path:
 
 def migrations_dir() -> Path:
     return project().folder("migrations")
+
+
+def cognito_placeholder() -> str:
+    """What ``users.cognito_user_id`` holds for a user without a Cognito account: the project file's
+    ``cognito_placeholder``, else ``MOCK`` (the app declares the column NOT NULL and tests ``= 'MOCK'``)."""
+    return project().values.get("cognito_placeholder", COGNITO_PLACEHOLDER)

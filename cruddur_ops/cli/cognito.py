@@ -48,14 +48,22 @@ RelinkOpt = Annotated[bool, typer.Option(
     "--relink", help="Also replace a cognito_user_id that is already set (asks first, listing each change).")]
 
 
+HandleOpt = Annotated[Optional[list[str]], typer.Option(
+    "--handle", help="Link only this user (repeatable); it must end linked, else exit 5.", show_default=False)]
+
+
 @app.command("update-user-ids")
 def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRunOpt = False, relink: RelinkOpt = False,
-                    yes: YesOpt = False, output: OutputOpt = None) -> None:
+                    handle: HandleOpt = None, yes: YesOpt = False, output: OutputOpt = None) -> None:
     """Set users.cognito_user_id to the Cognito sub where users.handle is the user's preferred_username.
 
-    One transaction. Only enabled, CONFIRMED Cognito users are linked. An id that is already set is replaced
-    only with --relink, after a confirmation listing each change (--yes skips it). A handle claimed by two
-    Cognito users is a conflict: reported, nothing written, exit 5.
+    One transaction. Enabled CONFIRMED, FORCE_CHANGE_PASSWORD (created by an administrator) and RESET_REQUIRED
+    users are linked; UNCONFIRMED self sign-ups and disabled users never are. An id still holding the
+    placeholder (MOCK, or cruddur.toml's cognito_placeholder) counts as unlinked and is filled. An id that is
+    already set is replaced only with --relink, after a confirmation listing each change (--yes skips it).
+    A handle claimed by two Cognito users is a conflict: reported, nothing written, exit 5. Users asked for
+    (--handle; by default every user a Cognito account names) that stay unlinked are listed with the reason,
+    exit 5.
 
     Example: cruddur cognito update-user-ids --dry-run
     """
@@ -75,7 +83,7 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
         confirm(f"Replace the Cognito link of these {len(relinks)} user(s)?", yes=yes, what=f"relink {len(relinks)} user(s)")
 
     doc = plan = cognito.sync_user_ids(s.client("cognito-idp"), pool, db, prod=s.prod, dry_run=dry_run,
-                                       relink=relink, confirm=ask)
+                                       relink=relink, confirm=ask, handles=handle)
     for user in plan["without_preferred_username"]:
         render.warn(f"Cognito user {user['username']} has no preferred_username; it matches no handle")
     for row in plan["not_linkable"]:
@@ -107,8 +115,12 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
             out.append(Section("Conflicts (nothing written)", [
                 Column("handle", "handle"), Column("reason", "reason"),
                 Column("cognito users", lambda r: [u["username"] for u in r["cognito_users"]])], plan["conflicts"]))
+        if plan["unlinked"]:
+            out.append(Section("Asked for, still unlinked", [
+                Column("handle", "handle"), Column("cognito_user_id", "cognito_user_id"), Column("reason", "reason")],
+                plan["unlinked"]))
         if plan["not_linkable"]:
-            out.append(Section("Cognito users not linked (disabled or not confirmed)", [
+            out.append(Section("Cognito users not linked (disabled or unconfirmed)", [
                 Column("handle", "handle"), Column("username", "username"), Column("reason", "reason")],
                 plan["not_linkable"]))
         if plan["users_without_cognito"]:
@@ -128,3 +140,10 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
     if plan["conflicts"]:
         raise ConflictError(f"{len(plan['conflicts'])} conflict(s) ("
                            + ", ".join(r["handle"] for r in plan["conflicts"]) + "); nothing written")
+    if plan["unlinked"]:
+        by_reason: dict[str, list[str]] = {}
+        for row in plan["unlinked"]:
+            by_reason.setdefault(row["reason"], []).append(row["handle"])
+        raise ConflictError(f"{len(plan['unlinked'])} user(s) asked for " + ("would " if dry_run else "")
+                            + "stay unlinked: "
+                            + "; ".join(f"{', '.join(h)} ({why})" for why, h in by_reason.items()))

@@ -51,12 +51,29 @@ def _schemas(files: list[Path] | None, *, context=None):
     """The schema files read (FILES, else the defaults, named in a note) and the list of files used."""
     from cruddur_ops.ddb import schema
 
+    files = _schema_files(files)
+    return schema.read(files, context=context), [str(f) for f in files]
+
+
+def _schema_files(files: list[Path] | None) -> list[Path]:
     if not files:
         files = defaults.schema_files()
         if not files:
             raise CruddurError(f"no schema files: {defaults.schemas_dir()} has no *.yaml; pass FILE arguments")
         render.note(f"schema files: {', '.join(str(f) for f in files)} (from {defaults.project().source('schemas')})")
-    return schema.read(files, context=context), [str(f) for f in files]
+    return list(files)
+
+
+def _pattern_tables(files: list[Path] | None) -> tuple[list, list[str], list[dict]]:
+    """For the pattern commands: each schema file read on its own; a file that cannot be read is skipped, named
+    with its reason on stderr (the others still count)."""
+    from cruddur_ops.ddb import patterns
+
+    files = _schema_files(files)
+    tables, skipped = patterns.read_each(files)
+    for entry in skipped:
+        render.warn(f"skipped {entry['file']}: {entry['reason']}")
+    return tables, [str(f) for f in files], skipped
 
 
 # --- tables -----------------------------------------------------------------------------------------------
@@ -103,8 +120,15 @@ def schema_load(
             s.guard_write("dynamodb", "create tables")
         return _account_id(s)
 
+    def ssm_value(name: str) -> str:  # asked only when a table uses an SSM-typed parameter
+        if not plan_only:
+            s.guard_write("dynamodb", "create tables")
+        return s.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+    # Locally AWS::AccountId is the documented placeholder 000000000000 and SSM is not asked
     context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
-                      region=s.region or "us-east-1", account_id="000000000000" if local else account_id)
+                      region=s.region or "us-east-1", account_id=LOCAL_ACCOUNT_ID if local else account_id,
+                      ssm=None if local else ssm_value)
     read, used = _schemas(files, context=context)  # bad input is reported first, before the guard
     if not plan_only:  # before the first request
         s.guard_write("dynamodb", "create tables")
@@ -169,11 +193,23 @@ def schema_load(
             f"schema wants {first.schema_wants}); rerun with {hint}")
 
 
+LOCAL_ACCOUNT_ID = "000000000000"  # AWS::AccountId on local endpoints (DynamoDB Local's own ARNs use it too)
+
+
 def _account_id(s) -> str:
+    """AWS::AccountId from STS, asked only when a template names it. A failed lookup is an error (a made-up
+    account would end up in table names and tags on AWS); ``--parameter-overrides AWS::AccountId=…`` avoids it."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from cruddur_ops.errors import AuthError, EngineError
+
+    hint = "pass --parameter-overrides AWS::AccountId=123456789012 (your account) to skip the lookup"
     try:
         return s.client("sts").get_caller_identity()["Account"]
-    except Exception:  # noqa: BLE001 — only AWS::AccountId needs it; a template without it reads the same
-        return "000000000000"
+    except (NoCredentialsError, ClientError) as exc:
+        raise AuthError(f"AWS::AccountId: STS GetCallerIdentity failed ({exc}); {hint}") from None
+    except BotoCoreError as exc:
+        raise EngineError(f"AWS::AccountId: STS could not be asked ({exc}); {hint}") from None
 
 
 @app.command("drop")
@@ -213,7 +249,9 @@ def list_tables(ctx: typer.Context, output: OutputOpt = None) -> None:
 
 @app.command("describe")
 def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.")] = TABLE, output: OutputOpt = None) -> None:
-    """Show a table's keys, indexes, stream, billing and size.
+    """Show everything DescribeTable and DescribeTimeToLive say of a table: keys, indexes (projections with
+    their INCLUDE attributes, GSI throughput), billing, stream, TTL, encryption, table class, deletion
+    protection, point-in-time recovery (when the engine answers) and size.
 
     Example: cruddur ddb describe cruddur-messages
     """
@@ -221,15 +259,31 @@ def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Tabl
 
     d = tables.describe(settings(ctx).dynamodb(), table)
 
+    def throughput(value: dict | None) -> str:
+        return f"read {value['read']}, write {value['write']}" if value else "-"
+
     def sections():
+        ttl = d.get("ttl")
+        sse = d["sse"]
         facts = [{"field": k, "value": v} for k, v in (
             ("name", d["name"]), ("status", d["status"]), ("keys", d["keys"]), ("billing", d["billing"]),
+            ("provisioned", throughput(d["provisioned"])),
             ("stream", f"{d['stream']['view_type']} {d['stream']['arn'] or ''}" if d["stream"]["enabled"] else "off"),
-            ("items", d["item_count"]), ("size (bytes)", d["size_bytes"]), ("created", d["created_at"]),
-            ("deletion protection", d["deletion_protection"]))]
+            ("time to live", f"{ttl['status']} ({ttl['attribute']})" if ttl and ttl.get("attribute")
+             else (ttl or {}).get("status") or "not answered"),
+            ("encryption", f"{sse['type']} {sse['status']}" + (f" {sse['kms_key_arn']}" if sse["kms_key_arn"] else "")
+             if sse["status"] else "AWS owned key (default)"),
+            ("table class", d["table_class"]), ("deletion protection", d["deletion_protection"]),
+            ("point-in-time recovery", d.get("point_in_time_recovery") or "not answered"),
+            ("items", d["item_count"]), ("size (bytes)", d["size_bytes"]), ("created", d["created_at"]))]
+        if d["replicas"]:
+            facts.append({"field": "replicas", "value": ", ".join(d["replicas"])})
         return [Section(d["name"], [Column("", "field"), Column("", "value")], facts),
                 Section("Indexes", [Column("name", "name"), Column("kind", "kind"), Column("keys", "keys"),
-                                    Column("projection", "projection"), Column("status", "status")], d["indexes"])]
+                                    Column("projection", lambda i: i["projection"] + (
+                                        " (" + ", ".join(i["non_key_attributes"]) + ")" if i["non_key_attributes"] else "")),
+                                    Column("throughput", lambda i: throughput(i["provisioned"])),
+                                    Column("status", "status")], d["indexes"])]
 
     render.emit({"table": d}, output, sections)
 
@@ -401,8 +455,7 @@ def _run_pattern(ctx, name: str, params: dict, *, schema_files, limit, table, ex
     from cruddur_ops.ddb import patterns
     from cruddur_ops.ddb.schema import require_app_design, require_keys
 
-    read, used = _schemas(schema_files)
-    specs = read.tables
+    specs, used, _ = _pattern_tables(schema_files)
     pattern = patterns.find(specs, name)
     request = patterns.build_request(pattern, params, limit=limit, table=table)
     if explain:
@@ -534,22 +587,25 @@ def list_conversations(
 
 @pattern_app.command("list")
 def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt = None) -> None:
-    """List every access pattern the schema files declare.
+    """List every access pattern the schema files declare. Each file is read on its own: one that cannot be
+    read (a template needing a parameter) is skipped and named on stderr with the reason.
 
     Example: cruddur ddb pattern list --output json
     """
-    read, used = _schemas(schema)
-    rows = [p.to_dict() for t in read.tables for p in t.patterns.values()]
+    tables, used, skipped = _pattern_tables(schema)
+    rows = [p.to_dict() for t in tables for p in t.patterns.values()]
     def key_and_sort(r: dict) -> str:
         key = " ".join(f"{k} = {v}" for k, v in r["key"].items())
         sort = r["sort"] and " ".join(f"{k} {o} {v}" for k, c in r["sort"].items() for o, v in c.items())
         return f"{key}\n{sort}" if sort else key
 
-    render.emit({"patterns": rows, "count": len(rows), "files": used}, output, lambda: [Section("Access patterns", [
-        Column("name", "name", wrap=False),
-        Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
-        Column("key / sort", key_and_sort, wrap=False),
-        Column("description", "description", wrap=True)], rows)])
+    caption = f"skipped {len(skipped)} file(s) that could not be read (see stderr)" if skipped else None
+    render.emit({"patterns": rows, "count": len(rows), "files": used, "skipped_files": skipped}, output,
+                lambda: [Section("Access patterns", [
+                    Column("name", "name", wrap=False),
+                    Column("table / index", lambda r: "\n".join(v for v in (r["table"], r["index"]) if v), wrap=False),
+                    Column("key / sort", key_and_sort, wrap=False),
+                    Column("description", "description", wrap=True)], rows, caption=caption)])
 
 
 def _params(pairs: list[str]) -> dict[str, str]:

@@ -441,24 +441,28 @@ def update(
     table: TableArg,
     partition: PartitionArg,
     sort: SortArg = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="name=VALUE (plain JSON, else a string); repeat.", show_default=False)] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="An attribute to remove; repeat.", show_default=False)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="PATH=VALUE (plain JSON, else a string); PATH is a document path (a.b[0].c); repeat.", show_default=False)] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="A document path to remove; repeat.", show_default=False)] = None,
     add: Annotated[Optional[list[str]], typer.Option("--add", help="name=NUMBER (or a set) to add; repeat.", show_default=False)] = None,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Update one item: SET, REMOVE and ADD, and print the item as it is now.
 
-    Example: cruddur ddb update orders CUSTOMER#42 ORDER#1 --set status=shipped --add views=1 --remove draft
+    Paths are document paths, as in the AWS CLI: `meta.views[0]` is the list element inside the map `meta`
+    (a name holding a dot goes in backticks, e.g. --set '`meta.x`=1'). Paths that overlap (`a` and `a.b`, or one
+    path twice) are refused with DynamoDB's reason before any request, exit 3.
+
+    Example: cruddur ddb update orders CUSTOMER#42 ORDER#1 --set status=shipped --set meta.tags[0]=new --add views=1 --remove draft
     """
     from cruddur_ops.ddb import query as q
 
+    plan = q.plan_update(list(set_ or []), list(remove or []), list(add or []))  # bad input: before any request
     s = settings(ctx)
     s.guard_write("dynamodb", f"update an item in {table}")
     client = s.dynamodb()
     keys = q.table_keys(client, table)
-    result = q.update_item(client, keys, partition, sort, set_=q.parse_assignments(set_ or [], "--set"),
-                           remove=list(remove or []), add=q.parse_assignments(add or [], "--add"))
+    result = q.update_item(client, keys, partition, sort, plan=plan)
     _emit_item(result.to_dict(prices(price_file)), output, f"Updated in {table}")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, TableOpt, YesOpt, confirm, settings
+from cruddur_ops.cli.options import OutputOpt, TableOpt, YesOpt, confirm, confirm_destructive, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
 
@@ -26,7 +26,8 @@ def _sections(doc: dict) -> list[Section]:
 
 def doctor(
     ctx: typer.Context,
-    fix: Annotated[bool, typer.Option("--fix", help="Repair what can be repaired safely (asks first), then check again.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Repair data that can be repaired safely (asks first), then check again. Never ends a session.")] = False,
+    end_sessions: Annotated[bool, typer.Option("--end-sessions", help="End the other sessions on the database (a running app's pool too): names each one (application, client address) and asks first.")] = False,
     yes: YesOpt = False,
     seed: Annotated[Optional[Path], typer.Option("--seed", help="Seed file whose handles must be in users (default: seeds/conversations.yaml).", show_default=False)] = None,
     table: TableOpt = TABLE,
@@ -37,16 +38,40 @@ def doctor(
     and users, seed handles, Cognito ids, timestamps, stale or orphaned group rows, duplicate conversations,
     and sessions that block `db drop`. Exits 1 when a check fails.
 
+    --fix repairs data, never processes: ending database sessions (the running app's among them) is its own
+    action, --end-sessions, which lists whose sessions it ends and asks.
+
     Example: cruddur doctor --fix
     """
     from cruddur_ops import doctor as lib
+
+    s = settings(ctx)
+    done_first = []
+    if end_sessions:
+        from cruddur_ops.cli.options import require_terminal
+        from cruddur_ops.pg.database import Database
+
+        db = Database.from_settings(s)
+        db.guard_write(prod=s.prod, action="end sessions")  # before any connection
+        require_terminal(s.prod or not db.is_local, "end sessions", db.name or "the database", yes=yes, where=db.masked)
+
+        def ask_sessions(shown: list) -> None:
+            render.warn(f"{len(shown)} other session(s) on {db.name or db.masked}:")
+            for session in shown:
+                render.warn("  " + lib.describe_session(session))
+            confirm_destructive(s.prod or not db.is_local, f"end these {len(shown)} session(s)",
+                                db.name or "the database", yes=yes,
+                                question=f"End these {len(shown)} session(s)? Their applications lose their connections.",
+                                where=db.masked, service="postgres")
+
+        done_first.append(lib.end_sessions(s, ask_sessions, on_note=render.note))
 
     def ask(fixable: list) -> None:
         names = ", ".join(c.name for c in fixable)
         confirm(f"Apply {len(fixable)} fix(es): {names}?", yes=yes, what=f"apply the fixes ({names})")
 
-    result = lib.diagnose(settings(ctx), fix=fix, table=table, seed_path=seed, max_items=max_items, confirm=ask,
-                          on_note=render.note)
+    result = lib.diagnose(s, fix=fix, table=table, seed_path=seed, max_items=max_items, confirm=ask,
+                          on_note=render.note, done_first=done_first)
     doc: dict[str, Any] = dict(result.to_dict())
     if doc["scan"]:
         render.note(f"scanned {doc['scan']['items']:,} items of {table}"

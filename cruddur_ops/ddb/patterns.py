@@ -157,6 +157,26 @@ def _template_problem(template: Any) -> str | None:
     return None
 
 
+def read_each(files, *, context=None):
+    """Read each schema file on its own, for the pattern commands: ``(tables, skipped)``, where ``skipped`` lists
+    ``{"file", "reason"}`` of the files that could not be read (a template needing a parameter, a bad pattern),
+    so one such file does not hide the patterns of the others. When no file can be read, the first file's
+    error is raised."""
+    from cruddur_ops.ddb import schema
+    from cruddur_ops.errors import InputError
+
+    tables, skipped, first = [], [], None
+    for path in files:
+        try:
+            tables += schema.read([path], context=context).tables
+        except InputError as exc:
+            first = first or exc
+            skipped.append({"file": str(path), "reason": str(exc)})
+    if first is not None and not tables:
+        raise first
+    return tables, skipped
+
+
 def find(tables, name: str) -> Pattern:
     """The pattern called ``name`` among the tables' declarations; a name declared twice is an error."""
     found = [t.patterns[name] for t in tables if name in t.patterns]

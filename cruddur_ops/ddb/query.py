@@ -89,19 +89,80 @@ def item_key(keys: TableKeys, partition: str, sort: str | None) -> dict:
 # --- Query -------------------------------------------------------------------------------------------------
 SORT_OPS = ("=", "<", "<=", ">", ">=", "between", "begins_with")
 _SORT = [
-    (re.compile(r"^\s*between\s+(.+?)\s+and\s+(.+?)\s*$", re.I | re.S), "between"),
+    (re.compile(r"^\s*between\s+(.+?)\s*$", re.I | re.S), "between"),
     (re.compile(r"^\s*begins_with\s+(.+?)\s*$", re.I | re.S), "begins_with"),
     (re.compile(r"^\s*(<=|>=|=|<|>)\s*(.+?)\s*$", re.S), None),
 ]
 
 
-def parse_sort(text: str) -> tuple[str, list[str]]:
-    """``"between A and B"`` -> ``("between", ["A", "B"])``; ``"> 2024"`` -> ``(">", ["2024"])``."""
+_QUOTED = r"""(?:'((?:[^']|'')*)'|"((?:[^"\\]|\\.)*)")"""
+_BETWEEN_QUOTED = re.compile(rf"^{_QUOTED}\s+and\s+{_QUOTED}$", re.I | re.S)
+_AND = re.compile(r"\s+and\s+", re.I)
+
+
+def _unquote(single: str | None, double: str | None) -> str:
+    if single is not None:
+        return single.replace("''", "'")
+    return re.sub(r"\\(.)", r"\1", double or "")
+
+
+def _valid_bound(text: str, kind: str) -> bool:
+    try:
+        key_value(text, kind, "sort key")
+    except InputError:
+        return False
+    return bool(text) or kind == "S"
+
+
+def _ordered(low: str, high: str, kind: str) -> bool:
+    """DynamoDB's BETWEEN needs low <= high (numbers by value, strings and binary by bytes)."""
+    from decimal import Decimal, InvalidOperation
+
+    if kind == "N":
+        try:
+            return Decimal(low) <= Decimal(high)
+        except InvalidOperation:
+            return False
+    return low.encode("utf-8") <= high.encode("utf-8")
+
+
+def split_between(rest: str, kind: str = "S") -> list[str]:
+    """The two bounds of ``between A and B``, by the sort key's type.
+
+    Bounds may be quoted (``between 'R and D' and 'S'``, SQL's doubled ``''`` or ``"…"`` with backslash escapes).
+    Unquoted, every " and " is a candidate split; the one where both halves are valid for the key's type (numbers
+    as numbers, base64 for binary) and in order (low <= high, as DynamoDB requires) is taken. More than one
+    such split is ambiguous: an error that asks for quotes, never a guess.
+    """
+    m = _BETWEEN_QUOTED.match(rest.strip())
+    if m:
+        return [_unquote(m.group(1), m.group(2)), _unquote(m.group(3), m.group(4))]
+    splits = [(rest[:a.start()].strip(), rest[a.end():].strip()) for a in _AND.finditer(rest)]
+    if not splits:
+        raise InputError(f"--sort 'between {rest}': expected 'between A and B'")
+    valid = [(lo, hi) for lo, hi in splits if _valid_bound(lo, kind) and _valid_bound(hi, kind)]
+    ordered = [(lo, hi) for lo, hi in valid if _ordered(lo, hi, kind)]
+    choice = ordered or valid
+    if len(choice) == 1:
+        return list(choice[0])
+    if not choice:
+        what = {"N": "numbers", "B": "base64"}.get(kind, "text")
+        raise InputError(f"--sort 'between {rest}': the sort key is of type {kind}; both bounds must be {what}")
+    options = " or ".join(f"between '{lo}' and '{hi}'" for lo, hi in choice[:3])
+    raise InputError(f"--sort 'between {rest}': ambiguous, \" and \" splits it {len(choice)} ways; "
+                     f"quote the bounds, e.g. {options}")
+
+
+def parse_sort(text: str, kind: str = "S") -> tuple[str, list[str]]:
+    """``"between A and B"`` -> ``("between", ["A", "B"])``; ``"> 2024"`` -> ``(">", ["2024"])``. ``kind`` (the
+    sort key's type, S, N or B) decides where a ``between`` splits (see :func:`split_between`)."""
     for pattern, op in _SORT:
         m = pattern.match(text)
         if m:
             if op is None:
                 return m.group(1), [m.group(2)]
+            if op == "between":
+                return op, split_between(m.group(1), kind)
             return op, list(m.groups())
     raise InputError(f"--sort '{text}': expected OP VALUE with OP one of =, <, <=, >, >=, "
                      "'between A and B', 'begins_with P'")
@@ -144,9 +205,9 @@ def build_query(keys: TableKeys, partition: str, *, sort: str | None = None, ind
         if not key.range:
             where = f"index {index}" if index else f"table {keys.table}"
             raise InputError(f"--sort: {where} has no sort key")
-        op, operands = parse_sort(sort)
-        attr_names["#sk"] = key.range
         kind = key.range_type or "S"
+        op, operands = parse_sort(sort, kind)
+        attr_names["#sk"] = key.range
         if op == "between":
             attr_values[":sk1"] = key_value(operands[0], kind, key.range)
             attr_values[":sk2"] = key_value(operands[1], kind, key.range)
@@ -333,44 +394,146 @@ def delete_item(client, keys: TableKeys, partition: str, sort: str | None) -> It
     return ItemResult(keys.table, key, typed.to_plain(old), _capacity("write", response), "delete")
 
 
-def update_item(client, keys: TableKeys, partition: str, sort: str | None, *, set_: dict[str, Any],
-                remove: list[str], add: dict[str, Any]) -> ItemResult:
-    """SET a=1, REMOVE b, ADD n 1 (numbers and sets); names as placeholders, values typed as plain JSON."""
-    key = item_key(keys, partition, sort)
-    if not (set_ or remove or add):
+# --- update: document paths ----------------------------------------------------------------------------------
+PathPart = str | int  # an attribute name, or a list index
+_PATH_TOKEN = re.compile(r"`((?:[^`]|``)+)`|([^.\[\]`]+)|\[(\d+)\]|(\.)", re.S)
+
+
+def parse_path(text: str, what: str) -> tuple[PathPart, ...]:
+    """A document path as the AWS CLI's update expressions take it: ``a.b[0].c`` is the attribute ``a``, its
+    map key ``b``, list element 0, map key ``c``. A name holding a dot or bracket is quoted in backticks
+    (``\`meta.x\```, a backtick doubled inside)."""
+    parts: list[PathPart] = []
+    pos, expect_name = 0, True
+    text = text.strip()
+    while pos < len(text):
+        m = _PATH_TOKEN.match(text, pos)
+        if not m:
+            raise InputError(f"{what} '{text}': not a document path (at character {pos + 1})")
+        quoted, name, index, dot = m.groups()
+        if dot:
+            if expect_name:
+                raise InputError(f"{what} '{text}': an attribute name is missing before '.' (character {pos + 1})")
+            expect_name = True
+        elif index is not None:
+            if expect_name:
+                raise InputError(f"{what} '{text}': '[{index}]' must follow an attribute name")
+            parts.append(int(index))
+        else:
+            if not expect_name:
+                raise InputError(f"{what} '{text}': expected '.' or '[n]' at character {pos + 1}")
+            parts.append(quoted.replace("``", "`") if quoted is not None else name.strip())
+            expect_name = False
+        pos = m.end()
+    if not parts or expect_name:
+        raise InputError(f"{what} '{text}': an attribute name is missing at the end" if parts
+                         else f"{what}: an empty attribute name")
+    return tuple(parts)
+
+
+def _shown(path: tuple[PathPart, ...]) -> str:
+    """The AWS CLI's rendering of a path in its errors: ``[a, b, [0]]``."""
+    return "[" + ", ".join(f"[{p}]" if isinstance(p, int) else p for p in path) + "]"
+
+
+def check_paths(paths: list[tuple[PathPart, ...]]) -> None:
+    """DynamoDB's own refusals, found before any request: two paths where one is the other or lies inside it
+    overlap; two that treat one attribute as a map and a list conflict."""
+    for i, one in enumerate(paths):
+        for two in paths[i + 1:]:
+            common = 0
+            while common < min(len(one), len(two)) and one[common] == two[common]:
+                common += 1
+            if common == min(len(one), len(two)):
+                raise InputError("Invalid UpdateExpression: Two document paths overlap with each other; must remove "
+                                 f"or rewrite one of these paths; path one: {_shown(one)}, path two: {_shown(two)}")
+            if isinstance(one[common], int) != isinstance(two[common], int):
+                raise InputError("Invalid UpdateExpression: Two document paths conflict with each other; must remove "
+                                 f"or rewrite one of these paths; path one: {_shown(one)}, path two: {_shown(two)}")
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """``--set/--remove/--add`` as document paths with typed values, checked as DynamoDB would check them."""
+
+    set_: list[tuple[tuple[PathPart, ...], dict]]
+    remove: list[tuple[PathPart, ...]]
+    add: list[tuple[tuple[PathPart, ...], dict]]
+
+
+def _pairs(pairs: list[str], what: str) -> list[tuple[str, Any]]:
+    out = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{what} takes name=value, got '{pair}'")
+        try:
+            out.append((name.strip(), typed.loads(value)))
+        except ValueError:
+            out.append((name.strip(), value))
+    return out
+
+
+def plan_update(set_: list[str] | dict[str, Any], remove: list[str], add: list[str] | dict[str, Any]) -> UpdatePlan:
+    """Parse and check an update before any request: document paths, typed values, ADD's types, overlaps."""
+    set_pairs = list(set_.items()) if isinstance(set_, dict) else _pairs(set_, "--set")
+    add_pairs = list(add.items()) if isinstance(add, dict) else _pairs(add, "--add")
+    if not (set_pairs or remove or add_pairs):
         raise InputError("nothing to update: give --set, --remove or --add")
-    for name in list(set_) + list(remove) + list(add):
-        if name in keys.key.names:
-            raise InputError(f"{name} is part of the key of {keys.table}; a key cannot be updated")
+    planned_set = [(parse_path(n, "--set"), _typed({n: v}, "--set")[n]) for n, v in set_pairs]
+    planned_remove = [parse_path(n, "--remove") for n in remove]
+    planned_add = []
+    for name, value in add_pairs:
+        path = parse_path(name, "--add")
+        if len(path) > 1:
+            raise InputError(f"--add {name}: ADD works on top-level attributes only (DynamoDB's rule); "
+                             "use --set 'path=…' for a nested one")
+        attr = _typed({name: value}, "--add")[name]
+        if next(iter(attr)) not in ("N", "SS", "NS", "BS"):
+            raise InputError(f"--add {name}: ADD takes a number or a set, not {next(iter(attr))}")
+        planned_add.append((path, attr))
+    check_paths([p for p, _ in planned_set] + planned_remove + [p for p, _ in planned_add])
+    return UpdatePlan(planned_set, planned_remove, planned_add)
+
+
+def update_item(client, keys: TableKeys, partition: str, sort: str | None, *,
+                set_: list[str] | dict[str, Any] | None = None, remove: list[str] | None = None,
+                add: list[str] | dict[str, Any] | None = None, plan: UpdatePlan | None = None) -> ItemResult:
+    """SET a.b[0]=1, REMOVE c, ADD n 1 (numbers and sets): every path's names as placeholders, values typed as
+    plain JSON. ``plan`` (from :func:`plan_update`, checked before any request) or the raw options."""
+    key = item_key(keys, partition, sort)
+    plan = plan or plan_update(set_ or [], list(remove or []), add or [])
+    for path in [p for p, _ in plan.set_] + plan.remove + [p for p, _ in plan.add]:
+        if len(path) == 1 and path[0] in keys.key.names:
+            raise InputError(f"{path[0]} is part of the key of {keys.table}; a key cannot be updated")
     names: dict[str, str] = {}
+    slots: dict[str, str] = {}
     values: dict[str, dict] = {}
     clauses = []
-    n = 0
 
-    def slot(name: str) -> str:
-        nonlocal n
-        n += 1
-        names[f"#a{n}"] = name
-        return f"#a{n}"
+    def expression(path: tuple[PathPart, ...]) -> str:
+        out = ""
+        for part in path:
+            if isinstance(part, int):
+                out += f"[{part}]"
+                continue
+            if part not in slots:
+                slots[part] = f"#a{len(slots) + 1}"
+                names[slots[part]] = part
+            out += ("." if out else "") + slots[part]
+        return out
 
-    if set_:
-        parts = []
-        for name, value in _typed(set_, "--set").items():
-            placeholder = slot(name)
-            values[f":v{n}"] = value
-            parts.append(f"{placeholder} = :v{n}")
-        clauses.append("SET " + ", ".join(parts))
-    if remove:
-        clauses.append("REMOVE " + ", ".join(slot(name) for name in remove))
-    if add:
-        parts = []
-        for name, value in _typed(add, "--add").items():
-            if next(iter(value)) not in ("N", "SS", "NS", "BS"):
-                raise InputError(f"--add {name}: ADD takes a number or a set, not {next(iter(value))}")
-            placeholder = slot(name)
-            values[f":v{n}"] = value
-            parts.append(f"{placeholder} :v{n}")
-        clauses.append("ADD " + ", ".join(parts))
+    def value(attr: dict) -> str:
+        placeholder = f":v{len(values) + 1}"
+        values[placeholder] = attr
+        return placeholder
+
+    if plan.set_:
+        clauses.append("SET " + ", ".join(f"{expression(p)} = {value(v)}" for p, v in plan.set_))
+    if plan.remove:
+        clauses.append("REMOVE " + ", ".join(expression(p) for p in plan.remove))
+    if plan.add:
+        clauses.append("ADD " + ", ".join(f"{expression(p)} {value(v)}" for p, v in plan.add))
     args: dict[str, Any] = {"TableName": keys.table, "Key": key, "UpdateExpression": " ".join(clauses),
                             "ExpressionAttributeNames": names, "ReturnValues": "ALL_NEW",
                             "ReturnConsumedCapacity": "INDEXES"}

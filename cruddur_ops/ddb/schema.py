@@ -184,8 +184,16 @@ def _template_tables(template: cloudformation.Template, path: Path, result: Read
                 if name in extras:
                     raw[name] = extras.pop(name)
             meta["not_applied"] = sorted(extras)
+        elif t.kind == "AWS::DynamoDB::GlobalTable":
+            if not isinstance(t.properties.get("TableName", ""), str):
+                _fail(path, t.keypath + ["TableName"], "TableName must be text")
+            raw, extras, notes = cloudformation.global_table_request(t.properties, t.logical_id, template.region)
+            meta["notes"] += notes
+            meta["not_applied"] = [f"{k} ({', '.join(map(str, v))})" if k in ("Replicas", "AutoScaling") else k
+                                   for k, v in sorted(extras.items())]
         else:
             raw = cloudformation.simple_table_request(t.properties, t.logical_id)
+        meta["not_applied"] += t.not_applied
         if t.named_by_logical_id:
             meta["notes"].append(f"no TableName: the table is named by its logical id '{t.logical_id}'")
         if t.patterns is not None:

@@ -12,6 +12,11 @@
 4. The group rows go to the conversation's newest message (the seed's last, or a newer one the app wrote)
    through :func:`cruddur_ops.ddb.grouprows.place`: one row per user per conversation, other copies removed
    in the same conditional transaction.
+
+A reseed respects the app's messages (:func:`pin`): a conversation without ``start`` into which the app wrote a
+message (one whose ``message_uuid`` is not the seed's) no longer follows "now". Its seed lines keep the times they
+have — or, when some are missing, are placed just before the app's first message — so they never move after a
+reply the app wrote, and the inbox's last message stays the app's.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class PlannedConversation:
     timestamps: list[str]
     group_uuid: str
     moves: bool  # no fixed start: timestamps follow "now", so older copies must be cleaned up
+    pinned: bool = False  # the app wrote into it: the seed lines stay before the app's first message
 
     @property
     def last_at(self) -> str:
@@ -108,6 +114,64 @@ def plan(seed: SeedFile, users: dict[str, User], now: datetime | None = None) ->
             row_keys[key] = conv.index
         planned.append(pc)
     return planned
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def pin(client, table: str, planned: list[PlannedConversation], *, workers: int = 16) -> list[PlannedConversation]:
+    """Floating conversations the app wrote into keep their seed lines before the app's first message.
+
+    One consistent query per floating conversation (in parallel). When it holds a message that is not the seed's
+    own (``message_uuid`` not derived from the group and position), the conversation is pinned: if every seed line
+    is already there before the app's first message, those times are kept (nothing moves); otherwise the seed's
+    lines are re-timed to end just before that message. Pinned conversations then settle like a fixed ``start``:
+    copies at other times (an older seed's, even ones after the app's message) are removed.
+    """
+    floating = [pc for pc in planned if pc.moves]
+    if not floating:
+        return planned
+    with ThreadPoolExecutor(max(1, min(workers, len(floating))), thread_name_prefix="pin") as pool:
+        pinned = dict(zip((pc.group_uuid for pc in floating),
+                          pool.map(lambda pc: _pin_one(client, table, pc), floating), strict=True))
+    return [pinned.get(pc.group_uuid, pc) if pc.moves else pc for pc in planned]
+
+
+def _pin_one(client, table: str, pc: PlannedConversation) -> PlannedConversation:
+    n = len(pc.conversation.messages)
+    ours = {message_uuid_for(pc.group_uuid, i): i for i in range(n)}
+    found = []
+    pages = client.get_paginator("query").paginate(
+        TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
+        ProjectionExpression="sk, message_uuid",
+        ExpressionAttributeValues={":pk": {"S": MESSAGE_PREFIX + pc.group_uuid}})
+    for page in pages:
+        found.extend(page["Items"])
+    app_times = sorted(i["sk"]["S"] for i in found if i.get("message_uuid", {}).get("S") not in ours)
+    if not app_times:
+        return pc
+    first_app = app_times[0]
+    kept: dict[int, str] = {}
+    for item in found:
+        index = ours.get(item.get("message_uuid", {}).get("S", ""))
+        sk = item["sk"]["S"]
+        if index is not None and sk < first_app and sk > kept.get(index, ""):
+            kept[index] = sk
+    times = [kept.get(i) for i in range(n)]
+    if all(times) and all(a < b for a, b in zip(times, times[1:], strict=False)):  # type: ignore[operator]
+        new_times = [t for t in times if t]
+    else:
+        anchor = _parse_time(first_app)
+        if anchor is None:  # not a time the seed can reason about: leave the conversation as planned
+            return pc
+        step = STEP if n == 1 else min(STEP, timedelta(seconds=1))
+        new_times = [iso(anchor - step * (n - i)) for i in range(n)]
+    return PlannedConversation(pc.conversation, new_times, pc.group_uuid, moves=False, pinned=True)
 
 
 def _check_sizes(seed: SeedFile, pc: PlannedConversation, users: dict[str, User]) -> None:
@@ -227,6 +291,7 @@ class SeedResult:
     retries: int
     workers: int
     capacity: Capacity | None  # None when it was not asked for
+    pinned: int = 0  # conversations kept before the messages the app wrote into them
 
     def to_dict(self, prices=None) -> dict:
         return {
@@ -234,7 +299,7 @@ class SeedResult:
             "group_rows": self.group_rows, "items_written": self.items_written,
             "stale_deleted": self.stale_deleted, "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_written / self.seconds, 1) if self.seconds else None,
-            "retries": self.retries, "workers": self.workers,
+            "retries": self.retries, "workers": self.workers, "pinned_by_app_messages": self.pinned,
             "consumed_capacity": (self.capacity.to_dict(prices, items=self.items_written)
                                   if self.capacity is not None else None),
         }
@@ -256,7 +321,7 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     missing = sorted(seed_file.handles() - set(by_handle))
     if missing:
         raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
-    planned = plan(seed_file, by_handle, now)
+    planned = pin(client, table, plan(seed_file, by_handle, now), workers=workers)
     started = time.perf_counter()
     estimate = WriteEstimate(client.describe_table(TableName=table)["Table"]) if capacity == "computed" else None
     writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
@@ -328,7 +393,7 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     return SeedResult(
         table=table, conversations=len(planned), messages=seed_file.message_count, group_rows=2 * len(planned),
         items_written=stats.written, stale_deleted=stats.deleted, seconds=time.perf_counter() - started,
-        retries=stats.retries, workers=writer.workers, capacity=used,
+        retries=stats.retries, workers=writer.workers, capacity=used, pinned=sum(pc.pinned for pc in planned),
     )
 
 

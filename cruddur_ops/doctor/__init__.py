@@ -19,7 +19,12 @@ failure of its own. The checks, in order:
 9. ``group-rows-year``   group rows outside the current year, hidden by the app's ``begins_with(sk, year)``
 10. ``group-row-users``   group rows naming a user uuid that is not in ``users``
 11. ``duplicate-conversations`` two users with more than one conversation
-12. ``blocking-sessions`` other sessions on the database, which make a plain ``DROP DATABASE`` fail (fix: end them)
+11b. ``orphan-conversations`` messages ``MSG#g`` with no group row for ``g``, and group rows whose conversation has
+    no messages (after a partial scan, each candidate is confirmed with a query)
+12. ``blocking-sessions`` other sessions on the database, which make a plain ``DROP DATABASE`` fail. ``--fix``
+    repairs data only and never ends a session (a running app's connection pool is one); ending them is its own
+    action, ``--end-sessions`` (:func:`end_sessions`), which names each session (pid, application_name, client
+    address, user) and asks first.
 
 The DynamoDB checks share one scan of the table, bounded by ``max_items`` (default 100,000); a check that saw
 only part of the table says so, and reports what it could not check as ``warn``, never as a failure.
@@ -48,6 +53,7 @@ from cruddur_ops.doctor.ddb import (
     check_group_rows_current,
     check_group_rows_year,
     check_message_timestamps,
+    check_orphan_conversations,
     fix_duplicate_group_rows,
     fix_dynamodb_table,
     fix_group_rows_current,
@@ -57,15 +63,15 @@ from cruddur_ops.doctor.pg import (
     check_cognito_user_ids,
     check_postgres,
     check_seed_handles,
-    fix_blocking_sessions,
+    describe_session,
     fix_postgres,
     fix_seed_handles,
 )
 from cruddur_ops.errors import CruddurError
 from cruddur_ops.settings import Settings
 
-__all__ = ["CHECKS", "NAMES", "Check", "CheckSpec", "Context", "DoctorReport", "apply_fixes", "diagnose", "report",
-           "run_checks"]
+__all__ = ["CHECKS", "NAMES", "Check", "CheckSpec", "Context", "DoctorReport", "apply_fixes", "describe_session",
+           "diagnose", "end_sessions", "report", "run_checks"]
 
 
 # --- running them ---------------------------------------------------------------------------------------------------------
@@ -90,7 +96,8 @@ CHECKS = [
     CheckSpec("group-rows-year", "Group rows in the current year", check_group_rows_year),
     CheckSpec("group-row-users", "Group row users in users", check_group_row_users),
     CheckSpec("duplicate-conversations", "Duplicate conversations", check_duplicate_conversations),
-    CheckSpec("blocking-sessions", "Sessions blocking db drop", check_blocking_sessions, fix_blocking_sessions),
+    CheckSpec("orphan-conversations", "Conversations with messages and group rows", check_orphan_conversations),
+    CheckSpec("blocking-sessions", "Sessions blocking db drop", check_blocking_sessions),  # never a --fix
 ]
 NAMES = [spec.name for spec in CHECKS]
 
@@ -202,10 +209,33 @@ def report(ctx: Context, checks: list[Check], fixes: list[FixDoc] | None = None)
     return build_report(ctx, checks, fixes).to_dict()
 
 
+def end_sessions(settings: Settings, confirm: Callable[[list[dict]], None],
+                 on_note: Callable[[str], None] | None = None) -> FixDoc:
+    """`doctor --end-sessions`: list the other sessions on the database, ``confirm(sessions)`` (raise to refuse),
+    then end exactly those. The production guard runs before any connection."""
+    from cruddur_ops.doctor import pg as pgchecks
+
+    ctx = Context(settings)
+    try:
+        ctx.database().guard_write(prod=settings.prod, action="end sessions")
+        shown = pgchecks.other_sessions(ctx)
+        if not shown:
+            result = "no other sessions to end"
+        else:
+            confirm(shown)
+            result = pgchecks.end_sessions(ctx, shown)
+    finally:
+        ctx.close()
+    if on_note:
+        on_note(f"end-sessions: {result}")
+    return {"name": "end-sessions", "applied": bool(shown), "result": result}
+
+
 def diagnose(settings: Settings, *, fix: bool = False, table: str = TABLE, seed_path: Path | None = None,
              max_items: int = DEFAULT_MAX_ITEMS, confirm: Callable[[list[Check]], None] | None = None,
-             on_note: Callable[[str], None] | None = None) -> DoctorReport:
-    """Every check; with ``fix``, ``confirm`` (raise to refuse), repair the fixable ones and check again from scratch."""
+             on_note: Callable[[str], None] | None = None, done_first: list[FixDoc] | None = None) -> DoctorReport:
+    """Every check; with ``fix``, ``confirm`` (raise to refuse), repair the fixable ones and check again from scratch.
+    ``done_first``: actions already taken (``--end-sessions``), reported among the fixes."""
     note = on_note or (lambda message: None)
     contexts: list[Context] = []
 
@@ -223,5 +253,5 @@ def diagnose(settings: Settings, *, fix: bool = False, table: str = TABLE, seed_
     finally:
         for ctx in contexts:
             ctx.close()
-    run.report.fixes = run.fixes
+    run.report.fixes = list(done_first or []) + list(run.fixes)
     return run.report

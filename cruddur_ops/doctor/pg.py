@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from cruddur_ops.aws.cognito import PLACEHOLDERS, is_placeholder  # noqa: F401  (one definition, shared)
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
 from cruddur_ops.errors import CruddurError
-
-PLACEHOLDERS = {"mock", "placeholder", "todo", "tbd", "none", "null", "nil", "changeme", "fake", "dummy", "test",
-                "xxx", "cognito_user_id", "-", "0"}
 
 
 # --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
@@ -90,21 +88,19 @@ def fix_seed_handles(ctx: Context) -> str:
 
 
 # --- 5. Cognito ids ---------------------------------------------------------------------------------------------------
-def is_placeholder(value: str | None) -> bool:
-    """Empty, or a stand-in such as ``MOCK`` that no Cognito user has (a real one is the user's sub, a UUID)."""
-    text = (value or "").strip().lower()
-    return not text or text in PLACEHOLDERS or text.startswith("mock")
-
-
 def check_cognito_user_ids(ctx: Context) -> Check:
+    from cruddur_ops import defaults
+
     users = ctx.users()
+    placeholder = defaults.cognito_placeholder()
     bad = [{"handle": u["handle"], "cognito_user_id": u["cognito_user_id"]} for u in users
-           if is_placeholder(u["cognito_user_id"])]
+           if is_placeholder(u["cognito_user_id"], placeholder)]
     if bad:
         return Check("cognito-user-ids", WARN,
                      f"{len(bad)} of {len(users)} users have an empty or placeholder cognito_user_id: "
                      + ", ".join(f"{b['handle']} ({b['cognito_user_id'] or 'empty'})" for b in bad[:8])
-                     + (" …" if len(bad) > 8 else "") + "; signing in will not find them",
+                     + (" …" if len(bad) > 8 else "") + f"; signing in will not find them (users without an "
+                     f"account hold {placeholder}, the app's convention)",
                      "copy the pool's subs into users: `cruddur cognito update-user-ids`", details=_capped(bad))
     return Check("cognito-user-ids", OK, f"all {len(users)} users have a cognito_user_id")
 
@@ -117,21 +113,43 @@ def check_blocking_sessions(ctx: Context) -> Check:
     name = conn.info.dbname
     others = sessions.list_sessions(conn)
     if others:
-        described = ", ".join(f"pid {s['pid']} ({s['application'] or s['user']}, {s['state']})" for s in others[:5])
+        described = ", ".join(describe_session(s) for s in others[:5])
         return Check("blocking-sessions", WARN,
                      f"{len(others)} other session(s) on {name}: {described}; a plain DROP DATABASE fails while "
-                     "they are connected",
-                     "end them: `cruddur db kill-all` (`cruddur db drop` ends them itself)",
-                     details=_capped(others), fixable=True)
+                     "they are connected (a running app's pool is one: --fix leaves sessions alone)",
+                     "to end them on purpose: `cruddur doctor --end-sessions` (names each one, asks) or "
+                     "`cruddur db kill-all` (`cruddur db drop` ends them itself)",
+                     details=_capped(others))
     return Check("blocking-sessions", OK, f"no other sessions on {name}")
 
 
-def fix_blocking_sessions(ctx: Context) -> str:
+def describe_session(session: dict) -> str:
+    """``pid 4242 (application 'gunicorn' from 127.0.0.1:51234, user app, idle)``: whose session it is."""
+    app = f"application '{session['application']}'" if session.get("application") else "no application_name"
+    return f"pid {session['pid']} ({app} from {session['client']}, user {session['user']}, {session['state']})"
+
+
+def other_sessions(ctx: Context) -> list[dict]:
+    """The sessions `doctor --end-sessions` would end: every other client session on the database."""
     from cruddur_ops.pg import sessions
 
     ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
-    result = sessions.end_sessions(ctx.require_pg())
+    if ctx.pg_problem():
+        raise CruddurError(f"PostgreSQL does not answer: {ctx.pg_problem()}")
+    return sessions.list_sessions(ctx.require_pg())
+
+
+def end_sessions(ctx: Context, shown: list[dict]) -> str:
+    """End exactly the sessions in ``shown`` (those the user was shown and agreed to end; a session that
+    connected since is left alone). Not a --fix: ending a running app's connections is a process action."""
+    from cruddur_ops.pg import sessions
+
+    ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
+    result = sessions.end_sessions(ctx.require_pg(), [s["pid"] for s in shown])
+    by_pid = {s["pid"]: s for s in shown}
     text = f"ended {len(result['ended'])} session(s)"
+    if result["ended"]:
+        text += ": " + ", ".join(describe_session(by_pid[r["pid"]]) for r in result["ended"] if r["pid"] in by_pid)
     if result["not_ended"]:
         text += f"; {len(result['not_ended'])} could not be ended (not allowed for this user)"
     return text

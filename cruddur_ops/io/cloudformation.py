@@ -1,14 +1,23 @@
 """CloudFormation and SAM templates, resolved as CloudFormation would before it creates a table.
 
 Only what a table needs is constructed and evaluated: ``Parameters``, ``Mappings``, ``Conditions`` and the
-``Properties``/``Metadata``/``Condition`` of each ``AWS::DynamoDB::Table`` (and SAM ``SimpleTable``). Every other
+``Properties``/``Metadata``/``Condition`` of each ``AWS::DynamoDB::Table``, ``AWS::DynamoDB::GlobalTable`` (created
+as one table in the endpoint's region, see :func:`global_table_request`) and SAM ``SimpleTable``. Every other
 resource is looked at for its ``Type`` alone, straight from the composed YAML nodes, so nothing in it (a YAML
 alias bomb, an unknown tag) can make reading slow or large.
 
 Intrinsics: ``Ref``, ``Fn::Sub`` (both forms), ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::If``,
 ``Fn::Equals``, ``Fn::And``, ``Fn::Or``, ``Fn::Not``, ``Condition``, ``Fn::FindInMap``, ``Fn::Base64``, in the long
 (``{"Fn::Join": …}``) and short (``!Join``) forms. What only a deployment knows (``Fn::GetAtt``, ``Fn::ImportValue``,
-a ``Ref`` to another resource) is an error naming the intrinsic and where it is.
+a ``Ref`` to another resource) is an error naming the intrinsic and where it is — except inside a property the
+engine cannot keep anyway (:data:`SOFT_PROPERTIES`: a KMS key in ``SSESpecification``, a Kinesis stream in
+``KinesisStreamSpecification``, a replica's settings…): there the value is left out and reported as not applied,
+and the rest of the template loads.
+
+Parameters: a value from ``--parameter-overrides``, else the ``Default``. An SSM-typed parameter
+(``AWS::SSM::Parameter::Value<…>``, e.g. a CDK template's ``BootstrapVersion``) is looked up only when a table uses
+it (``Context.ssm``; without one it is an error asking for an override). Pseudo parameters may be overridden too
+(``--parameter-overrides AWS::AccountId=123456789012``).
 """
 
 from __future__ import annotations
@@ -22,7 +31,13 @@ from typing import Any
 from cruddur_ops.errors import SchemaError
 from cruddur_ops.io import yamlfile
 
-TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::Serverless::SimpleTable")
+# Where a value known only after deploying (Fn::GetAtt, a Ref to a resource) is left out and reported, not fatal:
+# properties DynamoDB Local cannot keep, or that cruddur does not apply (relative to the resource's Properties).
+SOFT_PROPERTIES = ("SSESpecification", "KinesisStreamSpecification", "ContributorInsightsSpecification",
+                   "ResourcePolicy", "ImportSourceSpecification")
+SOFT_REPLICA_PROPERTIES = SOFT_PROPERTIES + ("ReplicaStreamSpecification", "Tags")
+PSEUDO_OVERRIDABLE = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix", "AWS::StackName")
 # The most values one table's properties may expand to (aliases included) before reading stops.
 MAX_VALUES = 100_000
 DEPLOY_ONLY = ("Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::Cidr", "Fn::Transform")
@@ -70,6 +85,7 @@ class Context:
     account_id: Any = "000000000000"  # or a callable asked only when a template uses AWS::AccountId
     partition: str = "aws"
     url_suffix: str = "amazonaws.com"
+    ssm: Any = None  # a callable name -> value, asked only when a table uses an SSM-typed parameter
 
 
 @dataclass
@@ -80,6 +96,7 @@ class TableResource:
     keypath: list  # of the Properties in the file
     patterns: Any = None  # Metadata.AccessPatterns, as written
     named_by_logical_id: bool = False
+    not_applied: list[str] = field(default_factory=list)  # values left out: known only after deploying
 
 
 @dataclass
@@ -88,6 +105,7 @@ class Template:
     ignored: int  # other resources
     skipped: list[str]  # tables whose Condition is false
     parameters: dict[str, Any]  # the values used
+    region: str = "us-east-1"  # AWS::Region as read (the endpoint's, or an override)
 
 
 def is_template(doc_node) -> bool:
@@ -146,8 +164,15 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
         else:
             ignored += 1
 
-    stack = ctx.stack_name or path.stem
-    account = ctx.account_id
+    overrides = {k: v for k, v in ctx.parameters.items() if not k.startswith("AWS::")}
+    pseudo_given = {k: v for k, v in ctx.parameters.items() if k.startswith("AWS::")}
+    for name in pseudo_given:
+        if name not in PSEUDO_OVERRIDABLE:
+            raise SchemaError(f"--parameter-overrides: {name} cannot be set (pseudo parameters that can: "
+                              f"{', '.join(PSEUDO_OVERRIDABLE)})", path=path)
+    stack = pseudo_given.get("AWS::StackName") or ctx.stack_name or path.stem
+    region = pseudo_given.get("AWS::Region") or ctx.region
+    account = pseudo_given.get("AWS::AccountId") or ctx.account_id
 
     def account_id():
         nonlocal account
@@ -155,12 +180,13 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
             account = account()
         return account
 
-    pseudo = {"AWS::StackName": stack, "AWS::Region": ctx.region, "AWS::AccountId": account_id,
-              "AWS::Partition": ctx.partition, "AWS::URLSuffix": ctx.url_suffix,
-              "AWS::StackId": lambda: f"arn:{ctx.partition}:cloudformation:{ctx.region}:{account_id()}:stack/"
+    partition = pseudo_given.get("AWS::Partition") or ctx.partition
+    pseudo = {"AWS::StackName": stack, "AWS::Region": region, "AWS::AccountId": account_id,
+              "AWS::Partition": partition, "AWS::URLSuffix": pseudo_given.get("AWS::URLSuffix") or ctx.url_suffix,
+              "AWS::StackId": lambda: f"arn:{partition}:cloudformation:{region}:{account_id()}:stack/"
                                       f"{stack}/00000000-0000-0000-0000-000000000000",
               "AWS::NotificationARNs": []}
-    params = _parameters(build(_child(root, "Parameters"), ["Parameters"]) or {}, ctx.parameters, path, fail)
+    params = _parameters(build(_child(root, "Parameters"), ["Parameters"]) or {}, overrides, path, fail, ctx.ssm)
     mappings = build(_child(root, "Mappings"), ["Mappings"]) or {}
     conditions_raw = build(_child(root, "Conditions"), ["Conditions"]) or {}
     if not isinstance(mappings, dict):
@@ -183,12 +209,14 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
         if not isinstance(props, dict):
             fail(kp + ["Properties"], "expected a mapping of properties")
         resolver.budget = MAX_VALUES
+        resolver.dropped = []
         resolved = resolver.value(props, kp + ["Properties"])
         metadata = build(_child(res_node, "Metadata"), kp + ["Metadata"])
         patterns = metadata.get("AccessPatterns") if isinstance(metadata, dict) else None
         unnamed = "TableName" not in resolved
-        tables.append(TableResource(logical_id, kind, resolved, kp + ["Properties"], patterns, unnamed))
-    return Template(tables, ignored, skipped, params)
+        tables.append(TableResource(logical_id, kind, resolved, kp + ["Properties"], patterns, unnamed,
+                                    list(resolver.dropped)))
+    return Template(tables, ignored, skipped, {k: v for k, v in params.items() if not isinstance(v, _Lazy)}, region)
 
 
 # --- parameters ------------------------------------------------------------------------------------------
@@ -207,7 +235,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail) -> dict[str, Any]:
+class _Lazy:
+    """A parameter whose value is fetched only when a table uses it (an SSM-typed parameter)."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+
+
+def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail, ssm=None) -> dict[str, Any]:
     if not isinstance(declared, dict):
         fail(["Parameters"], "expected a mapping of parameters")
     unknown = sorted(set(overrides) - set(declared))
@@ -233,8 +268,8 @@ def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail) -> d
         text = _text(raw)
         where = f"parameter '{name}' ({source} {text!r})"
         if kind.startswith("AWS::SSM::Parameter::Value") and source == "Default":
-            fail(kp, f"parameter '{name}' of Type {kind} is read from SSM at deploy time; "
-                     f"pass --parameter-overrides {name}=VALUE")
+            values[name] = _Lazy(_ssm_fetch(name, kind, text, kp, fail, ssm))  # asked only if a table uses it
+            continue
         if kind in ("Number",):
             items = [text]
         elif kind in ("CommaDelimitedList", "List<Number>") or kind.startswith("List<"):
@@ -260,6 +295,27 @@ def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail) -> d
     return values
 
 
+def _ssm_fetch(name: str, kind: str, ssm_name: str, kp, fail, ssm):
+    def fetch():
+        if ssm is None:
+            fail(kp, f"parameter '{name}' of Type {kind} is read from SSM ('{ssm_name}') at deploy time and a table "
+                     f"uses it; pass --parameter-overrides {name}=VALUE")
+        try:
+            value = ssm(ssm_name)
+        except SchemaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — any failed lookup is this parameter's error, one line
+            fail(kp, f"parameter '{name}': the SSM lookup of '{ssm_name}' failed ({exc}); "
+                     f"pass --parameter-overrides {name}=VALUE")
+        return [p.strip() for p in value.split(",")] if "List<" in kind else value
+
+    return fetch
+
+
+class _Unknowable(Exception):
+    """A value only a deployment knows, inside a property that can be left out (:data:`SOFT_PROPERTIES`)."""
+
+
 # --- intrinsics ------------------------------------------------------------------------------------------
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
@@ -271,6 +327,23 @@ class _Resolver:
         self.conditions_raw, self.conditions = conditions, {}
         self.resources = resources
         self.budget = MAX_VALUES
+        self.dropped: list[str] = []  # "Properties path (why)" of values left out
+
+    @staticmethod
+    def _soft(kp) -> bool:
+        """Whether ``kp`` lies inside a property that may be left out (see :data:`SOFT_PROPERTIES`)."""
+        if len(kp) < 4 or kp[0] != "Resources" or kp[2] != "Properties":
+            return False
+        rel = kp[3:]
+        if rel[0] in SOFT_PROPERTIES:
+            return True
+        return rel[0] == "Replicas" and len(rel) >= 3 and rel[2] in SOFT_REPLICA_PROPERTIES
+
+    def unknowable(self, kp, message: str):
+        """Only a deployment knows this value: leave it out where that is allowed, else the error."""
+        if self._soft(kp):
+            raise _Unknowable(message)
+        self.fail(kp, message)
 
     def _spend(self, kp):
         self.budget -= 1
@@ -330,7 +403,13 @@ class _Resolver:
                     return self._intrinsic(key, args, kp)
             out = {}
             for k, v in value.items():
-                resolved = self.value(v, kp + [k])
+                try:
+                    resolved = self.value(v, kp + [k])
+                except _Unknowable as exc:
+                    if not self._soft(kp + [k]):
+                        raise
+                    self.dropped.append(f"{yamlfile.dotted(kp[3:] + [k])} ({str(exc).split(';')[0]})")
+                    continue
                 if resolved is not NO_VALUE:
                     out[k] = resolved
             return out
@@ -349,15 +428,18 @@ class _Resolver:
         if name == "AWS::NoValue":
             return NO_VALUE
         if name in self.params:
-            return self.params[name]
+            value = self.params[name]
+            if isinstance(value, _Lazy):
+                value = self.params[name] = value.fetch()
+            return value
         if name in self.pseudo:
             value = self.pseudo[name]
             if callable(value):
                 value = self.pseudo[name] = value()
             return value
         if name in self.resources:
-            self.fail(kp, f"{fn} to resource '{name}' cannot be known without deploying the stack; "
-                          "write the value itself or use a Parameter")
+            self.unknowable(kp, f"{fn} to resource '{name}' cannot be known without deploying the stack; "
+                                "write the value itself or use a Parameter")
         self.fail(kp, f"{fn}: '{name}' is neither a parameter nor a pseudo parameter")
 
     def _intrinsic(self, fn, args, kp):
@@ -365,8 +447,8 @@ class _Resolver:
         prop = yamlfile.dotted(kp[3:]) or "the table"
         if fn in DEPLOY_ONLY:
             what = f" {'.'.join(map(str, args))}" if fn == "Fn::GetAtt" and isinstance(args, list) else ""
-            self.fail(kp, f"{fn}{what} in {prop} cannot be known without deploying the stack; "
-                          "write the value itself or use a Parameter")
+            self.unknowable(kp, f"{fn}{what} in {prop} cannot be known without deploying the stack; "
+                                "write the value itself or use a Parameter")
         if fn == "Ref":
             return self._ref(args, kp)
         if fn == "Fn::Sub":
@@ -437,8 +519,8 @@ class _Resolver:
             if name in variables:
                 value = variables[name]
             elif "." in name and not name.startswith("AWS::"):
-                self.fail(kp, f"Fn::Sub ${{{name}}} is an attribute (Fn::GetAtt) that cannot be known without "
-                              "deploying the stack")
+                self.unknowable(kp, f"Fn::Sub ${{{name}}} is an attribute (Fn::GetAtt) that cannot be known without "
+                                    "deploying the stack")
             else:
                 value = self._ref(name, kp, "Fn::Sub")
             if isinstance(value, list):
@@ -503,3 +585,112 @@ def simple_table_request(props: dict, logical_id: str) -> dict:
     if isinstance(request.get("SSESpecification"), dict) and "SSEEnabled" in request["SSESpecification"]:
         request["SSESpecification"] = {"Enabled": request["SSESpecification"]["SSEEnabled"]}
     return request
+
+
+# --- AWS::DynamoDB::GlobalTable ---------------------------------------------------------------------------
+def _capacity(settings: Any, key: str) -> Any:
+    """Capacity units from ``{key: n}`` or auto scaling's ``{…AutoScalingSettings: {MinCapacity, SeedCapacity}}``."""
+    if not isinstance(settings, dict):
+        return None
+    if key in settings:
+        return settings[key]
+    for name, value in settings.items():
+        if name.endswith("AutoScalingSettings") and isinstance(value, dict):
+            return value.get("SeedCapacity") or value.get("MinCapacity")
+    return None
+
+
+def global_table_request(props: dict, logical_id: str, region: str) -> tuple[dict, dict, list[str]]:
+    """(CreateTable request, the other properties, notes) of an ``AWS::DynamoDB::GlobalTable``: the table as it
+    would be in ``region`` (the endpoint's), with that replica's settings.
+
+    Mapped from GlobalTable's own schema: ``StreamSpecification: {StreamViewType}`` turns the stream on;
+    ``SSESpecification`` takes the replica's ``KMSMasterKeyId``; provisioned capacity is the write settings'
+    (and the replica's read settings') fixed units or auto scaling's seed/minimum capacity (auto scaling itself
+    is not applied); ``TimeToLiveSpecification``, the replica's ``PointInTimeRecoverySpecification``,
+    ``TableClass``, ``DeletionProtectionEnabled`` and ``Tags`` are applied. The other replicas are reported.
+    """
+    notes: list[str] = []
+    extras: dict[str, Any] = {}
+    replicas = [r for r in props.get("Replicas") or [] if isinstance(r, dict)]
+    here = next((r for r in replicas if r.get("Region") == region), None)
+    if here is None and replicas:
+        here = replicas[0]
+        notes.append(f"GlobalTable: no replica in {region} (the endpoint's region); the settings of the "
+                     f"{here.get('Region')} replica are used")
+    here = here or {}
+    others = [str(r.get("Region")) for r in replicas if r is not here]
+    if others:
+        extras["Replicas"] = others
+        notes.append(f"GlobalTable: created as one table in {region}; replicas in {', '.join(others)} are "
+                     "not created")
+    request: dict[str, Any] = {"TableName": props.get("TableName", logical_id)}
+    for key in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes"):
+        if key in props:
+            request[key] = props[key]
+    billing = props.get("BillingMode", "PROVISIONED")
+    request["BillingMode"] = billing
+    auto = []
+    if billing == "PROVISIONED":
+        write = _capacity(props.get("WriteProvisionedThroughputSettings"), "WriteCapacityUnits")
+        read = _capacity(here.get("ReadProvisionedThroughputSettings"), "ReadCapacityUnits")
+        request["ProvisionedThroughput"] = {"ReadCapacityUnits": read if read is not None else write,
+                                            "WriteCapacityUnits": write}
+        for name, value in (("WriteProvisionedThroughputSettings", props.get("WriteProvisionedThroughputSettings")),
+                            ("ReadProvisionedThroughputSettings", here.get("ReadProvisionedThroughputSettings"))):
+            if isinstance(value, dict) and any(k.endswith("AutoScalingSettings") for k in value):
+                auto.append(name)
+    if "WriteOnDemandThroughputSettings" in props or "ReadOnDemandThroughputSettings" in here:
+        demand = {}
+        if isinstance(props.get("WriteOnDemandThroughputSettings"), dict):
+            demand["MaxWriteRequestUnits"] = props["WriteOnDemandThroughputSettings"].get("MaxWriteRequestUnits")
+        if isinstance(here.get("ReadOnDemandThroughputSettings"), dict):
+            demand["MaxReadRequestUnits"] = here["ReadOnDemandThroughputSettings"].get("MaxReadRequestUnits")
+        request["OnDemandThroughput"] = {k: v for k, v in demand.items() if v is not None}
+    replica_gsis = {g.get("IndexName"): g for g in here.get("GlobalSecondaryIndexes") or [] if isinstance(g, dict)}
+    gsis = []
+    for index in props.get("GlobalSecondaryIndexes") or []:
+        if not isinstance(index, dict):
+            gsis.append(index)
+            continue
+        out = {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+        mine = replica_gsis.get(index.get("IndexName"), {})
+        if billing == "PROVISIONED":
+            write = _capacity(index.get("WriteProvisionedThroughputSettings"), "WriteCapacityUnits")
+            read = _capacity(mine.get("ReadProvisionedThroughputSettings"), "ReadCapacityUnits")
+            out["ProvisionedThroughput"] = {"ReadCapacityUnits": read if read is not None else write,
+                                            "WriteCapacityUnits": write}
+        if "ContributorInsightsSpecification" in mine:
+            extras.setdefault("IndexContributorInsights", {})[index.get("IndexName")] = \
+                mine["ContributorInsightsSpecification"]
+        gsis.append(out)
+    if gsis:
+        request["GlobalSecondaryIndexes"] = gsis
+    stream = props.get("StreamSpecification")
+    if isinstance(stream, dict) and stream.get("StreamViewType"):
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    sse = props.get("SSESpecification")
+    if isinstance(sse, dict):
+        mapped: dict[str, Any] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
+        kms_key = (here.get("SSESpecification") or {}).get("KMSMasterKeyId")
+        if kms_key is not None:
+            mapped["KMSMasterKeyId"] = kms_key
+        request["SSESpecification"] = mapped
+    for key in ("TableClass", "DeletionProtectionEnabled", "Tags"):
+        if key in here:
+            request[key] = here[key]
+    if "TimeToLiveSpecification" in props:
+        request["TimeToLiveSpecification"] = props["TimeToLiveSpecification"]
+    if "PointInTimeRecoverySpecification" in here:
+        request["PointInTimeRecoverySpecification"] = here["PointInTimeRecoverySpecification"]
+    if auto:
+        notes.append("GlobalTable: auto scaling is not applied; the table gets its seed/minimum capacity")
+        extras["AutoScaling"] = auto
+    for key in ("ContributorInsightsSpecification", "KinesisStreamSpecification", "ResourcePolicy",
+                "ReplicaStreamSpecification"):
+        if key in here:
+            extras[f"Replicas[{here.get('Region')}].{key}"] = here[key]
+    for key in ("GlobalTableWitnesses", "MultiRegionConsistency", "WarmThroughput"):
+        if key in props:
+            extras[key] = props[key]
+    return request, extras, notes

@@ -13,8 +13,12 @@ from typing import Any
 from cruddur_ops.seeds.activities import SeedActivity
 
 
-def seed(conn, users: Sequence, activities: Sequence[SeedActivity]) -> dict:
+def seed(conn, users: Sequence, activities: Sequence[SeedActivity], *, placeholder: str | None = None) -> dict:
     """Insert the users (SeedUser-like: uuid, handle, display_name, email, cognito_user_id) and activities.
+
+    A user without a ``cognito_user_id`` gets ``placeholder`` (default: the project's ``cognito_placeholder``,
+    ``MOCK``), as the app's own seed does: its schema declares the column NOT NULL, and its message SQL tells
+    sender from receiver only for users whose id is set.
 
     One transaction. Returns counts, plus the seed users whose handle or uuid belongs to another row
     (``mismatched``): those rows are left alone, and DynamoDB items seeded from the file would not match them.
@@ -24,7 +28,11 @@ def seed(conn, users: Sequence, activities: Sequence[SeedActivity]) -> dict:
         "activities": {"inserted": 0, "existing": 0},
         "mismatched": [],
     }
+    from cruddur_ops import defaults
     from cruddur_ops.pg.database import schema_required
+
+    if placeholder is None:
+        placeholder = defaults.cognito_placeholder()
 
     with schema_required(conn.info.dbname), conn.transaction(), conn.cursor() as cur:
         for user in users:
@@ -34,7 +42,8 @@ def seed(conn, users: Sequence, activities: Sequence[SeedActivity]) -> dict:
                 VALUES (%s, %s, %s, %s, %s)
                 ON CONFLICT DO NOTHING
                 """,
-                [user.uuid, user.handle, user.display_name, user.email or None, user.cognito_user_id],
+                [user.uuid, user.handle, user.display_name, user.email or None,
+                 getattr(user, "cognito_user_id", None) or placeholder],
             )
             report["users"]["inserted" if cur.rowcount == 1 else "existing"] += 1
         if users:

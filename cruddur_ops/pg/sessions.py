@@ -57,12 +57,14 @@ def list_sessions(conn) -> list[dict]:
         ]
 
 
-def end_sessions(conn) -> dict:
-    """Terminate every other session on ``conn``'s database; report which ended and which could not be."""
+def end_sessions(conn, pids: list[int] | None = None) -> dict:
+    """Terminate every other session on ``conn``'s database (only those of ``pids`` when given: the sessions a
+    user was shown and agreed to end); report which ended and which could not be."""
+    only = " AND pid = ANY(%s)" if pids is not None else ""
     with conn.cursor() as cur:
         cur.execute(
             "SELECT pid, usename, application_name, CASE WHEN " + _MAY_SIGNAL + " THEN pg_terminate_backend(pid) END"
-            + _OTHERS + " ORDER BY pid"
+            + _OTHERS + only + " ORDER BY pid", [list(pids)] if pids is not None else None
         )
         rows = cur.fetchall()
     ended = [{"pid": pid, "user": user, "application": app or None} for pid, user, app, ok in rows if ok]

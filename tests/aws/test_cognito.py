@@ -69,24 +69,42 @@ def test_plan_sorts_every_user_into_one_bucket():
     assert plan["not_linkable"] == []
 
 
-def test_disabled_or_unconfirmed_users_are_never_linked_and_say_why():
+def test_admin_created_and_reset_users_link_unconfirmed_and_disabled_never_do():
     db_users = [{"uuid": "u-mira", "handle": "mira", "cognito_user_id": "sub-mira"},
-                {"uuid": "u-nod", "handle": "nod", "cognito_user_id": None},
-                {"uuid": "u-oz", "handle": "oz", "cognito_user_id": None}]
+                {"uuid": "u-nod", "handle": "nod", "cognito_user_id": "MOCK"},
+                {"uuid": "u-oz", "handle": "oz", "cognito_user_id": None},
+                {"uuid": "u-pat", "handle": "pat", "cognito_user_id": "MOCK"},
+                {"uuid": "u-quin", "handle": "quin", "cognito_user_id": "MOCK"},
+                {"uuid": "u-ray", "handle": "ray", "cognito_user_id": "MOCK"}]
     cognito_users = [
         _cog("mira-now", "mira-renamed", "sub-mira"),
         _cog("intruder", "mira", "sub-intruder", status="UNCONFIRMED", enabled=False),
         _cog("nod1", "nod", "sub-nod", status="FORCE_CHANGE_PASSWORD"),
         _cog("oz1", "oz", "sub-oz", enabled=False),
+        _cog("pat1", "pat", "sub-pat", status="RESET_REQUIRED"),
+        _cog("quin1", "quin", "sub-quin", status="UNCONFIRMED"),
+        _cog("ray1", "ray", "sub-ray"),
     ]
     plan = cognito.plan_user_ids(cognito_users, db_users)
-    assert plan["updates"] == plan["relinks"] == plan["conflicts"] == []
+    # MOCK is no link: filling it is an update, not a relink
+    assert [(u["handle"], u["previous"]) for u in plan["updates"]] == [("nod", "MOCK"), ("pat", "MOCK"), ("ray", "MOCK")]
+    assert plan["relinks"] == plan["conflicts"] == []
     reasons = {r["handle"]: (r["username"], r["reason"]) for r in plan["not_linkable"]}
     assert reasons == {
         "mira": ("intruder", "disabled and status UNCONFIRMED"),
-        "nod": ("nod1", "status FORCE_CHANGE_PASSWORD, not CONFIRMED"),
         "oz": ("oz1", "disabled"),
+        "quin": ("quin1", "an unconfirmed self sign-up"),
     }
+    unlinked = cognito.unlinked_users(plan, db_users, applied=True, relinked=False)
+    assert [(u["handle"], u["reason"]) for u in unlinked] == [
+        ("oz", "Cognito user oz1 is disabled"), ("quin", "Cognito user quin1 is an unconfirmed self sign-up")]
+
+
+def test_a_project_placeholder_counts_as_unlinked():
+    db_users = [{"uuid": "u-ada", "handle": "ada", "cognito_user_id": "no-account-yet"}]
+    plan = cognito.plan_user_ids([_cog("a", "ada", "sub-a")], db_users, placeholder="no-account-yet")
+    assert [(u["handle"], u["previous"]) for u in plan["updates"]] == [("ada", "no-account-yet")]
+    assert cognito.plan_user_ids([_cog("a", "ada", "sub-a")], db_users)["relinks"] != []  # without it: a real id
 
 
 def test_a_sub_already_linked_to_another_user_is_a_conflict():

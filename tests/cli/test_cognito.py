@@ -71,12 +71,12 @@ def test_update_user_ids_matches_across_pages_and_reports_the_rest(cli, aws, pg_
 
     dry = cli("cognito", "update-user-ids", "--pool-id", pool, "--dry-run", "-o", "json")
     plan = json.loads(dry.stdout)
-    assert set(plan) == {"pool_id", "database", "dry_run", "relink", "rows_changed", "updates", "relinks",
+    assert set(plan) == {"pool_id", "database", "dry_run", "relink", "rows_changed", "unlinked", "updates", "relinks",
                          "already_right", "not_linkable", "conflicts", "unmatched_cognito_users",
                          "users_without_cognito", "without_preferred_username"}
     assert plan["dry_run"] is True and plan["rows_changed"] == 0
-    assert [(u["handle"], u["cognito_user_id"], u["previous"]) for u in plan["updates"]] == [("ada", ada_sub, None)]
-    assert pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = 'ada'").fetchone()[0] is None
+    assert [(u["handle"], u["cognito_user_id"], u["previous"]) for u in plan["updates"]] == [("ada", ada_sub, "MOCK")]
+    assert pg_conn.execute("SELECT cognito_user_id FROM users WHERE handle = 'ada'").fetchone()[0] == "MOCK"
 
     applied = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json")
     doc = json.loads(applied.stdout)
@@ -120,7 +120,7 @@ def test_a_disabled_unconfirmed_account_never_takes_over_an_existing_link(cli, a
         doc = json.loads(result.stdout)
         assert doc["rows_changed"] == 0 and doc["updates"] == doc["relinks"] == []
         assert [(r["handle"], r["username"]) for r in doc["not_linkable"]] == [("ada", "intruder")]
-        assert "Cognito user intruder is disabled and status FORCE_CHANGE_PASSWORD" in result.stderr
+        assert "Cognito user intruder is disabled; not linked" in result.stderr
         assert _link(pg_conn, "ada") == ada_sub
 
 
@@ -166,4 +166,104 @@ def test_two_accounts_claiming_one_handle_is_a_conflict_and_nothing_is_written(c
     assert doc["rows_changed"] == 0
     assert [(c["handle"], [u["username"] for u in c["cognito_users"]]) for c in doc["conflicts"]] == [
         ("ada", ["ada-1", "ada-2"])]
-    assert _link(pg_conn, "ada") is None and _link(pg_conn, "bo") is None  # bo's clean match waits too
+    assert _link(pg_conn, "ada") == "MOCK" and _link(pg_conn, "bo") == "MOCK"  # bo's clean match waits too
+
+
+APP_SHAPED_SCHEMA = """\
+-- shaped like the app's own schema.sql: cognito_user_id is NOT NULL
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE IF NOT EXISTS public.users (
+  uuid UUID DEFAULT uuid_generate_v4() PRIMARY KEY,
+  display_name text NOT NULL,
+  handle text NOT NULL,
+  email text NOT NULL,
+  cognito_user_id text NOT NULL,
+  created_at TIMESTAMP default current_timestamp NOT NULL
+);
+CREATE TABLE IF NOT EXISTS public.activities (
+  uuid UUID DEFAULT uuid_generate_v4() PRIMARY KEY,
+  user_uuid UUID NOT NULL,
+  message text NOT NULL,
+  replies_count integer DEFAULT 0,
+  reposts_count integer DEFAULT 0,
+  likes_count integer DEFAULT 0,
+  reply_to_activity_uuid integer,
+  expires_at TIMESTAMP,
+  created_at TIMESTAMP default current_timestamp NOT NULL
+);
+"""
+
+
+@pytest.mark.integration
+def test_users_without_an_account_hold_mock_and_admin_created_users_link(cli, aws, pg_env, pg_conn, seed_file, tmp_path):
+    schema = tmp_path / "app_schema.sql"
+    schema.write_text(APP_SHAPED_SCHEMA)
+    cli("db", "schema-load", schema)
+    seeded = cli.json("db", "seed", seed_file)  # the column is NOT NULL: a NULL id would fail the insert
+    assert seeded["users"]["inserted"] == 3
+    assert {h: _link(pg_conn, h) for h in ("ada", "bo", "cy")} == {"ada": "MOCK", "bo": "MOCK", "cy": "MOCK"}
+
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-admin-made", "preferred_username": "ada"},  # FORCE_CHANGE_PASSWORD
+                              {"username": "bo-disabled", "preferred_username": "bo", "confirmed": True,
+                               "enabled": False}])
+    ada_sub = sub_of(client, pool, "ada-admin-made")
+    result = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json", ok=False)
+    assert result.exit_code == 5
+    assert "1 user(s) asked for stay unlinked: bo (Cognito user bo-disabled is disabled)" in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["rows_changed"] == 1 and [(u["handle"], u["previous"]) for u in doc["updates"]] == [("ada", "MOCK")]
+    assert [(u["handle"], u["cognito_user_id"]) for u in doc["unlinked"]] == [("bo", "MOCK")]
+    assert _link(pg_conn, "ada") == ada_sub and _link(pg_conn, "bo") == "MOCK"
+
+    asked = cli("cognito", "update-user-ids", "--pool-id", pool, "--handle", "cy", "-o", "json", ok=False)
+    assert asked.exit_code == 5 and "cy (no Cognito user has preferred_username 'cy')" in asked.stderr
+    assert cli.json("cognito", "update-user-ids", "--pool-id", pool, "--handle", "ada")["unlinked"] == []
+
+
+@pytest.mark.integration
+def test_the_project_file_names_the_placeholder(cli, pg_env, pg_conn, seed_file, tmp_path, monkeypatch):
+    (tmp_path / "cruddur.toml").write_text('cognito_placeholder = "NO-ACCOUNT"\n')
+    monkeypatch.chdir(tmp_path)
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)
+    assert _link(pg_conn, "ada") == "NO-ACCOUNT"
+
+
+@pytest.mark.integration
+def test_unconfirmed_self_sign_ups_stay_unlinked_and_reset_required_users_link(cli, aws, pg_env, pg_conn, seed_file):
+    cli("db", "schema-load")
+    cli("db", "seed", seed_file)  # ada, bo, cy hold MOCK
+    client = aws("cognito-idp")
+    pool = make_pool(client, [{"username": "ada-account", "preferred_username": "ada", "confirmed": True}])
+    app_client = client.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    client.sign_up(ClientId=app_client, Username="cy-signup", Password="Xy7!long-enough",
+                   UserAttributes=[{"Name": "preferred_username", "Value": "cy"},
+                                   {"Name": "email", "Value": "cy@cruddur.test"}])
+    client.admin_update_user_attributes(UserPoolId=pool, Username="ada-account",
+                                        UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+    client.admin_reset_user_password(UserPoolId=pool, Username="ada-account")
+    assert client.admin_get_user(UserPoolId=pool, Username="ada-account")["UserStatus"] == "RESET_REQUIRED"
+    assert client.admin_get_user(UserPoolId=pool, Username="cy-signup")["UserStatus"] == "UNCONFIRMED"
+
+    result = cli("cognito", "update-user-ids", "--pool-id", pool, "-o", "json", ok=False)
+    assert result.exit_code == 5
+    assert "cy (Cognito user cy-signup is an unconfirmed self sign-up)" in result.stderr
+    doc = json.loads(result.stdout)
+    assert [u["handle"] for u in doc["updates"]] == ["ada"] and doc["rows_changed"] == 1
+    assert _link(pg_conn, "ada") == sub_of(client, pool, "ada-account") and _link(pg_conn, "cy") == "MOCK"
+
+
+@pytest.mark.integration
+def test_db_setup_works_with_the_apps_not_null_schema(cli, new_db, seed_file, tmp_path):
+    import psycopg
+
+    from tests.pg.fixtures import url_for
+
+    schema = tmp_path / "app_schema.sql"
+    schema.write_text(APP_SHAPED_SCHEMA)
+    doc = cli.json("db", "setup", seed_file, "--schema", schema)
+    assert doc["seed"]["users"]["inserted"] == 3
+    with psycopg.connect(url_for(new_db)) as conn:
+        rows = conn.execute("SELECT handle, cognito_user_id FROM users ORDER BY handle").fetchall()
+    assert rows == [("ada", "MOCK"), ("bo", "MOCK"), ("cy", "MOCK")]

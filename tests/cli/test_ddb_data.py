@@ -321,3 +321,41 @@ def test_every_write_refuses_production_without_prod(aws_env, cli, tmp_path, arg
     result = cli(*endpoint, *argv, ok=False)
     assert result.exit_code != 0 and result.stdout == ""
     assert f"refusing to {action} on {PROD}: it is not a local endpoint; pass --prod" in result.stderr
+
+
+def test_update_takes_document_paths_and_refuses_overlapping_ones(orders, cli):
+    cli.json("ddb", "put", TABLE, '{"pk": "C#1", "sk": 1, "meta": {"tags": ["a", "b"], "x": 1}, "views": 1}')
+    doc = cli.json("ddb", "update", TABLE, "C#1", "1", "--set", "meta.tags[0]=z", "--set", "meta.y=2",
+                   "--remove", "meta.x", "--add", "views=1", "--set", "`odd.name`=1")
+    assert doc["item"] == {"pk": "C#1", "sk": 1, "meta": {"tags": ["z", "b"], "y": 2}, "views": 2, "odd.name": 1}
+    for args in (["--add", "views=1", "--add", "views=1"], ["--set", "a=1", "--remove", "a"],
+                 ["--set", "meta=1", "--remove", "meta.y"]):
+        result = cli("ddb", "update", TABLE, "C#1", "1", *args, ok=False)
+        assert result.exit_code == 3
+        assert "Two document paths overlap with each other; must remove or rewrite one of these paths" in result.stderr
+    assert cli.json("ddb", "get", TABLE, "C#1", "1")["item"]["views"] == 2  # nothing was applied
+
+
+def test_bad_update_paths_are_refused_before_any_request(cli, aws_env):
+    # nothing listens on the endpoint: a request would be exit 8, the refusal is exit 3
+    result = cli("--endpoint-url", "http://127.0.0.1:9", "ddb", "update", TABLE, "C#1", "1",
+                 "--add", "views=1", "--add", "views=1", ok=False)
+    assert result.exit_code == 3 and "path one: [views], path two: [views]" in result.stderr
+    result = cli("--endpoint-url", "http://127.0.0.1:9", "ddb", "update", TABLE, "C#1", "1",
+                 "--set", "a.b=1", "--set", "a[0]=2", ok=False)
+    assert result.exit_code == 3 and "Two document paths conflict with each other" in result.stderr
+
+
+def test_between_splits_by_the_sort_keys_type(ddb, cli):
+    ddb.create_table(
+        TableName="notes", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    for sk in ("A", "R and D", "Rock", "S", "T"):
+        ddb.put_item(TableName="notes", Item={"pk": {"S": "p"}, "sk": {"S": sk}})
+    doc = cli.json("ddb", "query", "notes", "p", "--sort", "between R and D and S")  # only one split is in order
+    assert [i["sk"] for i in doc["items"]] == ["R and D", "Rock", "S"]
+    doc = cli.json("ddb", "query", "notes", "p", "--sort", "between 'R and D' and 'Rock'")
+    assert [i["sk"] for i in doc["items"]] == ["R and D", "Rock"]
+    result = cli("ddb", "query", "notes", "p", "--sort", "between a and b and c and d", ok=False)
+    assert result.exit_code == 3 and "ambiguous" in result.stderr and "quote the bounds" in result.stderr

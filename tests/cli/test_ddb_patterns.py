@@ -296,3 +296,17 @@ def test_an_empty_result_says_what_it_looked_for_and_exits_0(cli, seeded):
     # the timestamp as sent: normalized to the table's form (issue 15)
     assert f"'MSG#{GROUP}'" in result.stderr and "'2999-01-01T00:00:00.000000+00:00'" in result.stderr
     assert "in cruddur-messages" in result.stderr
+
+
+def test_pattern_list_reads_each_file_on_its_own(cli, aws_env, tmp_path):
+    needs = tmp_path / "needs_a_parameter.yaml"
+    needs.write_text("Parameters:\n  Env: {Type: String}\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n"
+                     "    Properties:\n      TableName: !Sub 'orders-${Env}'\n      BillingMode: PAY_PER_REQUEST\n"
+                     "      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]\n"
+                     "      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n")
+    result = cli("ddb", "pattern", "list", "--schema", SCHEMA, "--schema", needs, "-o", "json")
+    doc = json.loads(result.stdout)
+    assert doc["count"] == 4
+    assert [s["file"] for s in doc["skipped_files"]] == [str(needs)]
+    assert "parameter 'Env' has no Default and no value" in doc["skipped_files"][0]["reason"]
+    assert f"skipped {needs}: " in result.stderr and "--parameter-overrides Env=VALUE" in result.stderr

@@ -428,3 +428,63 @@ def test_drift_rows_in_the_table_output(messages_table, cli, tmp_path):
     row = next(line for line in differences.splitlines() if "deletion protection" in line)
     assert re.search(r"cruddur-messages\W+deletion protection\W+off\W+on\W+update", row), row
     assert messages_table.describe_table(TableName="cruddur-messages")["Table"].get("DeletionProtectionEnabled") is False
+
+
+@pytest.mark.integration
+def test_describe_shows_ttl_include_attributes_and_gsi_throughput(ddb, cli):
+    ddb.create_table(
+        TableName="carts", BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 2},
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                              {"AttributeName": "state", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "by-state", "KeySchema": [{"AttributeName": "state", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["total", "owner"]},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 1}}],
+        LocalSecondaryIndexes=[{
+            "IndexName": "by-state-local", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                         {"AttributeName": "state", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    ddb.update_time_to_live(TableName="carts", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    d = cli.json("ddb", "describe", "carts")["table"]
+    assert d["ttl"] == {"status": "ENABLED", "attribute": "expires_at"}
+    gsi = next(i for i in d["indexes"] if i["name"] == "by-state")
+    assert gsi["projection"] == "INCLUDE" and gsi["non_key_attributes"] == ["total", "owner"]
+    assert gsi["provisioned"] == {"read": 3, "write": 1}
+    lsi = next(i for i in d["indexes"] if i["name"] == "by-state-local")
+    assert lsi["kind"] == "LSI" and lsi["projection"] == "KEYS_ONLY" and lsi["provisioned"] is None
+    assert d["provisioned"] == {"read": 5, "write": 2} and d["table_class"] == "STANDARD"
+    assert set(d) >= {"sse", "deletion_protection", "point_in_time_recovery", "stream", "unavailable"}
+    text = cli("ddb", "describe", "carts", "-o", "table").stdout
+    for shown in ("ENABLED (expires_at)", "INCLUDE (total, owner)", "read 3, write 1", "table class"):
+        assert shown in " ".join(text.split()) or shown in text, shown
+
+
+@pytest.mark.integration
+def test_a_global_table_template_loads_on_dynamodb_local_and_reports_what_it_left_out(ddb, cli, tmp_path):
+    from tests.io.test_cloudformation import GLOBAL_TABLE
+
+    path = tmp_path / "ledger.yaml"
+    path.write_text(GLOBAL_TABLE)
+    result = cli("ddb", "schema-load", path, "-o", "json")
+    doc = json.loads(result.stdout)
+    assert [t["name"] for t in doc["tables"]] == ["ledger-ledger"]
+    assert "replicas in eu-west-1 are not created" in result.stderr
+    assert "not applied by cruddur: " in result.stderr and "Replicas (eu-west-1)" in result.stderr
+    d = cli.json("ddb", "describe", "ledger-ledger")["table"]
+    assert d["ttl"] == {"status": "ENABLED", "attribute": "purge_at"}
+    assert d["indexes"][0]["non_key_attributes"] == ["amount"] and d["provisioned"] == {"read": 4, "write": 2}
+    assert d["stream"]["view_type"] == "NEW_AND_OLD_IMAGES"
+
+
+@pytest.mark.integration
+def test_a_failed_account_id_lookup_is_an_error_not_a_made_up_account(cli, aws_env, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+                    "      TableName: !Sub 'orders-${AWS::AccountId}'\n      BillingMode: PAY_PER_REQUEST\n"
+                    "      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]\n"
+                    "      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n")
+    result = cli("--endpoint-url", "http://ddb.cruddur.invalid", "ddb", "schema-load", path, "--plan", ok=False)
+    assert result.exit_code in (8, 11), result.stderr
+    assert "AWS::AccountId" in result.stderr and "--parameter-overrides AWS::AccountId=" in result.stderr
+    assert "000000000000" not in result.stdout

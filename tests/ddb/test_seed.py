@@ -202,3 +202,53 @@ def test_the_shipped_seed_is_placed_before_now_and_never_straddles_a_new_year(no
     assert max(lasts) > now - seeding.LEAD - seeding.STEP  # the newest ends just before now
     if now.day > 3:  # spread over the last days
         assert min(lasts) < now - seeding.SPREAD / 2
+
+
+@pytest.mark.integration
+def test_a_reseed_keeps_the_apps_reply_last(messages_table, cli, tmp_path):
+    """The trial's order: seed, the app replies (pattern D, as the app writes it), reseed later."""
+    from datetime import timedelta
+
+    from cruddur_ops.ddb import messages as app
+
+    path = write(tmp_path)
+    seed_file = seedfile.read(path)
+    users = list(seed_file.users)
+    first_now = datetime.now(UTC) - timedelta(minutes=10)
+    seeding.seed(messages_table, seed_file, users, now=first_now, capacity=False)
+    group = group_uuid_for("cy", "ana")
+    ana = next(u for u in users if u.handle == "ana")
+    reply = app.create_message(messages_table, group, ana, "the app's reply", now=first_now + timedelta(minutes=1))
+    result = seeding.seed(messages_table, seed_file, users, capacity=False)  # "now" is ten minutes later
+    assert result.pinned == 1
+
+    rows = cli.json("ddb", "pattern", "get-conversation", "--group", group)
+    texts = [r["message"] for r in (rows["items"] if isinstance(rows, dict) else rows)]
+    assert texts == ["floating one", "floating two", "the app's reply"]
+    inbox = [i for i in all_items(messages_table)
+             if i["pk"]["S"] == "GRP#" + ana.uuid and i["message_group_uuid"]["S"] == group]
+    assert [(i["sk"]["S"], i["message"]["S"]) for i in inbox] == [(reply.created_at, "the app's reply")]
+    # a third run moves nothing: every item stays where it is
+    before = sorted((i["pk"]["S"], i["sk"]["S"]) for i in all_items(messages_table))
+    again = seeding.seed(messages_table, seed_file, users, capacity=False)
+    assert again.stale_deleted == 0
+    assert sorted((i["pk"]["S"], i["sk"]["S"]) for i in all_items(messages_table)) == before
+
+
+@pytest.mark.integration
+def test_a_seed_line_added_later_still_lands_before_the_apps_reply(messages_table, tmp_path):
+    from datetime import timedelta
+
+    from cruddur_ops.ddb import messages as app
+
+    seed_file = seedfile.read(write(tmp_path))
+    users = list(seed_file.users)
+    first_now = datetime.now(UTC) - timedelta(minutes=10)
+    seeding.seed(messages_table, seed_file, users, now=first_now, capacity=False)
+    group = group_uuid_for("cy", "ana")
+    ana = next(u for u in users if u.handle == "ana")
+    app.create_message(messages_table, group, ana, "the app's reply", now=first_now + timedelta(minutes=1))
+    longer = seedfile.read(write(tmp_path, SMALL + "      - cy: floating three\n", name="longer.yaml"))
+    assert seeding.seed(messages_table, longer, users, capacity=False).pinned == 1
+    items = sorted((i for i in all_items(messages_table) if i["pk"]["S"] == "MSG#" + group), key=lambda i: i["sk"]["S"])
+    assert [i["message"]["S"] for i in items] == ["floating one", "floating two", "floating three", "the app's reply"]

@@ -70,10 +70,10 @@ def test_a_healthy_world_passes_with_one_row_per_check(cli, world):
     assert result.exit_code == 0 and doc["ok"] is True
     assert list(checks) == ["dynamodb-endpoint", "dynamodb-table", "postgres", "seed-handles", "cognito-user-ids",
                             "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
-                            "group-row-users", "duplicate-conversations", "blocking-sessions"]
+                            "group-row-users", "duplicate-conversations", "orphan-conversations", "blocking-sessions"]
     assert {n: c["status"] for n, c in checks.items() if c["status"] != "ok"} == {"cognito-user-ids": "warn"}
     assert set(doc) == {"ok", "summary", "endpoint", "table", "database", "seed_file", "scan", "checks", "fixes"}
-    assert doc["summary"] == {"ok": 11, "warn": 1, "fail": 0, "n/a": 0}
+    assert doc["summary"] == {"ok": 12, "warn": 1, "fail": 0, "n/a": 0}
     assert doc["scan"] == {"items": 4, "max_items": 100_000, "truncated": False}
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["database"]
     assert "scanned 4 items" in result.stderr
@@ -276,23 +276,65 @@ def test_two_conversations_between_the_same_users_are_reported_but_not_a_fault(c
 
 
 # --- 10. sessions ---------------------------------------------------------------------------------------------------------------------
-def test_other_sessions_warn_and_fix_ends_them(cli, world):
+def test_fix_never_ends_sessions_end_sessions_names_them_and_asks(cli, world):
     import psycopg
 
-    blocker = psycopg.connect(world.url, autocommit=True, application_name="blocker")
+    blocker = psycopg.connect(world.url, autocommit=True, application_name="the-apps-pool")
     try:
         _, _, checks = run(cli, world)
         sessions = checks["blocking-sessions"]
-        assert sessions["status"] == "warn" and sessions["fixable"]
-        assert [s["application"] for s in sessions["details"]] == ["blocker"]
-        assert "cruddur db kill-all" in sessions["fix"]
-        _, doc, checks = run(cli, world, "--fix", "--yes")
-        assert doc["fixes"] == [{"name": "blocking-sessions", "applied": True, "result": "ended 1 session(s)"}]
+        assert sessions["status"] == "warn" and not sessions["fixable"]
+        assert [s["application"] for s in sessions["details"]] == ["the-apps-pool"]
+        assert "cruddur doctor --end-sessions" in sessions["fix"] and "application 'the-apps-pool'" in sessions["found"]
+        _, doc, checks = run(cli, world, "--fix", "--yes")  # data only: the app's session stays
+        assert all(f["name"] != "blocking-sessions" for f in doc["fixes"])
+        assert checks["blocking-sessions"]["status"] == "warn"
+        assert blocker.execute("SELECT 1").fetchone() == (1,)
+
+        refused = cli("doctor", "--seed", world.seed_file, "--end-sessions", ok=False)  # no terminal, no --yes
+        assert refused.exit_code == 7 and "application 'the-apps-pool' from 127.0.0.1:" in refused.stderr
+        assert blocker.execute("SELECT 1").fetchone() == (1,)
+
+        result, doc, checks = run(cli, world, "--end-sessions", "--yes")
+        (ended,) = doc["fixes"]
+        assert ended["name"] == "end-sessions" and ended["applied"] is True
+        assert ended["result"].startswith("ended 1 session(s): pid ") and "application 'the-apps-pool'" in ended["result"]
         assert checks["blocking-sessions"]["status"] == "ok"
         with pytest.raises(psycopg.OperationalError):
             blocker.execute("SELECT 1")
     finally:
         blocker.close()
+
+
+def test_end_sessions_on_a_remote_database_is_refused_before_connecting(cli, aws_env):
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.cruddur.invalid/cruddur")
+    result = cli("doctor", "--end-sessions", "--yes", ok=False)
+    assert result.exit_code == 6 and PASSWORD not in result.stderr
+
+
+# --- orphan conversations ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("max_items", ["100000", "1"])
+def test_orphan_conversations_are_reported_both_ways(cli, world, max_items):
+    ada, bo, cy = world.user("ada"), world.user("bo"), world.user("cy")
+    lost, empty = str(uuidlib.uuid4()), str(uuidlib.uuid4())
+    world.client.put_item(TableName=TABLE, Item=to_attrs(
+        message_item(lost, "2024-01-01T00:00:00+00:00", str(uuidlib.uuid4()), "nobody sees me", ada)))
+    for row in (group_item(bo, cy, empty, "2024-01-02T00:00:00+00:00", "gone"),
+                group_item(cy, bo, empty, "2024-01-02T00:00:00+00:00", "gone")):
+        world.client.put_item(TableName=TABLE, Item=to_attrs(row))
+    result, _, checks = run(cli, world, "--max-items", max_items)
+    orphans = checks["orphan-conversations"]
+    if max_items == "1":  # a partial scan: what it suspects is confirmed by a query, the healthy one never reported
+        assert "only the first 1 items" in orphans["found"]
+        assert {d["message_group_uuid"] for d in orphans.get("details") or []} <= {lost, empty}
+        return
+    assert result.exit_code == 0 and orphans["status"] == "warn"
+    assert "1 conversation(s) have messages but no group row" in orphans["found"]
+    assert "1 conversation(s) have group rows but no messages" in orphans["found"]
+    by_group = {d["message_group_uuid"]: d for d in orphans["details"]}
+    assert by_group[lost]["problem"] == "messages without group rows" and by_group[lost]["messages"] == 1
+    assert by_group[empty]["problem"] == "group rows without messages" and len(by_group[empty]["group_rows"]) == 2
+    assert checks["group-rows-current"]["status"] == "ok"
 
 
 # --- bounds -------------------------------------------------------------------------------------------------------------------------------
@@ -348,4 +390,4 @@ def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "11 ok, 1 warn" in result.stdout
+    assert "12 ok, 1 warn" in result.stdout

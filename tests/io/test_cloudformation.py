@@ -220,3 +220,136 @@ def test_the_three_public_template_shapes(tmp_path):
     assert t.request["AttributeDefinitions"] == [{"AttributeName": "code", "AttributeType": "N"}]
     with pytest.raises(SchemaError, match="does not match AllowedPattern"):
         schema.read([TEMPLATES / "single_table.yaml"], context=Context(parameters={"HashKeyElementType": "X"}))
+
+
+# --- a developer's own templates: GlobalTable, SSM parameters, values only a deployment knows ----------------------
+GLOBAL_TABLE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  AuditKey:
+    Type: AWS::KMS::Key
+    Properties: {KeyPolicy: {Version: '2012-10-17', Statement: []}}
+  Ledger:
+    Type: AWS::DynamoDB::GlobalTable
+    Properties:
+      TableName: !Sub "${AWS::StackName}-ledger"
+      BillingMode: PROVISIONED
+      AttributeDefinitions:
+        - {AttributeName: account, AttributeType: S}
+        - {AttributeName: posted_at, AttributeType: S}
+        - {AttributeName: state, AttributeType: S}
+      KeySchema:
+        - {AttributeName: account, KeyType: HASH}
+        - {AttributeName: posted_at, KeyType: RANGE}
+      WriteProvisionedThroughputSettings:
+        WriteCapacityAutoScalingSettings:
+          MinCapacity: 2
+          MaxCapacity: 20
+          TargetTrackingScalingPolicyConfiguration: {TargetValue: 70}
+      GlobalSecondaryIndexes:
+        - IndexName: by-state
+          KeySchema: [{AttributeName: state, KeyType: HASH}]
+          Projection: {ProjectionType: INCLUDE, NonKeyAttributes: [amount]}
+          WriteProvisionedThroughputSettings: {WriteCapacityAutoScalingSettings: {MinCapacity: 1, MaxCapacity: 5}}
+      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+      SSESpecification: {SSEEnabled: true, SSEType: KMS}
+      TimeToLiveSpecification: {AttributeName: purge_at, Enabled: true}
+      Replicas:
+        - Region: eu-west-1
+          ReadProvisionedThroughputSettings: {ReadCapacityUnits: 9}
+        - Region: us-east-1
+          ReadProvisionedThroughputSettings: {ReadCapacityUnits: 4}
+          GlobalSecondaryIndexes:
+            - IndexName: by-state
+              ReadProvisionedThroughputSettings: {ReadCapacityAutoScalingSettings: {MinCapacity: 3, MaxCapacity: 9}}
+          PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+          DeletionProtectionEnabled: false
+          TableClass: STANDARD
+          SSESpecification: {KMSMasterKeyId: !GetAtt AuditKey.Arn}
+          Tags: [{Key: team, Value: ledger}]
+"""
+
+
+def test_a_global_table_is_the_table_in_the_endpoints_region_with_its_replicas_reported(tmp_path):
+    path = tmp_path / "ledger.yaml"
+    path.write_text(GLOBAL_TABLE)
+    (spec,) = schema.read([path], context=Context(region="us-east-1")).tables
+    r = spec.request
+    assert spec.name == "ledger-ledger" and r["BillingMode"] == "PROVISIONED"
+    assert r["ProvisionedThroughput"] == {"ReadCapacityUnits": 4, "WriteCapacityUnits": 2}
+    (gsi,) = r["GlobalSecondaryIndexes"]
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["amount"]}
+    assert gsi["ProvisionedThroughput"] == {"ReadCapacityUnits": 3, "WriteCapacityUnits": 1}
+    assert r["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert r["SSESpecification"] == {"Enabled": True, "SSEType": "KMS"}  # the key itself only a deployment knows
+    assert spec.ttl == {"AttributeName": "purge_at", "Enabled": True} and spec.pitr is True
+    assert spec.tags() == {"team": "ledger"} and r["TableClass"] == "STANDARD"
+    assert "Replicas (eu-west-1)" in spec.not_applied
+    assert any(n.startswith("Replicas[1].SSESpecification.KMSMasterKeyId (Fn::GetAtt AuditKey.Arn")
+               for n in spec.not_applied), spec.not_applied
+    assert any("replicas in eu-west-1 are not created" in n for n in spec.notes)
+    assert any("auto scaling is not applied" in n for n in spec.notes)
+    (other,) = schema.read([path], context=Context(region="eu-west-1")).tables
+    assert other.request["ProvisionedThroughput"]["ReadCapacityUnits"] == 9
+    assert "Replicas (us-east-1)" in other.not_applied
+
+
+def test_a_kms_key_or_kinesis_stream_from_getatt_is_left_out_and_named(tmp_path):
+    path = template(tmp_path, """\
+        TableName: orders
+        BillingMode: PAY_PER_REQUEST
+        SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: !GetAtt Key.Arn}
+        KinesisStreamSpecification: {StreamArn: !Sub "${Changes.Arn}"}
+        """)
+    path.write_text(path.read_text() + "  Key:\n    Type: AWS::KMS::Key\n  Changes:\n    Type: AWS::Kinesis::Stream\n")
+    spec = one(path)
+    assert spec.request["SSESpecification"] == {"Enabled": True, "SSEType": "KMS"}
+    assert "SSESpecification.KMSMasterKeyId (Fn::GetAtt Key.Arn in SSESpecification.KMSMasterKeyId cannot be " \
+           "known without deploying the stack)" in spec.not_applied
+    assert any(n.startswith("KinesisStreamSpecification.StreamArn (Fn::Sub ${Changes.Arn}") for n in spec.not_applied)
+    # the same GetAtt in a property the table needs stays an error
+    bad = template(tmp_path, "TableName: !GetAtt Key.Arn\nBillingMode: PAY_PER_REQUEST\n", name="bad.yaml")
+    bad.write_text(bad.read_text() + "  Key:\n    Type: AWS::KMS::Key\n")
+    with pytest.raises(SchemaError, match="Fn::GetAtt Key.Arn in TableName cannot be known"):
+        schema.read([bad])
+
+
+CDK_PARAMS = """\
+BootstrapVersion:
+  Type: AWS::SSM::Parameter::Value<String>
+  Default: /cdk-bootstrap/hnb659fds/version
+  Description: Version of the CDK Bootstrap resources in this environment
+"""
+
+
+def test_an_ssm_parameter_no_table_uses_does_not_block_a_cdk_template(tmp_path):
+    path = template(tmp_path, "TableName: orders\nBillingMode: PAY_PER_REQUEST\n", params=CDK_PARAMS,
+                    extra="Rules:\n  CheckBootstrapVersion:\n    Assertions:\n      - Assert: {'Fn::Not': [{'Fn::Contains': [['1'], {Ref: BootstrapVersion}]}]}\n")
+    read = schema.read([path])
+    assert [t.name for t in read.tables] == ["orders"] and "BootstrapVersion" not in read.parameters.get(str(path), {})
+
+
+def test_an_ssm_parameter_a_table_uses_is_looked_up_or_asked_for(tmp_path):
+    params = "TableSuffix:\n  Type: 'AWS::SSM::Parameter::Value<String>'\n  Default: /shop/table-suffix\n"
+    path = template(tmp_path, "TableName: !Sub 'orders-${TableSuffix}'\nBillingMode: PAY_PER_REQUEST\n", params=params)
+    with pytest.raises(SchemaError, match=r"parameter 'TableSuffix' of Type AWS::SSM::Parameter::Value<String> is read "
+                                          r"from SSM \('/shop/table-suffix'\) at deploy time and a table uses it; "
+                                          r"pass --parameter-overrides TableSuffix=VALUE"):
+        one(path)
+    assert one(path, ssm={"/shop/table-suffix": "blue"}.__getitem__).name == "orders-blue"
+    assert one(path, parameters={"TableSuffix": "green"}).name == "orders-green"
+
+
+def test_account_id_can_be_given_and_a_failed_lookup_is_an_error(tmp_path):
+    from cruddur_ops.errors import AuthError
+
+    path = template(tmp_path, "TableName: !Sub 'orders-${AWS::AccountId}'\nBillingMode: PAY_PER_REQUEST\n")
+
+    def sts_fails():
+        raise AuthError("AWS::AccountId: STS GetCallerIdentity failed (no credentials)")
+
+    with pytest.raises(AuthError, match="STS GetCallerIdentity failed"):
+        one(path, account_id=sts_fails)
+    assert one(path, account_id=sts_fails, parameters={"AWS::AccountId": "123456789012"}).name == "orders-123456789012"
+    with pytest.raises(SchemaError, match="AWS::StackId cannot be set"):
+        one(path, parameters={"AWS::StackId": "x"})
