@@ -55,12 +55,13 @@ def tag(name: str, content: Any = "", **attrs: Any) -> Html:
 
 def table(headers: list[Any], rows: Iterable[Iterable[Any]], cls: str = "") -> Html:
     head = join(tag("th", c) for c in headers)
-    body = join(Html("<tr>" + join(tag("td", c) for c in row) + "</tr>") for row in rows)
+    body = join(Html(f"<tr>{join(tag('td', c) for c in row)}</tr>") for row in rows)
     return Html(f'<table class="{h(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
 def facts(pairs: Iterable[tuple[Any, Any]]) -> Html:
-    return Html('<dl class="facts">' + join(Html(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>") for k, v in pairs) + "</dl>")
+    inner = join(Html(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>") for k, v in pairs)
+    return Html(f'<dl class="facts">{inner}</dl>')
 
 
 def pre(text: Any, cls: str = "code") -> Html:
@@ -91,9 +92,9 @@ def form(action: str, body: Any, submit: str = "Run", hidden: Mapping[str, Any] 
 
 def exports(path: str, params: Mapping[str, Any]) -> Html:
     """Links to the current result as JSON, JSON lines and CSV (the CLI's codec and CSV writer)."""
-    return Html('<p class="exports">Export: ' + join(
-        (link(url(path + suffix, params), name) for suffix, name in ((".json", "JSON"), (".jsonl", "JSONL"),
-                                                                   (".csv", "CSV"))), " · ") + "</p>")
+    links = join((link(url(path + suffix, params), name) for suffix, name in ((".json", "JSON"), (".jsonl", "JSONL"),
+                                                                            (".csv", "CSV"))), " · ")
+    return Html(f'<p class="exports">Export: {links}</p>')
 
 
 def capacity(doc: Mapping[str, Any] | None) -> Html:
@@ -107,7 +108,7 @@ def capacity(doc: Mapping[str, Any] | None) -> Html:
         pairs += [("cost", f"${cost['usd']:.10f}".rstrip("0").rstrip(".") if cost["usd"] else "$0"),
                   ("per million such calls", f"${cost.get('usd_per_million_calls', 0):,.4f}"),
                   ("prices", f"{cost.get('unit')}, {cost.get('region')}, as of {cost.get('as_of')}")]
-    return Html('<section class="capacity"><h3>Consumed capacity and cost</h3>' + facts(pairs) + "</section>")
+    return Html(f'<section class="capacity"><h3>Consumed capacity and cost</h3>{facts(pairs)}</section>')
 
 
 LAYOUT = string.Template("""<!doctype html>
@@ -128,7 +129,7 @@ table{border-collapse:collapse;background:#fff;margin:.3em 0 1em;font-size:13px}
 th,td{border:1px solid #d9dde5;padding:3px 7px;vertical-align:top;text-align:left}
 th{background:#eef1f6;position:sticky;top:0}
 td .t{display:inline-block;font:11px ui-monospace,monospace;color:#6a3fb5;background:#f1ebfb;border-radius:3px;padding:0 3px;margin-right:4px}
-td .v{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:pre-wrap;word-break:break-all}
+td .v{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
 td.absent{color:#9aa2b1;font-style:italic}
 .empty{color:#b3261e}
 a{color:#2456c6}
@@ -161,7 +162,7 @@ $body
 def page(*, title: str, heading: str, body: Any, target: str, production: bool, crumbs: list[tuple[str, str]],
          json_href: str, app_href: str) -> str:
     if production:
-        banner = Html('<div class="banner prod">PRODUCTION target (' + h(target) + "): read-only — this server never "
+        banner = Html(f'<div class="banner prod">PRODUCTION target ({h(target)}): read-only — this server never '
                       "writes, and refuses every POST, PUT, PATCH and DELETE</div>")
     else:
         banner = Html('<div class="banner ro">read-only: this server never writes (POST, PUT, PATCH and DELETE are '

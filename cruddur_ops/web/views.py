@@ -75,6 +75,10 @@ class App:
     def __init__(self, settings, *, table: str, prices=None):
         self.settings = settings
         self.table = table
+        if prices is None:
+            from cruddur_ops.ddb.capacity import Prices
+
+            prices = Prices.load()
         self.prices = prices
         self._client = None
         self._keys: dict[str, Any] = {}
@@ -213,7 +217,7 @@ def pager(path: str, params: Mapping[str, Any], next_token: str | None, start: s
         parts.append(link(url(path, {**params, "start": ""}), "« first page"))
     if next_token:
         parts.append(link(url(path, {**params, "start": next_token}), "next page »", "next"))
-    return Html('<p class="pager">' + join(parts) + "</p>") if parts else Html("")
+    return Html(f'<p class="pager">{join(parts)}</p>') if parts else Html("")
 
 
 # --- / --------------------------------------------------------------------------------------------------------
@@ -271,8 +275,8 @@ def table_page(app: App, req: Request, table_name: str) -> Page:
         value = browse.shown(p.value)
         href = url(t_href(table_name, "p", seg(value)), {"index": index})
         count = f"{p.items:,}" + ("+" if not p.complete else "")
-        kinds = Html('<span class="kinds">' + join(Html(f"<span>{h(k)} {n:,}</span>") for k, n in p.kinds.most_common())
-                     + "</span>")
+        kinds = Html('<span class="kinds">{}</span>'.format(
+            join(Html(f"<span>{h(k)} {n:,}</span>") for k, n in p.kinds.most_common())))
         rows.append([link(href, value) + (Html(" <small>(continued)</small>") if p.continued else Html("")),
                      count, kinds])
     kinds_all = ", ".join(f"{k} {n:,}" for k, n in doc["kinds"].items()) or "none"
@@ -307,8 +311,8 @@ def collection_page(app: App, req: Request, table_name: str, partition: str) -> 
     body = join([
         Html(f"<p>{h(key.hash)} = <code>{h(partition)}</code>" + (f" in index {h(index)}" if index else "")
              + f", sorted by {h(key.range or '(no sort key)')}" + (" newest first" if req.flag("desc") else "")
-             + ". " + link(url(here, {"index": index, "desc": "" if req.flag("desc") else "1"}),
-                           "oldest first" if req.flag("desc") else "newest first") + "</p>"),
+             + ". ") + link(url(here, {"index": index, "desc": "" if req.flag("desc") else "1"}),
+                            "oldest first" if req.flag("desc") else "newest first") + Html("</p>"),
         Html(f"<p><small>{len(result.items)} items on this page; {doc['consumed_capacity']['total']:g} read units, "
              f"{doc['latency_ms']} ms</small></p>"),
         exports(here, params),
@@ -562,8 +566,8 @@ def app_page(app: App, req: Request) -> Page:
         if user["hidden_by_year"] > 0:
             title += f", {user['hidden_by_year']} group row(s) hidden by the year filter"
         parts.append(tag("h3", title))
-        parts.append(Html(f"<p><small>{h(user['user_uuid'])} · " + link(
-            t_href(table_name, "p", seg(GROUP_PREFIX + user["user_uuid"])), "every group row") + "</small></p>"))
+        parts.append(Html(f"<p><small>{h(user['user_uuid'])} · ") + link(
+            t_href(table_name, "p", seg(GROUP_PREFIX + user["user_uuid"])), "every group row") + Html("</small></p>"))
         parts.append(items_table(typed_rows(user["inbox"]), marks=marks))
     parts.append(tag("h2", f"Conversations ({len(conversations)})"))
     for conv in conversations.values():
