@@ -516,7 +516,7 @@ def app_page(app: App, req: Request) -> Page:
     owners = browse.partitions(client, keys, prefix=GROUP_PREFIX, start=req.get("start") or None,
                                limit=req.int("users", 20, high=200))
     max_items = req.int("max_items", 20_000, high=100_000)
-    with Context(app.settings, table=table_name, max_items=max_items) as ctx:
+    with Context(app.settings, table=table_name, max_items=max_items, client=client) as ctx:
         checks = run_checks(ctx, APP_CHECKS)
         scanned = ctx.scanned
     marks: dict[tuple[str, str], list[tuple[str, str]]] = {}
