@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
 from cruddur_ops.targets import is_loopback_host
 from cruddur_ops.web import views
-from cruddur_ops.web.templates import Html, h, page
+from cruddur_ops.web.templates import Html, page
 
 SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

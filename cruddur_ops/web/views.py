@@ -18,8 +18,6 @@ from cruddur_ops.web.templates import (
     capacity,
     checkbox,
     exports,
-    facts,
-    field as text_field,
     form,
     h,
     join,
@@ -30,6 +28,9 @@ from cruddur_ops.web.templates import (
     table,
     tag,
     url,
+)
+from cruddur_ops.web.templates import (
+    field as text_field,
 )
 
 MAX_LIMIT = 1000  # items one query or pattern run shows at most
@@ -371,8 +372,7 @@ def query_page(app: App, req: Request, table_name: str) -> Page:
         checkbox("newest first", "desc", bool(p["desc"])), checkbox("consistent", "consistent", bool(p["consistent"])),
     ]))
     if not p["partition"]:
-        doc = {"table": table_name, "indexes": sorted(keys.indexes), "request": None}
-        return Page(f"Query {table_name}", doc, join([the_form, Html("<p>Give a partition key to run a Query.</p>")]),
+        return Page(f"Query {table_name}", {"table": table_name, "indexes": sorted(keys.indexes), "request": None}, join([the_form, Html("<p>Give a partition key to run a Query.</p>")]),
                     [("tables", "/"), (table_name, t_href(table_name)), ("query", "")])
     values = q.parse_assignments(_lines(p["values"]), "values")
     names: dict[str, str] = {}
@@ -388,7 +388,7 @@ def query_page(app: App, req: Request, table_name: str) -> Page:
                             desc=req.flag("desc"), limit=limit, consistent=req.flag("consistent"))
     result = q.run_query(app.client(), request, limit=limit)
     # `cruddur ddb query -o json`'s document, then what the page adds: the request and the equivalent commands
-    doc = {"table": table_name, "index": p["index"] or None, "items": result.items, "count": result.count,
+    doc: dict[str, Any] = {"table": table_name, "index": p["index"] or None, "items": result.items, "count": result.count,
            "scanned_count": result.scanned, "pages": result.pages, "latency_ms": round(result.seconds * 1000, 2),
            "consumed_capacity": result.capacity.to_dict(app.prices),
            "request": q.wire_request(request), "aws_cli": q.aws_cli(request), "cruddur_cli": _cruddur_line(table_name, p)}
@@ -526,7 +526,7 @@ def app_page(app: App, req: Request) -> Page:
                 marks.setdefault((str(d["pk"]), str(d.get("sk") or d.get("kept_sk") or "")), []).append(
                     (f"{check.name}: {check.found}", check.status))
     handles: dict[str, str] = {}
-    users = []
+    users: list[dict[str, Any]] = []
     conversations: dict[str, dict] = {}
     for p in owners.partitions:
         owner = str(browse.shown(p.value))[len(GROUP_PREFIX):]

@@ -61,3 +61,12 @@ def test_a_busy_port_is_one_line(ddb):
     assert done.returncode == 1
     assert done.stdout == ""
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_web_package_is_imported_only_when_cruddur_web_runs():
+    probe = ("import sys\nfrom cruddur_ops.cli.app import app\n"
+             "try:\n    app(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('cruddur_ops.web', 'http.server', 'playwright'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -24,7 +24,7 @@ def test_tables_twin_holds_what_list_tables_prints(site, cli):
     doc = web.json()
     listed = cli.json("ddb", "list-tables")
     assert doc["count"] == listed["count"] == 1
-    for mine, theirs in zip(doc["tables"], listed["tables"]):
+    for mine, theirs in zip(doc["tables"], listed["tables"], strict=True):
         assert {k: mine[k] for k in theirs} == theirs  # every field the CLI prints, with the same value
         assert mine["keys"] == "pk(S) HASH sk(S) RANGE" and mine["ttl"] == "DISABLED"
     page = fetch(site.url, "/").text
