@@ -70,3 +70,26 @@ def test_the_web_package_is_imported_only_when_cruddur_web_runs():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_host_beyond_loopback_is_warned_about_before_binding():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:9", AWS_REGION="us-east-1")
+    done = subprocess.run([str(CRUDDUR), "web", "--host", "web.invalid"], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert "listening on web.invalid, beyond loopback" in done.stderr
+    assert done.returncode == 1 and "cannot listen on web.invalid:0" in done.stderr and done.stdout == ""
+
+
+def test_on_production_every_page_says_read_only_and_writes_are_refused():
+    from cruddur_ops.settings import Settings
+    from cruddur_ops.web.server import Web
+    from cruddur_ops.web.templates import Html
+    from cruddur_ops.web.views import App
+
+    settings = Settings.from_env(env={"AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.invalid", "AWS_REGION": "us-east-1"})
+    web = Web(App(settings, table="cruddur-messages"))
+    html = web.html("t", "t", Html("<p>x</p>"), [], "/")
+    assert "PRODUCTION target (https://dynamodb.invalid): read-only" in html
+    refused = web.respond("DELETE", "/t/cruddur-messages/item.json?pk=a")
+    assert refused.status == 405 and b"a production target" in refused.body
