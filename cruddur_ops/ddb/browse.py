@@ -199,6 +199,20 @@ def _same_partition(position: dict | None, name: str, value: dict) -> bool:
     return bool(position) and position.get(name) == value  # type: ignore[union-attr]
 
 
+def count(client, request: dict) -> int:
+    """How many items a Query request selects (``Select=COUNT``, every page; its Limit is not applied)."""
+    call = {k: v for k, v in request.items()
+            if k not in ("Limit", "ProjectionExpression", "ReturnConsumedCapacity", "ScanIndexForward")}
+    call["Select"] = "COUNT"
+    if "ProjectionExpression" in request:  # its names are no longer used
+        used = " ".join(str(call.get(k, "")) for k in ("KeyConditionExpression", "FilterExpression"))
+        call["ExpressionAttributeNames"] = {k: v for k, v in call.get("ExpressionAttributeNames", {}).items() if k in used}
+    total = 0
+    for page in client.get_paginator("query").paginate(**call):
+        total += page.get("Count", 0)
+    return total
+
+
 # --- one item collection ------------------------------------------------------------------------------------
 @dataclass
 class CollectionPage:

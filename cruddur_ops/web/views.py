@@ -535,8 +535,13 @@ def app_page(app: App, req: Request) -> Page:
         for row in result.items:
             handles[str(row.get("user_uuid"))] = str(row.get("user_handle") or "")
             conversations.setdefault(str(row.get("message_group_uuid")), {})
-        users.append({"user_uuid": owner, "inbox": result.items, "count": result.count,
-                      "hidden_by_year": p.items - result.count,
+        in_year = browse.count(client, request)
+        flagged = [{"sk": sk, "finding": finding, "status": status}
+                   for (pk, sk), found in marks.items() if pk == GROUP_PREFIX + owner
+                   and not any(row.get("sk") == sk for row in result.items) for finding, status in found]
+        users.append({"user_uuid": owner, "inbox": result.items, "count": result.count, "in_year": in_year,
+                      "group_rows": p.items, "group_rows_complete": p.complete,
+                      "hidden_by_year": max(0, p.items - in_year), "not_listed_findings": flagged,
                       "consumed_capacity": result.capacity.to_dict(app.prices), "request": request})
     for user in users:
         user["handle"] = handles.get(user["user_uuid"])
@@ -562,13 +567,18 @@ def app_page(app: App, req: Request) -> Page:
              table(["check", "status", "found"], [[c.name, c.status, c.found] for c in checks], "doctor")]
     parts.append(tag("h2", f"Inboxes ({len(users)} users on this page)"))
     for user in users:
-        title = f"{user['handle'] or user['user_uuid']} — {user['count']} conversation(s) in {year}"
+        title = f"{user['handle'] or user['user_uuid']} — {user['count']} conversation(s) listed, of {user['in_year']} in {year}"
         if user["hidden_by_year"] > 0:
             title += f", {user['hidden_by_year']} group row(s) hidden by the year filter"
         parts.append(tag("h3", title))
         parts.append(Html(f"<p><small>{h(user['user_uuid'])} · ") + link(
             t_href(table_name, "p", seg(GROUP_PREFIX + user["user_uuid"])), "every group row") + Html("</small></p>"))
         parts.append(items_table(typed_rows(user["inbox"]), marks=marks))
+        if user["not_listed_findings"]:
+            parts.append(Html("<p><small>doctor's findings on this user's group rows that the app does not list:"
+                              "</small></p>"))
+            parts.append(table(["sk", "status", "finding"], [[f["sk"], f["status"], f["finding"]]
+                                                            for f in user["not_listed_findings"]], "not-listed"))
     parts.append(tag("h2", f"Conversations ({len(conversations)})"))
     for conv in conversations.values():
         group = conv["message_group_uuid"]

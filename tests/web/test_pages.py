@@ -179,3 +179,18 @@ def test_every_page_says_it_is_read_only(site):
     for path in ("/", f"/t/{TABLE}", f"/t/{TABLE}/q", f"/t/{TABLE}/patterns", "/cruddur"):
         html = fetch(site.url, path).text
         assert "read-only" in html and "&lt;/" not in html, path  # and none of our own markup escaped by mistake
+
+
+def test_the_app_view_says_what_the_year_filter_hides_with_doctors_finding(site, cli):
+    owner = fetch(site.url, "/cruddur.json").json()["users"][0]["user_uuid"]
+    old = {"pk": f"GRP#{owner}", "sk": "2020-01-01T00:00:00+00:00", "message": "an old conversation",
+           "message_group_uuid": "00000000-0000-4000-8000-000000000000", "user_uuid": "u-old", "user_handle": "old"}
+    cli("ddb", "put", TABLE, json.dumps(old), "-o", "json")
+    doc = fetch(site.url, "/cruddur.json").json()
+    user = next(u for u in doc["users"] if u["user_uuid"] == owner)
+    assert user["hidden_by_year"] == 1 and user["group_rows"] == user["in_year"] + 1
+    assert all(r["sk"] != old["sk"] for r in user["inbox"])  # the app does not list it
+    found = [f for f in user["not_listed_findings"] if f["sk"] == old["sk"]]
+    assert any(f["finding"].startswith("group-rows-year:") and f["status"] == "warn" for f in found)
+    html = fetch(site.url, "/cruddur").text
+    assert "1 group row(s) hidden by the year filter" in html and "2020-01-01T00:00:00+00:00" in html
