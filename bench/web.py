@@ -12,6 +12,7 @@ the picture with Debian's /usr/bin/chromium through Playwright (no browser is do
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -122,7 +123,7 @@ def main() -> None:
                 token = json.loads(get(base, f"/t/{TABLE}.json?start={token}")[1])["next"]
                 if not token:
                     break
-            page2 = json.loads(get(base, f"/t/{TABLE}/p/{seg(message_pk)}.json")[1])["next"]
+            page2 = json.loads(get(base, f"/t/{TABLE}/p/{seg(message_pk)}.json?limit=50")[1])["next"]
             q = urllib.parse.quote
             pages = [
                 ("tables (`/`)", "/"),
@@ -130,7 +131,8 @@ def main() -> None:
                 ("partitions by prefix (`?prefix=GRP#`)", f"/t/{TABLE}?prefix=GRP%23"),
                 ("index view, first page (`?index=message-group-sk-index`)", f"/t/{TABLE}?index=message-group-sk-index"),
                 ("one collection, 100 items (`/p/MSG#…`)", f"/t/{TABLE}/p/{seg(message_pk)}"),
-                ("one collection, next page", f"/t/{TABLE}/p/{seg(message_pk)}?start={page2}"),
+                ("one collection, 50 items, then its next page by cursor",
+                 f"/t/{TABLE}/p/{seg(message_pk)}?limit=50&start={page2}"),
                 ("one item's JSON", f"/t/{TABLE}/item.json?pk={q(message_pk)}&sk=" + q(
                     json.loads(get(base, f"/t/{TABLE}/p/{seg(message_pk)}.json?limit=1")[1])["items"][0]["sk"])),
                 ("query form result (`/q`, begins_with, 100 items)",
@@ -155,12 +157,12 @@ def main() -> None:
     print(table)
     if not args.no_doc:
         body = [f"## `cruddur web` (`python bench/web.py --items {args.items}`)", "",
-                f"{today()}, {machine(bench)}. {n:,} items: {shape['conversations']:,} conversations of "
+                f"{today()}, {machine(bench)}, load average {os.getloadavg()[0]:.0f} (the machine was shared). {n:,} items: {shape['conversations']:,} conversations of "
                 f"{shape['messages'] // max(1, shape['conversations'])} messages between {shape['users']} users, so "
                 f"{shape['conversations']:,} MSG# partitions of ~98 items and {shape['users']} GRP# partitions of "
                 f"~{2 * shape['conversations'] // shape['users']} group rows. Each page fetched {args.repeat} times over "
                 "HTTP from the server running in-process (HTML unless the path says otherwise).", "", table, "",
-                "A partition page is one key-only Scan from the page's cursor: it stops at 50 partitions or 5,000 keys "
+                "A partition page is one key-only Scan from the page's cursor: it stops at 25 partitions or 2,500 keys "
                 "read, whichever comes first, so its cost does not grow with the table. The app's view is bounded "
                 "by doctor's scan (`max_items`, 20,000 by default on the page): that page, alone, reads a share of "
                 "the table on every visit."]

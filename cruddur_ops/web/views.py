@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from cruddur_ops.web.templates import (
 )
 
 MAX_LIMIT = 1000  # items one query or pattern run shows at most
+KEYS_TTL = 30.0  # seconds a table's DescribeTable is reused
 
 
 @dataclass
@@ -82,6 +84,7 @@ class App:
             prices = Prices.load()
         self.prices = prices
         self._client = None
+        self._scan_client = None
         self._keys: dict[str, Any] = {}
         self._specs: list | None = None
         self._lock = threading.Lock()
@@ -100,19 +103,33 @@ class App:
                 self._client = self.settings.dynamodb()
             return self._client
 
+    def scan_client(self):
+        """A second client, for the partition pages' key-only scans only: its Scan responses keep their items as
+        DynamoDB JSON (scan.WireItems), parsed by json alone instead of botocore's shape walk."""
+        with self._lock:
+            if self._scan_client is None:
+                from cruddur_ops.ddb.scan import WireItems
+
+                client = self.settings.dynamodb()
+                WireItems(client).__enter__()  # for the life of this client, which makes no other Scan
+                self._scan_client = client
+            return self._scan_client
+
     def keys(self, table: str):
-        """The table's keys (one DescribeTable per table, kept while the server runs: keys never change)."""
+        """The table's keys and description (one DescribeTable per table, kept for KEYS_TTL seconds: the keys never
+        change, and the item count shown beside them is DescribeTable's approximate figure anyway)."""
         from cruddur_ops.ddb import query
 
+        now = time.monotonic()
         with self._lock:
-            found = self._keys.get(table)
-        if found is None:
-            found = query.table_keys(self.client(), table)
+            kept = self._keys.get(table)
+        if kept is None or now - kept[0] > KEYS_TTL:
+            kept = (now, query.table_keys(self.client(), table))
             with self._lock:
                 if len(self._keys) > 256:
                     self._keys.clear()
-                self._keys[table] = found
-        return found
+                self._keys[table] = kept
+        return kept[1]
 
     def specs(self) -> list:
         """The tables of the schema files (their declared access patterns); none when there are no files."""
@@ -261,7 +278,7 @@ def table_page(app: App, req: Request, table_name: str) -> Page:
     index = req.get("index") or None
     prefix = req.get("prefix") or None
     limit = req.int("limit", browse.PARTITIONS_PER_PAGE, high=500)
-    result = browse.partitions(app.client(), keys, index=index, prefix=prefix, start=req.get("start") or None,
+    result = browse.partitions(app.scan_client(), keys, index=index, prefix=prefix, start=req.get("start") or None,
                                limit=limit)
     doc = result.to_dict(app.prices)
     doc["indexes"] = sorted(keys.indexes)
@@ -283,7 +300,9 @@ def table_page(app: App, req: Request, table_name: str) -> Page:
     kinds_all = ", ".join(f"{k} {n:,}" for k, n in doc["kinds"].items()) or "none"
     body = join([
         Html("<p>View: ") + join(views, " · ") + Html("</p>"),
-        Html("<p>keys: ") + h(f"{key.hash} ({key.hash_type})" + (f", {key.range} ({key.range_type})" if key.range else ""))
+        Html("<p>about ") + h(f"{keys.description.get('ItemCount', 0):,} items, {keys.description.get('TableSizeBytes', 0):,} "
+                                "bytes (DescribeTable's figures, which AWS refreshes every few hours) · keys: ")
+        + h(f"{key.hash} ({key.hash_type})" + (f", {key.range} ({key.range_type})" if key.range else ""))
         + Html(" · ") + link(t_href(table_name, "q"), "query") + Html(" · ")
         + link(t_href(table_name, "patterns"), "access patterns") + Html("</p>"),
         search,
@@ -513,7 +532,7 @@ def app_page(app: App, req: Request) -> Page:
     # the app's own list: pattern B with the year filter its query carries
     inbox_pattern = dataclasses.replace(declared["list-conversations"], sort_attr=keys.key.range, sort_op="begins_with",
                                         sort_templates=("{year}",))
-    owners = browse.partitions(client, keys, prefix=GROUP_PREFIX, start=req.get("start") or None,
+    owners = browse.partitions(app.scan_client(), keys, prefix=GROUP_PREFIX, start=req.get("start") or None,
                                limit=req.int("users", 20, high=200))
     max_items = req.int("max_items", 20_000, high=100_000)
     with Context(app.settings, table=table_name, max_items=max_items, client=client) as ctx:
