@@ -508,6 +508,7 @@ def patterns_page(app: App, req: Request, table_name: str) -> Page:
 
 
 # --- /cruddur -------------------------------------------------------------------------------------------------
+DOCTOR_MAX_ITEMS = 20_000  # items doctor reads for /cruddur; bigger tables run it only when asked (?doctor=1)
 APP_CHECKS = ["message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year"]
 
 
@@ -534,10 +535,16 @@ def app_page(app: App, req: Request) -> Page:
                                         sort_templates=("{year}",))
     owners = browse.partitions(app.scan_client(), keys, prefix=GROUP_PREFIX, start=req.get("start") or None,
                                limit=req.int("users", 20, high=200))
-    max_items = req.int("max_items", 20_000, high=100_000)
-    with Context(app.settings, table=table_name, max_items=max_items, client=client) as ctx:
-        checks = run_checks(ctx, APP_CHECKS)
-        scanned = ctx.scanned
+    max_items = req.int("max_items", DOCTOR_MAX_ITEMS, high=100_000)
+    # doctor reads the table's items: on its own for a table that small, else when asked (?doctor=1)
+    approx = int(keys.description.get("ItemCount", 0) or 0)
+    run_doctor = req.get("doctor") == "1" or (req.get("doctor") != "0" and approx <= max_items)
+    checks: list = []
+    scanned = None
+    if run_doctor:
+        with Context(app.settings, table=table_name, max_items=max_items, client=client) as ctx:
+            checks = run_checks(ctx, APP_CHECKS)
+            scanned = ctx.scanned
     marks: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for check in checks:
         for d in check.details:
@@ -569,7 +576,7 @@ def app_page(app: App, req: Request) -> Page:
         conversations[group] = {"message_group_uuid": group, "messages": result.items, "count": result.count,
                                 "consumed_capacity": result.capacity.to_dict(app.prices)}
     doc = {"table": table_name, "year": year, "users": users, "conversations": list(conversations.values()),
-           "doctor": {"checks": [c.to_dict() for c in checks],
+           "doctor": {"run": run_doctor, "checks": [c.to_dict() for c in checks],
                       "scan": {"items": len(scanned.items), "max_items": scanned.max_items,
                                "truncated": scanned.truncated} if scanned else None},
            "next": owners.next}
@@ -582,8 +589,14 @@ def app_page(app: App, req: Request) -> Page:
                   f"'{h(year)}')</code>, newest first, 20 at most — a group row of another year is not shown. "
                   f"Table {h(table_name)}; doctor read {len(scanned.items) if scanned else 0:,} items"
                   + (f" (stopped at {max_items:,})" if scanned and scanned.truncated else "") + ".</p>"),
-             tag("h2", "doctor"),
-             table(["check", "status", "found"], [[c.name, c.status, c.found] for c in checks], "doctor")]
+             tag("h2", "doctor")]
+    if run_doctor:
+        parts.append(table(["check", "status", "found"], [[c.name, c.status, c.found] for c in checks], "doctor"))
+    else:
+        parts.append(Html(f"<p>Not run: {h(table_name)} holds about {approx:,} items, more than the {max_items:,} "
+                          "doctor would read on every visit. ") + link(
+            url("/cruddur", {"doctor": "1", "year": req.get("year"), "max_items": req.get("max_items")}),
+            f"Run doctor's checks on the first {max_items:,} items") + Html("</p>"))
     parts.append(tag("h2", f"Inboxes ({len(users)} users on this page)"))
     for user in users:
         title = f"{user['handle'] or user['user_uuid']} — {user['count']} conversation(s) listed, of {user['in_year']} in {year}"
