@@ -141,7 +141,7 @@ class Web:
 
     def html(self, title: str, heading: str, body: Html, crumbs: list[tuple[str, str]], raw_path: str) -> str:
         path, _, query = raw_path.partition("?")
-        json_href = (path.rstrip("/") or "") + ".json" + (f"?{query}" if query else "")
+        json_href = (path.rstrip("/") or "/") + ".json" + (f"?{query}" if query else "")
         return page(title=title, heading=heading, body=body, target=self.app.target, production=self.app.production,
                     crumbs=crumbs, json_href=json_href, app_href="/cruddur")
 
