@@ -20,6 +20,9 @@ pkgs=()
 { command -v java >/dev/null && java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; } || pkgs+=(default-jdk-headless)
 command -v npm >/dev/null || pkgs+=(npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
+# headless Chromium for the web tests (tests/web/, Playwright drives /usr/bin/chromium; no browser is downloaded)
+[ -x /usr/bin/chromium ] || pkgs+=(chromium)
+command -v chromedriver >/dev/null || pkgs+=(chromium-driver)
 if [ ${#pkgs[@]} -gt 0 ]; then say "installing ${pkgs[*]}"; apt_install "${pkgs[@]}"; fi
 
 # PostgreSQL: only the server binaries (initdb, postgres). Tests and `cruddur local up` start their own private

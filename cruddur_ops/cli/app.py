@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from cruddur_ops import __version__
-from cruddur_ops.cli import cognito, db, ddb, doctor, local, rds, render
+from cruddur_ops.cli import cognito, db, ddb, doctor, local, rds, render, web
 from cruddur_ops.cli.errors import document, install_signal_handlers, line, signal_of, translate
 from cruddur_ops.errors import CruddurError, Declined, Interrupted
 from cruddur_ops.settings import Settings
@@ -137,6 +137,7 @@ app.add_typer(rds.app, name="rds")
 app.add_typer(cognito.app, name="cognito")
 app.add_typer(local.app, name="local")
 app.command("doctor")(doctor.doctor)
+app.command("web")(web.web)
 
 
 def _version(value: bool) -> None:

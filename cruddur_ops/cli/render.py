@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 
 class Output(str, Enum):
@@ -225,17 +225,20 @@ def print_tables(sections: list[Section], console=None) -> None:
         console.print(renderable, crop=False, soft_wrap=True)
 
 
-def emit_lines(items: Iterable[Any]) -> int:
-    """Stream one JSON document per line (``--output jsonl``); memory stays flat. Numbers keep every digit."""
+def emit_lines(items: Iterable[Any], out: TextIO | None = None) -> int:
+    """Stream one JSON document per line (``--output jsonl``) to stdout (or ``out``: `cruddur web`'s export);
+    memory stays flat. Numbers keep every digit."""
     from cruddur_ops.ddb.typed import dumps
 
     count = 0
-    WROTE["result"] = True
-    write = sys.stdout.write
+    if out is None:
+        WROTE["result"] = True
+    stream = out or sys.stdout
+    write = stream.write
     for item in items:
         write(dumps(item) + "\n")
         count += 1
-    sys.stdout.flush()
+    stream.flush()
     return count
 
 
@@ -251,9 +254,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_csv(rows: Iterable[dict]) -> int:
-    """Stream rows as CSV: the header is the union of the rows' keys (first-seen order), so the rows are
-    spooled to a temporary file first; memory stays flat."""
+def emit_csv(rows: Iterable[dict], out: TextIO | None = None) -> int:
+    """Stream rows as CSV to stdout (or ``out``: `cruddur web`'s export): the header is the union of the rows'
+    keys (first-seen order), so the rows are spooled to a temporary file first; memory stays flat."""
     import csv
     import tempfile
 
@@ -268,13 +271,14 @@ def emit_csv(rows: Iterable[dict]) -> int:
                 columns.setdefault(key, None)
             spool.write(dumps(row) + "\n")
             count += 1
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        stream = out or sys.stdout
+        writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(list(columns))
         spool.seek(0)
         for line in spool:
             row = loads(line)
             writer.writerow([_cell(row.get(c)) for c in columns])
-    sys.stdout.flush()
+    stream.flush()
     return count
 
 

@@ -88,13 +88,17 @@ def describe(client, name: str, *, full: bool = True) -> dict:
     return out
 
 
+def table_names(client) -> list[str]:
+    return [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
+
+
+def summary(d: dict) -> dict:
+    """A table's row in `ddb list-tables`, from its :func:`describe`."""
+    return {"name": d["name"], "status": d["status"], "item_count": d["item_count"],
+            "size_bytes": d["size_bytes"], "indexes": [i["name"] for i in d["indexes"]],
+            "billing": d["billing"], "stream": d["stream"]["view_type"] if d["stream"]["enabled"] else "off"}
+
+
 def list_tables(client) -> list[dict]:
     """Every table with status, item count and indexes (one DescribeTable each)."""
-    names = [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
-    rows = []
-    for name in names:
-        d = describe(client, name, full=False)
-        rows.append({"name": name, "status": d["status"], "item_count": d["item_count"],
-                     "size_bytes": d["size_bytes"], "indexes": [i["name"] for i in d["indexes"]],
-                     "billing": d["billing"], "stream": d["stream"]["view_type"] if d["stream"]["enabled"] else "off"})
-    return rows
+    return [summary(describe(client, name, full=False)) for name in table_names(client)]

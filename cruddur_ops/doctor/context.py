@@ -79,13 +79,13 @@ class Context:
     """What the checks share: the settings, lazily made clients and connections, one bounded scan, the users."""
 
     def __init__(self, settings: Settings, *, table: str = TABLE, seed_path: Path | None = None,
-                 max_items: int = DEFAULT_MAX_ITEMS, now: datetime | None = None):
+                 max_items: int = DEFAULT_MAX_ITEMS, now: datetime | None = None, client=None):
         self.settings = settings
         self.table = table
         self.seed_path = Path(seed_path) if seed_path else None
         self.max_items = max_items
         self.now = now or datetime.now(UTC)
-        self._client = None
+        self._client = client  # a DynamoDB client already made from these settings (`cruddur web` shares its own)
         self._ddb_problem: str | None = None
         self._ddb_probed = False
         self._description: dict | None = None
