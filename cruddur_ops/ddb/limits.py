@@ -72,7 +72,7 @@ def number_problem(text: str) -> str | None:
         return f"{text} is not a number DynamoDB stores"
     if d.is_zero():
         return None
-    digits = len(d.normalize().as_tuple().digits)
+    digits = len("".join(map(str, d.as_tuple().digits)).strip("0"))  # not normalize(): it rounds to 28 digits
     if digits > MAX_DIGITS:
         return f"{digits} significant digits; DynamoDB keeps at most {MAX_DIGITS}"
     if d.adjusted() > MAX_EXPONENT:
@@ -155,7 +155,10 @@ def _canonical(av: dict) -> Any:
     ((kind, value),) = av.items()
     if kind == "N":
         d = Decimal(value)
-        return ("N", d.normalize() if d else Decimal(0))
+        if not d:
+            return ("N", "0")
+        digits = "".join(map(str, d.as_tuple().digits)).strip("0")
+        return ("N", d.is_signed(), digits, d.adjusted())  # exact (normalize() would round to 28 digits)
     if kind == "B":
         return ("B", bytes(value))
     return (kind, value)
@@ -196,7 +199,7 @@ class Checker:
             if key in self.seen:
                 other = self.seen[key]
                 problems = [("", f"the same key ({show_key(item, self.rules.names)}) as "
-                                 f"{f'line {other}' if other else 'an earlier item'}; one key is written once")]
+                                 f"{f'line {other}' if other else 'an earlier item'}; each key is written once")]
             else:
                 self.seen[key] = line
         if problems:

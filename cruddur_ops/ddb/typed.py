@@ -227,6 +227,13 @@ def from_base64(value: Any, field: str) -> bytes:
         raise TypeMappingError(field, "not valid base64") from None
 
 
+def _unwrap_n(value: Any) -> Any:
+    """``{"$n": "…"}`` in a ``$ns`` (as ``--output json`` prints a long number there) -> its text."""
+    if isinstance(value, dict) and set(value) == {"$n"}:
+        return str(value["$n"])
+    return value
+
+
 def _set(kind: str, values: Any, field: str) -> dict:
     if not isinstance(values, list) or not values:
         raise TypeMappingError(field, f"${kind.lower()} takes a non-empty list (DynamoDB has no empty sets)")
@@ -236,7 +243,7 @@ def _set(kind: str, values: Any, field: str) -> dict:
         out = list(values)
         key = out
     elif kind == "NS":
-        out = [number_text(v, f"{field}[{i}]") for i, v in enumerate(values)]
+        out = [number_text(_unwrap_n(v), f"{field}[{i}]") for i, v in enumerate(values)]
         key = [Decimal(v) for v in out]
     else:
         out = [from_base64(v, f"{field}[{i}]") for i, v in enumerate(values)]
@@ -373,8 +380,8 @@ def csv_kind(value: Any) -> str:
         return "N"
     if isinstance(value, str):
         return "S" if value else "JSON"  # an empty cell is no attribute: the empty string is written ""
-    if isinstance(value, dict) and len(value) == 1 and "$b64" in value:
-        return "B"
+    if isinstance(value, dict) and len(value) == 1 and value.get("$b64"):
+        return "B"  # (empty binary is JSON: an empty cell is no attribute)
     return "JSON"
 
 

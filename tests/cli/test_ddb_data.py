@@ -109,7 +109,8 @@ def test_a_bad_line_in_the_middle_writes_nothing(orders, cli, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result = cli("ddb", "import", TABLE, path, ok=False)
     assert result.exit_code != 0 and result.stdout == ""
-    assert result.stderr.strip() == f"Error: {path}:32: sk: must be N (a key of orders), not S"
+    assert result.stderr.strip() == (f"Error: {path}:32: sk: must be N (a key of orders), not S "
+                                     "(1 of 60 items would be refused by DynamoDB; nothing written)")
     assert all_items(orders) == []
 
     lines[31] = '{"pk": "C#31", "sk": 31'
@@ -126,8 +127,8 @@ def test_bad_csv_cell_and_duplicate_keys_name_the_line(orders, cli, tmp_path):
     assert result.stderr.strip() == f"Error: {path}:3: sk: 'x' is not a number"
     path.write_text("pk,sk\nA,1\nB,1\nA,1\n")
     result = cli("ddb", "import", TABLE, path, ok=False)
-    assert result.stderr.strip() == (f"Error: {path}:4: the same key (pk=A, sk=1) as line 2; "
-                                     "an import writes each key once")
+    assert result.stderr.strip() == (f"Error: {path}:4: the same key (pk=A, sk=1) as line 2; each key is written "
+                                     "once (1 of 3 items would be refused by DynamoDB; nothing written)")
     assert all_items(orders) == []
 
 
