@@ -322,3 +322,65 @@ def test_every_write_refuses_production_without_prod(aws_env, cli, tmp_path, arg
     result = cli(*endpoint, *argv, ok=False)
     assert result.exit_code != 0 and result.stdout == ""
     assert f"refusing to {action} on {PROD}: it is not a local endpoint; pass --prod" in result.stderr
+
+
+def test_one_long_number_at_line_251_writes_nothing_and_names_the_line(orders, cli, tmp_path):
+    path = tmp_path / "orders.jsonl"
+    lines = [json.dumps({"pk": f"C#{i}", "sk": i, "total": f"{i}.5"}) for i in range(1, 301)]
+    lines[250] = '{"pk": "C#251", "sk": 251, "total": 123456789012345678901234567890123456789012345}'
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("ddb", "import", TABLE, path, ok=False)
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.strip() == (f"Error: {path}:251: total: 45 significant digits; DynamoDB keeps at most 38 "
+                                     "(1 of 300 items would be refused by DynamoDB; nothing written)")
+    assert all_items(orders) == []
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({"pk": "A", "sk": 1, "n": {"$n": "1E+200"}}, "n: 1E+200 is too large"),
+    ({"pk": "", "sk": 1}, "pk: empty; a key of orders cannot be empty"),
+    ({"pk": "A", "sk": 1, "status": ""}, "status: empty; an index key of orders cannot be empty"),
+    ({"pk": "x" * 2049, "sk": 1}, "pk: a partition key of 2,049 bytes; DynamoDB's limit is 2,048"),
+])
+def test_put_refuses_what_dynamodb_would_before_any_write(orders, cli, bad, why):
+    result = cli("ddb", "put", TABLE, json.dumps(bad), ok=False)
+    assert result.exit_code == 3 and why in result.stderr
+    assert all_items(orders) == []
+
+
+def test_update_refuses_a_number_dynamodb_cannot_store(orders, cli):
+    put_orders(orders, 1)
+    result = cli("ddb", "update", TABLE, "CUSTOMER#0", "0", "--set", "total=1" + "0" * 30 + "1" + "1" * 10, ok=False)
+    assert result.exit_code == 3 and "--set total: 42 significant digits" in result.stderr
+
+
+def test_import_from_a_pipe_and_process_substitution(orders, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cruddur = Path(sys.executable).parent / "cruddur"
+    text = json.dumps([{"pk": "P", "sk": i} for i in range(30)], indent=2)  # pretty-printed, over many lines
+    (tmp_path / "items.json").write_text(text)
+    for command in (f"{cruddur} ddb import {TABLE} <(cat items.json) -o json",
+                    f"cat items.json | {cruddur} ddb import {TABLE} /dev/stdin -o json",
+                    f"gzip -c items.json | {cruddur} ddb import {TABLE} - -o json"):
+        orders.delete_table(TableName=TABLE)
+        orders.get_waiter("table_not_exists").wait(TableName=TABLE)
+        create_orders(orders)
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=os.environ.copy(), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, (command, done.stderr)
+        assert json.loads(done.stdout)["items_written"] == 30
+        assert len(all_items(orders)) == 30
+
+
+def test_batch_write_item_file_for_another_table_name(orders, cli, tmp_path):
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"Orders": [{"PutRequest": {"Item": {"pk": {"S": "A"}, "sk": {"N": "1"},
+                                                                    "total": {"N": "2.50"}}}}]}, indent=2))
+    result = cli("ddb", "import", TABLE, path, "-o", "json")
+    assert json.loads(result.stdout)["items_written"] == 1
+    assert "the file's BatchWriteItem request is for table Orders: its items go into orders" in result.stderr
+    assert all_items(orders) == [{"pk": {"S": "A"}, "sk": {"N": "1"}, "total": {"N": "2.5"}}]
