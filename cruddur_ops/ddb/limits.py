@@ -10,7 +10,8 @@ field; the error counts the bad items, and nothing is written. The limits (docs/
 - numbers: at most 38 significant digits, magnitude 1E-130 to 9.9999999999999999999999999999999999999E+125
   (or zero); never NaN or Infinity;
 - an item at most 400 KB as DynamoDB counts it (attribute names and values, ddb/typed.py's ``item_size``);
-- maps and lists nested at most 32 levels;
+- maps and lists nested at most 32 levels, the item itself being the first (31 maps inside each other in an
+  attribute are the most DynamoDB takes);
 - one key once in a batch: ``3`` and ``3.0`` are the same N key (:func:`key_of`).
 """
 
@@ -143,7 +144,7 @@ def item_problems(item: dict, rules: KeyRules) -> list[tuple[str, str]]:
             if size > limit:
                 problems.append((name, f"a {what} of {size:,} bytes; DynamoDB's limit is {limit:,}"))
     for name, av in item.items():
-        problems += list(_value_problems(av, name, 1))
+        problems += list(_value_problems(av, name, 2))  # the item is level 1: its maps and lists start at 2
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
         problems.append(("", f"item of {size:,} bytes; DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES:,} bytes, "
@@ -239,5 +240,5 @@ def validate(items: Iterable[tuple[int | None, dict]], keys: Any, *, path: Path 
 
 def check_value(av: dict, field: str) -> None:
     """One attribute value (``update --set``/``--add``): numbers and nesting."""
-    for where, why in _value_problems(av, field, 1):
+    for where, why in _value_problems(av, field, 2):
         raise InputError(f"{where}: {why}")

@@ -189,3 +189,22 @@ def test_get_and_query_output_json_are_exact(everything, cli):
     assert exact(typed.to_attrs(got)) == exact(ALL)
     found = cli.json("ddb", "query", "everything", "ALL#1")["items"]
     assert [exact(typed.to_attrs(i)) for i in found] == [exact(ALL)]
+
+
+def test_the_validator_draws_the_lines_where_dynamodb_does(everything, ddb):
+    from cruddur_ops.ddb import limits
+    from tests.ddb.test_limits import nested
+
+    rules = limits.KeyRules("everything", "pk", "sk", {"pk": "S", "sk": "N"})
+    cases = [{"pk": {"S": "d"}, "sk": {"N": "1"}, "deep": nested(n)} for n in (31, 32)]
+    cases += [{"pk": {"S": "x" * n}, "sk": {"N": "2"}} for n in (2048, 2049)]
+    cases += [{"pk": {"S": "n"}, "sk": {"N": text}} for text in ("1" * 38, "1" * 39, "1E-130", "1E-131")]
+    for case in cases:
+        ours = limits.item_problems(case, rules) == []
+        try:
+            ddb.put_item(TableName="everything", Item=case)
+            theirs = True
+        except ddb.exceptions.ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ValidationException"
+            theirs = False
+        assert ours == theirs, (case if len(str(case)) < 300 else str(case)[:300])

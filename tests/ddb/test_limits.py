@@ -65,9 +65,10 @@ def nested(levels: int) -> dict:
 
 
 def test_nesting_over_32_levels():
-    assert limits.item_problems(item(deep=nested(32)), RULES) == []
-    ((field, why),) = limits.item_problems(item(deep=nested(33)), RULES)
-    assert field == "deep" + ".a" * 32 and "nested more than 32 levels" in why
+    """The item is the first level (DynamoDB Local takes 31 maps inside each other, refuses 32: test_codec.py)."""
+    assert limits.item_problems(item(deep=nested(31)), RULES) == []
+    ((field, why),) = limits.item_problems(item(deep=nested(32)), RULES)
+    assert field == "deep" + ".a" * 31 and "nested more than 32 levels" in why
 
 
 def test_3_and_3_0_are_one_key():
