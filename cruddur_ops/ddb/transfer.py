@@ -1,14 +1,16 @@
 """Any table's items in and out: import a file, export a table, copy a table, truncate, delete what a query selects.
 
 Every write goes through the one engine (ddb/batch.py). Import validates the whole file before the first write
-(a bad line is one error naming file, line and field, and nothing is written), then reads it again to write it,
-so memory stays flat; ``-`` (stdin) is spooled to a temporary file first. Items are put by key, so running an
-interrupted import again completes it.
+(ddb/limits.py: a line that cannot be read is one error naming file, line and field; items DynamoDB would refuse
+are counted and the first is named; nothing is written), then reads it again to write it, so memory stays flat.
+Stdin, pipes, FIFOs, process substitution and gzip are spooled once to a private temporary file. Items are put by
+key, so running an interrupted import again completes it.
 
-Formats (the type mapping is ddb/typed.py's):
+Formats (docs/formats.md; the type mapping is ddb/typed.py's):
 
 - ``jsonl``: one plain JSON item per line.
-- ``json``: a JSON array of plain items (or ``{"items": [...]}``, as ``ddb scan -o json`` prints).
+- ``json``: one document: an array of plain items, ``{"items": [...]}`` (as ``ddb scan -o json`` prints), one
+  item, a BatchWriteItem request file, or a NoSQL Workbench model's ``TableData``; pretty-printed or not.
 - ``csv``: a header row; key attributes typed from the key schema, other columns strings unless
   ``types={"col": "N"}`` (S, N, BOOL, B as base64, JSON for any plain JSON value); an empty cell is no attribute.
 - ``dynamodb-json``: one ``{"Item": {…}}`` per line, as DynamoDB's export to S3 writes it.

@@ -5,7 +5,9 @@ DynamoDB                plain JSON (``jsonl``, ``json``)        note
 ======================  =====================================  ==============================================
 ``S``                   string
 ``N``                   number                                 every digit DynamoDB stores (38 significant),
-                                                               never through a float; ``{"$n": "…"}`` also read
+                                                               never through a float; ``{"$n": "…"}`` also read,
+                                                               and written by ``--output json`` for numbers a
+                                                               double cannot hold (integers past 2**53 too)
 ``B``                   ``{"$b64": "<base64>"}``
 ``BOOL``                ``true`` / ``false``
 ``NULL``                ``null``

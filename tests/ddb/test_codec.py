@@ -13,7 +13,6 @@ import pytest
 
 from cruddur_ops.cli import render
 from cruddur_ops.ddb import export, query, transfer, typed
-from tests.ddb.test_typed import normal
 
 ALL = {
     "pk": {"S": "ALL#1"},
