@@ -192,8 +192,15 @@ class Source:
         return open(self.real, encoding="utf-8", newline="")
 
     def head(self) -> str:
+        """The start of the file, at least its whole first line (up to 1 MiB: an item is at most 400 KB)."""
         with open(self.real, "rb") as f:
-            return f.read(HEAD).decode("utf-8", "replace")
+            data = f.read(HEAD)
+            while b"\n" not in data and len(data) < (1 << 20):
+                more = f.read(HEAD)
+                if not more:
+                    break
+                data += more
+            return data.decode("utf-8", "replace")
 
     def close(self) -> None:
         if self.spooled:

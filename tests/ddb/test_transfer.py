@@ -163,3 +163,11 @@ def test_deep_json_is_one_error_not_a_traceback(tmp_path):
         items_of(tmp_path, '{"pk": "A", "sk": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n", name="f.jsonl")
     with pytest.raises(InputError, match=r"f.jsonl:1: not JSON: NaN is not a number DynamoDB stores"):
         items_of(tmp_path, '{"pk": "A", "sk": NaN}\n', name="f.jsonl")
+
+
+def test_a_first_line_longer_than_the_sniffed_head_is_still_json_lines(tmp_path):
+    import json
+
+    lines = [json.dumps({"pk": f"A{i}", "sk": i, "note": "x" * 200_000}) for i in range(2)]
+    items, _ = items_of(tmp_path, "\n".join(lines) + "\n", name="big")
+    assert [i["pk"]["S"] for i in items] == ["A0", "A1"]
