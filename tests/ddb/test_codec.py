@@ -207,3 +207,11 @@ def test_the_validator_draws_the_lines_where_dynamodb_does(everything, ddb):
             assert exc.response["Error"]["Code"] == "ValidationException"
             theirs = False
         assert ours == theirs, (case if len(str(case)) < 300 else str(case)[:300])
+
+
+@pytest.mark.parametrize("args", [["ddb", "export", "everything", "--format", "csv", "--csv-safe"],
+                                  ["ddb", "scan", "everything", "-o", "csv", "--csv-safe"]])
+def test_csv_safe_through_the_commands(everything, cli, args):
+    plain = cli(*args).stdout
+    assert "'=HYPERLINK(" in plain
+    assert "'=HYPERLINK(" not in cli(*args[:-1]).stdout
