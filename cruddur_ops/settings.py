@@ -31,6 +31,7 @@ SERVICE_ENV = {
     "rds": "RDS",
     "cloudtrail": "CLOUDTRAIL",
     "config": "CONFIG_SERVICE",
+    "s3": "S3",
 }
 
 
@@ -151,6 +152,8 @@ class Settings:
                              "ignore_configured_endpoint_urls": True}
         if local:
             config_args.update(connect_timeout=2, read_timeout=30)
+        if service == "s3" and endpoint:  # an endpoint of one's own (moto, MinIO) has no bucket subdomains
+            config_args["s3"] = {"addressing_style": "path"}
         if attempts is not None:
             config_args["retries"] = {"mode": "standard", "total_max_attempts": attempts}
         elif not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):

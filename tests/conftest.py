@@ -1,9 +1,10 @@
 """Shared fixtures: a real DynamoDB Local (started by the tool's own code) and a CLI runner.
 
 Every test that uses an engine fixture (DynamoDB Local, PostgreSQL) is marked ``integration`` by
-:func:`pytest_collection_modifyitems`, so ``pytest -m "not integration"`` runs the fast unit tests with no
-Java, npm or PostgreSQL on the machine. Integration tests run by default (CI runs them). The fixture modules
-of PostgreSQL and moto are registered once, as plugins.
+:func:`pytest_collection_modifyitems`. Two tiers: a plain ``pytest`` runs the fast tests only (no engine, no
+Java, npm or PostgreSQL needed; under two minutes); ``pytest --full`` (what README and ``.ci/run`` give) adds the
+``integration`` and ``heavy`` tests (engines, faults, hostile inputs). An explicit ``-m`` expression wins over
+both. The fixture modules of PostgreSQL and moto are registered once, as plugins.
 """
 
 from __future__ import annotations
@@ -30,10 +31,26 @@ pytest_plugins = ["tests.pg.fixtures", "tests.aws.fixtures"]
 ENGINE_FIXTURES = frozenset({"ddb_local", "pg_server", "scratch_db", "new_db"})
 
 
+SLOW_MARKERS = ("integration", "heavy")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="also run the integration and heavy tests (real engines, faults, hostile inputs)")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+    if config.getoption("--full") or config.option.markexpr:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if any(item.get_closest_marker(m) for m in SLOW_MARKERS) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

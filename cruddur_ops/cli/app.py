@@ -75,12 +75,12 @@ class RootGroup(TyperGroup):
         return super().parse_args(ctx, hoist_global_flags(list(args)))
 
     def invoke(self, ctx) -> Any:
-        import click
+        from cruddur_ops.cli.clicklib import Abort, ClickException, Exit
 
         render.WROTE["result"] = False
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (Exit, Abort, ClickException):
             raise
         except BrokenPipeError:
             _silence_stdout()

@@ -167,11 +167,12 @@ def redo(ctx: typer.Context, migrations_dir: DirOpt = None, yes: YesOpt = False,
 @app.command("status")
 def status(
     ctx: typer.Context,
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when a migration is pending (for CI).")] = False,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when a migration is pending or broken (for CI).")] = False,
     migrations_dir: DirOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Each migration: applied, pending, edited after it was applied, or missing its file. Writes nothing.
+    """Each migration: applied, pending, edited after it was applied, missing its file, or broken (applied, but
+    objects it creates are gone from the database; the warning says how to repair it). Writes nothing.
 
     Example: cruddur db migrate status --exit-code
     """
@@ -181,15 +182,18 @@ def status(
     folder = _folder(migrations_dir)
     result = migrate.status(db, folder)
     doc = result.to_dict()
+    from cruddur_ops.cli.db_migrate_checks import mark_missing_effects
+
+    mark_missing_effects(db, folder, doc)
     for row in doc["migrations"]:
         if row["state"] == "edited":
             render.warn(f"{row['file']} was edited after it was applied: write a new migration instead")
         elif row["state"] == "missing":
             render.warn(f"version {row['version']} is applied but its file ({row['file'] or 'unknown'}) is not in {folder}")
     title = (f"Migrations of {doc['database']}: {doc['applied']} applied, {doc['pending']} pending, "
-             f"{doc['edited']} edited, {doc['missing']} missing")
+             f"{doc['edited']} edited, {doc['missing']} missing, {doc['broken']} broken")
     render.emit(doc, output, lambda: [Section(title, ROW_COLUMNS, doc["migrations"])])
-    if exit_code and doc["pending"]:
+    if exit_code and (doc["pending"] or doc["broken"]):
         raise typer.Exit(1)
 
 
@@ -218,3 +222,6 @@ def dump(
     render.emit({k: v for k, v in doc.items() if k != "sql"}, output,
                 lambda: [Section(None, [Column("", "k"), Column("", "v")],
                                  [{"k": "file", "v": doc["file"]}, {"k": "bytes", "v": doc["bytes"]}])])
+
+
+from cruddur_ops.cli import db_migrate_checks  # noqa: E402,F401  (registers verify, baseline, reapply, schema diff)

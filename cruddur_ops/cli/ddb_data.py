@@ -31,6 +31,7 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     dynamodb_json = "dynamodb-json"
+    ion = "ion"  # DynamoDB's export to S3 and ImportTable only
 
 
 TableArg = Annotated[str, typer.Argument(help="Table name.")]
@@ -93,25 +94,55 @@ def confirm_table_action(s, table: str, question: str, *, yes: bool, what: str) 
 # --- import / export / copy -------------------------------------------------------------------------------
 def import_(
     ctx: typer.Context,
-    table: TableArg,
-    file: Annotated[str, typer.Argument(help="File to import (a pipe, FIFO or <(…) too; gzip is read through); - reads stdin.")],
-    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json (an array, {\"items\": …}, one item, a BatchWriteItem request file or a Workbench model), csv or dynamodb-json (default: from the extension or the content).", show_default=False)] = None,
+    table: Annotated[Optional[str], typer.Argument(help="Table name.", show_default=False)] = None,
+    file: Annotated[Optional[str], typer.Argument(help="File to import (a pipe, FIFO or <(…) too; gzip is read through; - reads stdin), or an export of DynamoDB's: its folder, its s3:// prefix or one of its .gz data files.", show_default=False)] = None,
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json (an array, {\"items\": …}, one item, a BatchWriteItem request file or a Workbench model), csv or dynamodb-json (default: from the extension or the content); with --s3: dynamodb-json, ion or csv.", show_default=False)] = None,
     types: Annotated[Optional[str], typer.Option("--types", help="CSV column types: col=N,col2=BOOL (S, N, BOOL, B, JSON; keys are typed from the key schema).", show_default=False)] = None,
     rate: RateOpt = None,
     workers: WorkersOpt = 16,
     give_up_after: GiveUpOpt = 60.0,
     dry_run: DryRunOpt = False,
     price_file: PriceFileOpt = None,
+    s3: Annotated[Optional[str], typer.Option("--s3", help="Import s3://bucket/prefix into a NEW table with DynamoDB's ImportTable (no write capacity used); with --new-table.", show_default=False)] = None,
+    new_table: Annotated[Optional[str], typer.Option("--new-table", help="With --s3: the table ImportTable creates, defined by the schema file.", show_default=False)] = None,
+    schema_files: Annotated[Optional[list[Path]], typer.Option("--schema", help="With --s3: the schema file that defines the new table (default: the project's or the app's schemas); repeat.", show_default=False)] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="With --s3: wait for the import to end (else print its ARN).")] = True,
     output: OutputOpt = None,
 ) -> None:
     """Write the items of FILE into TABLE (put by key: running it again overwrites, and completes an
     interrupted import). The whole file is checked first; a bad line writes nothing.
+
+    FILE may also be an export DynamoDB wrote to S3 (its folder, its s3:// prefix, or a .gz data file): the
+    newest full export is written, then each incremental export after it in order (new images put, deletes
+    deleted), into any table, DynamoDB Local included. With --s3 … --new-table T, DynamoDB's own ImportTable
+    creates T from S3 instead (AWS only; waits with progress; imported and errored counts).
 
     Example: cruddur ddb import orders orders.jsonl --rate 100
     """
     from cruddur_ops.ddb import query, transfer
 
     s = settings(ctx)
+    if s3 or new_table:
+        from cruddur_ops.cli import ddb_s3
+
+        if not (s3 and new_table) or table or file:
+            raise CruddurError("an import from S3 into a new table takes --s3 s3://bucket/prefix and --new-table T, "
+                               "and no TABLE or FILE (to import an export into an existing table: ddb import TABLE s3://…)")
+        ddb_s3.import_table(s, s3, new_table, schema_files=schema_files, fmt=(format.value if format else "dynamodb-json"),
+                            wait=wait, price_file=price_file, output=output)
+        return
+    if not table or not file:
+        raise CruddurError("ddb import takes TABLE and FILE (or --s3 s3://… --new-table T)")
+    if format is Format.ion:
+        raise CruddurError("--format ion is read by DynamoDB's ImportTable only: ddb import --s3 s3://… --new-table T --format ion")
+    from cruddur_ops.ddb import s3 as s3_exports
+
+    if file != "-" and format is None and s3_exports.looks_like_export(file) and not transfer.plain_gzip(file):
+        from cruddur_ops.cli import ddb_s3
+
+        ddb_s3.import_export(s, table, file, workers=workers, give_up_after=give_up_after, dry_run=dry_run,
+                             output=output)
+        return
     column_types = {}
     for pair in (types or "").split(","):
         if pair.strip():
@@ -163,19 +194,50 @@ def _emit_write(doc: dict, output, title: str) -> None:
 def export(
     ctx: typer.Context,
     table: TableArg,
-    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from --out's extension, else jsonl).", show_default=False)] = None,
+    arn: Annotated[Optional[str], typer.Argument(help="With `export status`: the export's ARN.", show_default=False)] = None,
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from --out's extension, else jsonl); with --s3: dynamodb-json or ion.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write to FILE (complete or absent: written as FILE.partial, then renamed); default stdout.", show_default=False)] = None,
     segments: SegmentsOpt = 4,
     csv_safe: CsvSafeOpt = False,
     price_file: PriceFileOpt = None,
+    s3: Annotated[Optional[str], typer.Option("--s3", help="Export to s3://bucket/prefix with DynamoDB's ExportTableToPointInTime (needs point-in-time recovery; no read capacity used).", show_default=False)] = None,
+    incremental: Annotated[bool, typer.Option("--incremental", help="With --s3: export only the changes between --from and --to.")] = False,
+    start: Annotated[Optional[str], typer.Option("--from", help="With --incremental: start of the period (ISO 8601).", show_default=False)] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="With --incremental: end of the period (ISO 8601).", show_default=False)] = None,
+    view: Annotated[str, typer.Option("--view", help="With --incremental: new-image or new-and-old-images.")] = "new-and-old-images",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="With --s3: wait for the export to end (else print its ARN).")] = True,
+    output: OutputOpt = None,
 ) -> None:
     """Write every item of TABLE, in parallel segments; memory stays flat (jsonl, csv, dynamodb-json).
+
+    With --s3, DynamoDB itself exports the table (or, with --incremental, its changes) to S3 from point-in-time
+    recovery: progress while it runs, then the export's ARN, items, billed bytes and cost. `cruddur ddb export
+    status ARN` shows an export's state.
 
     Example: cruddur ddb export orders --out orders.jsonl
     """
     from cruddur_ops.ddb import transfer
 
     s = settings(ctx)
+    if table == "status" and arn:
+        from cruddur_ops.cli import ddb_s3
+
+        ddb_s3.export_status(s, arn, price_file=price_file, output=output)
+        return
+    if arn:
+        raise CruddurError(f"unexpected argument '{arn}' (an export's ARN goes with `ddb export status ARN`)")
+    if s3:
+        from cruddur_ops.cli import ddb_s3
+
+        if out:
+            raise CruddurError("give --s3 or --out, not both")
+        ddb_s3.export_to_s3(s, table, s3, fmt=format.value if format else "dynamodb-json", incremental=incremental,
+                            start=start, end=end, view=view, wait=wait, price_file=price_file, output=output)
+        return
+    if incremental or start or end:
+        raise CruddurError("--incremental, --from and --to go with --s3")
+    if format is Format.ion:
+        raise CruddurError("--format ion is written by DynamoDB's export to S3 only: add --s3 s3://bucket/prefix")
     client = s.dynamodb()
     fmt = format.value if format else transfer.format_for_path(out)
     total = client.describe_table(TableName=table)["Table"].get("ItemCount")

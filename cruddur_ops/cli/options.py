@@ -65,7 +65,7 @@ def settings(ctx: typer.Context) -> Settings:
 def confirm(question: str, *, yes: bool, what: str) -> None:
     """Ask before an action on a local target. ``--yes`` skips; without a terminal and without --yes, refuse.
     A "no" is ``Declined``: the edge prints one plain line and exits with its own status."""
-    import click
+    from cruddur_ops.cli.clicklib import Abort
 
     if yes:
         return
@@ -73,7 +73,7 @@ def confirm(question: str, *, yes: bool, what: str) -> None:
         raise ConfirmationError(f"refusing to {what} without confirmation: no terminal to ask on; pass --yes")
     try:
         answer = typer.confirm(question, default=False, err=True)
-    except click.exceptions.Abort:
+    except Abort:
         answer = False
     if not answer:
         raise Declined(f"not done: {what} (declined)")
@@ -106,7 +106,7 @@ def confirm_destructive(target: bool | Settings, action: str, resource: str, *, 
         confirm_destructive(s, f"truncate {table}", table, yes=yes)              # DynamoDB
         confirm_destructive(s.prod or not db.is_local, "migrate down", db.require_name(), yes=yes)
     """
-    import click
+    from cruddur_ops.cli.clicklib import Abort
 
     if not _production(target, service):
         confirm(question or f"{action[0].upper()}{action[1:]}?", yes=yes, what=action)
@@ -116,7 +116,7 @@ def confirm_destructive(target: bool | Settings, action: str, resource: str, *, 
     try:
         typed = typer.prompt(f"This acts on PRODUCTION{on}. Type '{resource}' to {action}", err=True,
                              default="", show_default=False)
-    except click.exceptions.Abort:
+    except Abort:
         typed = None
     if typed is None or typed.strip() != resource:
         raise Declined(f"not done: {action} (the typed name did not match '{resource}')")

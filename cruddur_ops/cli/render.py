@@ -300,6 +300,10 @@ class Advance:
     def pace(self, text: str) -> None:
         self.bar.update(self.task, pace=text)
 
+    def describe(self, text: str) -> None:
+        """Replace the bar's description (a long wait's status: ``export in_progress, 1,200 items``)."""
+        self.bar.update(self.task, description=text)
+
 
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Advance]:

@@ -132,6 +132,32 @@ def _gunzip(src: Any, dst: IO[bytes], name: str) -> None:
         raise InputError("the gzip data is cut short", path=name)
 
 
+def plain_gzip(name: str) -> bool:
+    """Whether ``name`` is a gzipped file of a developer's own (JSON lines, a JSON document, CSV) rather than a data
+    file of a DynamoDB export to S3 (DynamoDB JSON ``{"Item"…}`` lines, incremental records, Ion), which
+    ``ddb import`` reads with ddb/s3.py. Only the head is decompressed."""
+    import zlib
+
+    try:
+        with open(name, "rb") as f:
+            if f.read(2) != GZIP_MAGIC:
+                return False
+            f.seek(0)
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(f.read(HEAD), HEAD)
+    except (OSError, zlib.error):
+        return False
+    if head.startswith((b"\xe0\x01\x00\xea", b"$ion_1_0")):
+        return False
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    try:
+        first = json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and ({"Item"} == set(first) or {"Keys", "NewImage", "OldImage", "Metadata"} & set(first)):
+        return False
+    return True
+
+
 @dataclass
 class Source:
     """A file to import, readable twice. Pipes, FIFOs, ``/dev/stdin``, ``<(…)`` and gzip (``.gz`` or its magic
@@ -461,6 +487,15 @@ class Plan:
         cap = self.estimate.capacity if self.estimate else Capacity("write", source="computed")
         return {"table": self.table, "file": self.file, "format": self.format, "dry_run": True,
                 "items": self.items, "bytes": self.bytes, "write_units": cap.to_dict(prices)}
+
+
+def check_item(item: dict, keys: TableKeys, path: Path, line: int | None) -> int:
+    """One item against ddb/limits.py (the one validator), raising at its first problem; returns its size."""
+    problems = limits.item_problems(item, limits.KeyRules.of(keys))
+    if problems:
+        name, why = problems[0]
+        raise InputError(f"{name}: {why}" if name else why, path=path, line=line)
+    return typed.item_size(item)
 
 
 def plan_import(source: Source, fmt: str, keys: TableKeys, types: dict[str, str] | None = None) -> Plan:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +70,7 @@ class Migration:
     checksum: str  # sha256 of the file's bytes
     up: Section
     down: Section
+    kind: str = "dbmate"  # or "app": the app's own Python file (pg/appmigrations.py), tracked in schema_information
 
     @property
     def file(self) -> str:
@@ -147,13 +148,23 @@ def read_dir(folder: Path) -> list[Migration]:
                          path=folder)
     if not folder.is_dir():
         raise InputError("not a folder of migrations", path=folder)
+    from cruddur_ops.pg import appmigrations
+
     migrations = [parse(p) for p in sorted(folder.iterdir()) if p.suffix == ".sql" and _FILE_RE.match(p.name)]
+    migrations += appmigrations.read_dir(folder)
     seen: dict[str, Migration] = {}
     for mig in migrations:
         if mig.version in seen:
             raise InputError(f"version {mig.version} is also {seen[mig.version].file}", path=mig.path)
         seen[mig.version] = mig
-    return sorted(migrations, key=lambda mig: (int(mig.version), mig.version))
+    return sorted(migrations, key=lambda mig: _order(mig.version))
+
+
+def _order(version: str) -> tuple:
+    """Versions in time order, dbmate's YYYYMMDDHHMMSS and the app's epoch timestamps together."""
+    from cruddur_ops.pg.appmigrations import order_key
+
+    return order_key(version)
 
 
 def new(folder: Path, name: str, *, now: datetime | None = None) -> Path:
@@ -197,11 +208,17 @@ def ensure_tables(conn) -> None:
     )
 
 
-def applied_versions(conn) -> dict[str, Applied]:
-    """The versions in ``schema_migrations`` with their recorded checksums; empty when the table is missing."""
-    if not _exists(conn, VERSIONS_TABLE):
+def applied_versions(conn, migrations: Sequence[Migration] = ()) -> dict[str, Applied]:
+    """The versions in ``schema_migrations`` (and the app migrations among ``migrations`` that ``schema_information``
+    counts as applied) with their recorded checksums; empty when neither table is there."""
+    from cruddur_ops.pg import appmigrations
+
+    out: dict[str, Applied] = {}
+    if _exists(conn, VERSIONS_TABLE):
+        out = {v: Applied(v) for (v,) in conn.execute(f"SELECT version FROM {SCHEMA}.{VERSIONS_TABLE}")}
+    out.update({v: Applied(v) for v in appmigrations.applied(conn, migrations)})
+    if not out:
         return {}
-    out = {v: Applied(v) for (v,) in conn.execute(f"SELECT version FROM {SCHEMA}.{VERSIONS_TABLE}")}
     if _exists(conn, CHECKSUMS_TABLE):
         rows = conn.execute(f"SELECT version, checksum, file, applied_at FROM {SCHEMA}.{CHECKSUMS_TABLE}")
         for version, checksum, file, applied_at in rows:
@@ -272,7 +289,12 @@ def _run_section(conn, mig: Migration, section: Section, direction: str, record:
 
 def _apply(conn, mig: Migration, done_before: int) -> None:
     def record(cur) -> None:
-        cur.execute(f"INSERT INTO {SCHEMA}.{VERSIONS_TABLE} (version) VALUES (%s)", [mig.version])
+        if mig.kind == "app":
+            from cruddur_ops.pg import appmigrations
+
+            appmigrations.record_applied(cur, mig)
+        else:
+            cur.execute(f"INSERT INTO {SCHEMA}.{VERSIONS_TABLE} (version) VALUES (%s)", [mig.version])
         cur.execute(
             f"INSERT INTO {SCHEMA}.{CHECKSUMS_TABLE} (version, file, checksum) VALUES (%s, %s, %s) "
             "ON CONFLICT (version) DO UPDATE SET file = EXCLUDED.file, checksum = EXCLUDED.checksum, applied_at = now()",
@@ -283,7 +305,12 @@ def _apply(conn, mig: Migration, done_before: int) -> None:
 
 def _revert(conn, mig: Migration, done_before: int) -> None:
     def record(cur) -> None:
-        cur.execute(f"DELETE FROM {SCHEMA}.{VERSIONS_TABLE} WHERE version = %s", [mig.version])
+        if mig.kind == "app":
+            from cruddur_ops.pg import appmigrations
+
+            appmigrations.record_reverted(cur, mig)
+        else:
+            cur.execute(f"DELETE FROM {SCHEMA}.{VERSIONS_TABLE} WHERE version = %s", [mig.version])
         cur.execute(f"DELETE FROM {SCHEMA}.{CHECKSUMS_TABLE} WHERE version = %s", [mig.version])
 
     _run_section(conn, mig, mig.down, "down", record, done_before)
@@ -362,7 +389,7 @@ def _rows(migrations: list[Migration], applied: dict[str, Applied]) -> list[Migr
     for version, record in applied.items():
         if version not in known:
             rows.append(MigrationRow(version, "", record.file, "missing", record.applied_at))
-    return sorted(rows, key=lambda r: (int(r.version) if r.version.isdigit() else 0, r.version))
+    return sorted(rows, key=lambda r: _order(r.version))
 
 
 # --- the operations -----------------------------------------------------------------------------------------------
@@ -374,7 +401,7 @@ def status(db, folder: Path) -> StatusResult:
     """Applied, pending, edited after it was applied, or missing its file: one row per version. Writes nothing."""
     migrations = read_dir(folder)
     with db.connect(autocommit=True) as conn:
-        applied = applied_versions(conn)
+        applied = applied_versions(conn, migrations)
         name = conn.info.dbname
     return StatusResult(name, db.masked, str(folder), _rows(migrations, applied), [str(m.path) for m in migrations])
 
@@ -388,11 +415,11 @@ def up(db, folder: Path, *, to: str | None = None, on_note: Callable[[str], None
     with db.connect(autocommit=True) as conn:
         with _Lock(conn, on_note):
             ensure_tables(conn)
-            applied = applied_versions(conn)
+            applied = applied_versions(conn, migrations)
             _record_missing_checksums(conn, migrations, applied)
             pending = [m for m in migrations if m.version not in applied]
             if to is not None:
-                pending = [m for m in pending if int(m.version) <= int(to)]
+                pending = [m for m in pending if _order(m.version) <= _order(to)]
             result = RunResult(conn.info.dbname, db.masked, str(folder), "up",
                                files=[str(m.path) for m in migrations])
             for mig in pending:
@@ -414,7 +441,7 @@ def _apply_recorded(conn, mig: Migration, result: RunResult) -> None:
 
 def _counted(conn, result: RunResult, migrations: list[Migration]) -> RunResult:
     """``result`` with the applied and pending counts as the database now has them."""
-    after = applied_versions(conn)
+    after = applied_versions(conn, migrations)
     result.applied = len(after)
     result.pending = sum(1 for m in migrations if m.version not in after)
     return result
@@ -424,7 +451,7 @@ def plan_down(db, folder: Path, steps: int = 1) -> list[Migration]:
     """The migrations ``down --steps`` would revert, newest first (for the question asked before it runs)."""
     migrations = read_dir(folder)
     with db.connect(autocommit=True) as conn:
-        applied = applied_versions(conn)
+        applied = applied_versions(conn, migrations)
     return _to_revert(migrations, applied, steps, folder)
 
 
@@ -432,7 +459,7 @@ def _to_revert(migrations: list[Migration], applied: dict[str, Applied], steps: 
     if steps < 1:
         raise InputError("--steps must be 1 or more")
     by_version = {m.version: m for m in migrations}
-    newest = sorted(applied, key=lambda v: (int(v) if v.isdigit() else 0, v), reverse=True)[:steps]
+    newest = sorted(applied, key=_order, reverse=True)[:steps]
     out = []
     for version in newest:
         mig = by_version.get(version)
@@ -453,7 +480,7 @@ def down(db, folder: Path, *, steps: int = 1, on_note: Callable[[str], None] = _
     with db.connect(autocommit=True) as conn:
         with _Lock(conn, on_note):
             ensure_tables(conn)
-            applied = applied_versions(conn)
+            applied = applied_versions(conn, migrations)
             targets = _to_revert(migrations, applied, 1 if redo else steps, folder)
             result = RunResult(conn.info.dbname, db.masked, str(folder), "redo" if redo else "down",
                                files=[str(m.path) for m in targets])
@@ -485,4 +512,6 @@ def forget(db, on_note: Callable[[str], None] = _noop) -> int:
                 count = conn.execute(f"DELETE FROM {SCHEMA}.{VERSIONS_TABLE}").rowcount
                 if _exists(conn, CHECKSUMS_TABLE):
                     conn.execute(f"DELETE FROM {SCHEMA}.{CHECKSUMS_TABLE}")
+                if _exists(conn, "schema_information"):  # the app's own migrations run again too
+                    conn.execute(f"UPDATE {SCHEMA}.schema_information SET last_successful_run = '0'")
             return count

@@ -82,11 +82,3 @@ def test_every_command_in_readme_exists_with_the_options_shown():
     for path, shown, chunk in rows:
         unknown = shown - tree[path] - tree[()]
         assert not unknown, f"README's `{chunk}` shows {sorted(unknown)}, which `cruddur {' '.join(path)}` does not take"
-
-
-def test_every_command_of_the_cli_is_in_readme():
-    tree = _tree()
-    documented = {path for path, _, _ in _readme_commands(tree)}
-    commands = {path for path in tree if path and path not in _groups(tree)}
-    missing = sorted(" ".join(p) for p in commands - documented)
-    assert not missing, f"commands missing from README's tables: {missing}"
