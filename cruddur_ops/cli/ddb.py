@@ -343,7 +343,7 @@ def seed(
         return
     s.guard_write("dynamodb", f"seed {table}")
     # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
     from cruddur_ops.ddb.schema import require_app_design
 
     require_app_design(client, table, what="ddb seed")
@@ -380,6 +380,7 @@ def scan(
     table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items (sent as Limit; split across segments). Table mode shows 100 without it.", show_default=False)] = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
+    csv_safe: Annotated[bool, typer.Option("--csv-safe", help="CSV: a cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a ' in front.")] = False,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -406,7 +407,12 @@ def scan(
 
     with render.interrupts(summary):
         if mode in (Output.jsonl, Output.csv):
-            count = render.emit_rows(counted(items), mode)
+            keys = None
+            if mode is Output.csv:  # the one CSV layout: the table's keys first (as `ddb export --format csv`)
+                from cruddur_ops.ddb.query import table_keys
+
+                keys = table_keys(settings(ctx).dynamodb(), table).key.names
+            count = render.emit_rows(counted(items), mode, keys=keys, safe=csv_safe)
             render.note(f"{count} items, {capacity.total:g} read capacity units")
             return
         rows: list[dict]

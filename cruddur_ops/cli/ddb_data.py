@@ -23,7 +23,7 @@ from cruddur_ops.cli.options import (
     settings,
 )
 from cruddur_ops.cli.render import Column, Output, Section
-from cruddur_ops.errors import CruddurError
+from cruddur_ops.errors import CruddurError, InputError
 
 
 class Format(str, Enum):
@@ -42,6 +42,7 @@ SegmentsOpt = Annotated[int, typer.Option("--segments", min=1, max=64, help="Par
 RateOpt = Annotated[Optional[float], typer.Option("--rate", min=0.1, help="At most N write units per second (index writes count).", show_default=False)]
 ValueOpt = Annotated[Optional[list[str]], typer.Option("--value", help="An expression value as :name=VALUE (VALUE as plain JSON, else a string); repeat.", show_default=False)]
 NameOpt = Annotated[Optional[list[str]], typer.Option("--name", help="An expression name as #name=attribute; repeat.", show_default=False)]
+CsvSafeOpt = Annotated[bool, typer.Option("--csv-safe", help="CSV: a cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a ' in front.")]
 ProjectionOpt = Annotated[Optional[str], typer.Option("--projection", help="Attributes to return, comma-separated.", show_default=False)]
 
 
@@ -94,8 +95,8 @@ def confirm_table_action(s, table: str, question: str, *, yes: bool, what: str) 
 def import_(
     ctx: typer.Context,
     table: Annotated[Optional[str], typer.Argument(help="Table name.", show_default=False)] = None,
-    file: Annotated[Optional[str], typer.Argument(help="File to import (- reads stdin), or an export of DynamoDB's: its folder, its s3:// prefix or one of its .gz data files.", show_default=False)] = None,
-    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from the extension or the content); with --s3: dynamodb-json, ion or csv.", show_default=False)] = None,
+    file: Annotated[Optional[str], typer.Argument(help="File to import (a pipe, FIFO or <(…) too; gzip is read through; - reads stdin), or an export of DynamoDB's: its folder, its s3:// prefix or one of its .gz data files.", show_default=False)] = None,
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json (an array, {\"items\": …}, one item, a BatchWriteItem request file or a Workbench model), csv or dynamodb-json (default: from the extension or the content); with --s3: dynamodb-json, ion or csv.", show_default=False)] = None,
     types: Annotated[Optional[str], typer.Option("--types", help="CSV column types: col=N,col2=BOOL (S, N, BOOL, B, JSON; keys are typed from the key schema).", show_default=False)] = None,
     rate: RateOpt = None,
     workers: WorkersOpt = 16,
@@ -136,7 +137,7 @@ def import_(
         raise CruddurError("--format ion is read by DynamoDB's ImportTable only: ddb import --s3 s3://… --new-table T --format ion")
     from cruddur_ops.ddb import s3 as s3_exports
 
-    if file != "-" and format is None and s3_exports.looks_like_export(file):
+    if file != "-" and format is None and s3_exports.looks_like_export(file) and not transfer.plain_gzip(file):
         from cruddur_ops.cli import ddb_s3
 
         ddb_s3.import_export(s, table, file, workers=workers, give_up_after=give_up_after, dry_run=dry_run,
@@ -151,13 +152,15 @@ def import_(
             column_types[name.strip()] = kind.strip().upper()
     if not dry_run:
         s.guard_write("dynamodb", f"import into {table}")
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
     keys = query.table_keys(client, table)
     source = transfer.Source.open(file, sys.stdin.buffer)
     try:
-        fmt = format.value if format else transfer.detect_format(Path(file) if file != "-" else Path(""), source.head())
+        fmt = format.value if format else transfer.detect_format(source.path, source.head())
         with render.progress(f"checking {source.path}", None):
             plan = transfer.plan_import(source, fmt, keys, column_types)
+        for line in plan.notes:
+            render.note(line)
         if dry_run:
             doc = plan.to_dict(prices(price_file))
             render.emit(doc, output, lambda: [
@@ -195,6 +198,7 @@ def export(
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="jsonl, json, csv or dynamodb-json (default: from --out's extension, else jsonl); with --s3: dynamodb-json or ion.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write to FILE (complete or absent: written as FILE.partial, then renamed); default stdout.", show_default=False)] = None,
     segments: SegmentsOpt = 4,
+    csv_safe: CsvSafeOpt = False,
     price_file: PriceFileOpt = None,
     s3: Annotated[Optional[str], typer.Option("--s3", help="Export to s3://bucket/prefix with DynamoDB's ExportTableToPointInTime (needs point-in-time recovery; no read capacity used).", show_default=False)] = None,
     incremental: Annotated[bool, typer.Option("--incremental", help="With --s3: export only the changes between --from and --to.")] = False,
@@ -241,12 +245,16 @@ def export(
     with render.interrupts(_interrupted("exported from", "run it again to export the whole table", table)):
         with render.progress(f"exporting {table}", total or None) as advance:
             if out:
-                result = transfer.export_to_path(client, table, out, fmt, segments=segments, on_progress=advance)
+                result = transfer.export_to_path(client, table, out, fmt, segments=segments, on_progress=advance,
+                                                 csv_safe=csv_safe)
             else:
-                result = transfer.export_table(client, table, sys.stdout, fmt, segments=segments, on_progress=advance)
+                result = transfer.export_table(client, table, sys.stdout, fmt, segments=segments, on_progress=advance,
+                                               csv_safe=csv_safe)
     doc = result.to_dict(prices(price_file))
     render.note(f"{doc['items']:,} items exported from {table} to {where} ({fmt}), "
                 f"{doc['consumed_capacity']['total']:g} read capacity units")
+    if result.csv_types:
+        render.note("read it back with --types " + ",".join(f"{k}={v}" for k, v in result.csv_types.items()))
 
 
 def copy(
@@ -283,7 +291,7 @@ def copy(
     transfer.check_copy(source, dest, same)
     dst.guard_write("dynamodb", f"copy into {dest}")
     src_client = s.dynamodb()
-    dst_client = dst.dynamodb(validate=False, attempts=1)
+    dst_client = dst.dynamodb()
     with render.interrupts(_interrupted("copied to", "run the same copy again to complete it", dest)):
         with render.progress(f"copying {source} to {dest}", None) as advance:
             result = transfer.copy_table(src_client, source, dst_client, dest, segments=segments, workers=workers,
@@ -310,6 +318,7 @@ def query(
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most N items (sent as Limit).", show_default=False)] = None,
     consistent: Annotated[bool, typer.Option("--consistent", help="Strongly consistent read.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Print the exact Query request (and the aws CLI command) instead of sending it.")] = False,
+    csv_safe: CsvSafeOpt = False,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -331,6 +340,9 @@ def query(
                                                   caption=doc["aws_cli"])])
         return
     result = q.run_query(client, request, limit=limit)
+    if output is Output.csv:
+        render.emit_rows(result.items, output, keys=keys.key.names, safe=csv_safe)
+        return
     doc = {"table": table, "index": index, "items": result.items, "count": result.count,
            "scanned_count": result.scanned, "pages": result.pages, "latency_ms": round(result.seconds * 1000, 2),
            "consumed_capacity": result.capacity.to_dict(prices(price_file))}
@@ -355,6 +367,7 @@ def get(
     sort: SortArg = None,
     consistent: Annotated[bool, typer.Option("--consistent", help="Strongly consistent read.")] = False,
     projection: ProjectionOpt = None,
+    csv_safe: CsvSafeOpt = False,
     price_file: PriceFileOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -370,7 +383,7 @@ def get(
                         projection=[p.strip() for p in projection.split(",")] if projection else None)
     doc = result.to_dict(prices(price_file))
     if output in (Output.jsonl, Output.csv):
-        render.emit_rows([doc["item"]], output)
+        render.emit_rows([doc["item"]], output, keys=keys.key.names, safe=csv_safe)
         return
     _emit_item(doc, output, f"{table}: {', '.join(f'{k}={v}' for k, v in doc['key'].items())}")
 
@@ -390,6 +403,7 @@ def put(
 
     Example: cruddur ddb put orders '{"pk": "CUSTOMER#42", "sk": "ORDER#1", "total": 12.5}'
     """
+    from cruddur_ops.ddb import limits
     from cruddur_ops.ddb import query as q
 
     if (item is None) == (file is None):
@@ -407,6 +421,7 @@ def put(
     s.guard_write("dynamodb", f"put an item into {table}")
     client = s.dynamodb()
     keys = q.table_keys(client, table)
+    limits.validate([(None, attrs)], keys, path=where, unique=False)  # what DynamoDB would refuse, named here
     result = q.put_item(client, keys, attrs, condition=condition, values=_values(value), names=_names(name))
     _emit_item(result.to_dict(prices(price_file)), output, f"Put into {table}")
 
@@ -455,10 +470,18 @@ def update(
 
     Example: cruddur ddb update orders CUSTOMER#42 ORDER#1 --set status=shipped --set meta.tags[0]=new --add views=1 --remove draft
     """
+    from cruddur_ops.ddb import limits, typed
     from cruddur_ops.ddb import query as q
 
     plan = q.plan_update(list(set_ or []), list(remove or []), list(add or []))  # bad input: before any request
     s = settings(ctx)
+    assignments = {"--set": q.parse_assignments(set_ or [], "--set"), "--add": q.parse_assignments(add or [], "--add")}
+    for option, values in assignments.items():  # numbers and nesting DynamoDB would refuse, before any request
+        for name, value in values.items():
+            try:
+                limits.check_value(typed.attr_value(value, name), f"{option} {name}")
+            except typed.TypeMappingError as exc:
+                raise InputError(f"{option} {exc}") from None
     s.guard_write("dynamodb", f"update an item in {table}")
     client = s.dynamodb()
     keys = q.table_keys(client, table)
@@ -484,7 +507,7 @@ def truncate(
 
     s = settings(ctx)
     s.guard_write("dynamodb", f"truncate {table}")
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
     refuse_on_production_without_terminal(s, table, yes=yes, what=f"truncate {table}")
     total = scan.count_items(client, table)
     render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {total:,} items")
@@ -517,10 +540,10 @@ def delete_items(
     s = settings(ctx)
     s.guard_write("dynamodb", f"delete items from {table}")
     refuse_on_production_without_terminal(s, table, yes=yes, what=f"delete items from {table}")
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
     keys = q.table_keys(client, table)
     request = q.build_query(keys, partition, sort=sort, index=index)
-    found = list(q.query_keys(s.dynamodb(), request, keys.key.names))
+    found = list(q.query_keys(client, request, keys.key.names))
     render.note(f"the query selects {len(found):,} items of {table}")
     if not found:
         _emit_write({"table": table, "items": 0, "items_written": 0, "items_deleted": 0}, output, "Nothing to delete")

@@ -6,7 +6,7 @@ Notes, warnings and progress go to stderr, so stdout carries the result alone.
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -72,13 +72,27 @@ def _console(stderr: bool = False):
 def _default(value: Any) -> Any:
     """JSON for what ``json`` cannot write: numbers with more digits than a float as ``{"$n": "…"}``
     (ddb/typed.py's typed form), anything else as its text."""
-    if type(value).__name__ == "LongNumber":
-        return {"$n": str(value)}
+    if type(value).__name__ in ("LongNumber", "Decimal"):
+        from cruddur_ops.ddb.typed import json_number
+
+        return json_number(value)
     return str(value)
 
 
+def _exact(value: Any) -> Any:
+    """Integers a double cannot hold as ``{"$n": "…"}`` (``json`` would print them bare; a reader in another
+    language would round them)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2 ** 53) <= value <= 2 ** 53:
+        return {"$n": str(value)}
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
+
+
 def to_json(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, default=_default)
+    return json.dumps(_exact(doc), indent=2, ensure_ascii=False, default=_default)
 
 
 def rows_of(doc: Any) -> list | None:
@@ -242,49 +256,23 @@ def emit_lines(items: Iterable[Any], out: TextIO | None = None) -> int:
     return count
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
-        from cruddur_ops.ddb.typed import dumps
+def emit_csv(rows: Iterable[Any], out: TextIO | None = None, *, keys: Sequence[str] | None = None,
+             safe: bool = False) -> int:
+    """Stream rows as CSV through the one CSV writer (ddb/typed.py's ``write_csv``); memory stays flat. ``keys``:
+    the rows are items of a table with these key attributes (they lead; other columns alphabetically, each of one
+    type or plain JSON). ``safe``: formula cells neutralised (``--csv-safe``). ``out``: another stream than stdout
+    (`cruddur web`'s export)."""
+    from cruddur_ops.ddb.typed import write_csv
 
-        return dumps(value)
-    return str(value)
-
-
-def emit_csv(rows: Iterable[dict], out: TextIO | None = None) -> int:
-    """Stream rows as CSV to stdout (or ``out``: `cruddur web`'s export): the header is the union of the rows'
-    keys (first-seen order), so the rows are spooled to a temporary file first; memory stays flat."""
-    import csv
-    import tempfile
-
-    from cruddur_ops.ddb.typed import dumps, loads
-
-    columns: dict[str, None] = {}
-    count = 0
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        for row in rows:
-            row = row if isinstance(row, dict) else {"value": row}
-            for key in row:
-                columns.setdefault(key, None)
-            spool.write(dumps(row) + "\n")
-            count += 1
-        stream = out or sys.stdout
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(list(columns))
-        spool.seek(0)
-        for line in spool:
-            row = loads(line)
-            writer.writerow([_cell(row.get(c)) for c in columns])
-    stream.flush()
-    return count
+    written = write_csv(rows, out or sys.stdout, keys=keys, safe=safe)
+    if written.types:
+        note("read it back with --types " + ",".join(f"{k}={v}" for k, v in written.types.items()))
+    return written.rows
 
 
-def emit_rows(rows: Iterable[Any], output: Output) -> int:
+def emit_rows(rows: Iterable[Any], output: Output, *, keys: Sequence[str] | None = None, safe: bool = False) -> int:
     """``jsonl`` or ``csv`` of an iterable of rows, streamed; returns how many."""
-    return emit_csv(rows) if output is Output.csv else emit_lines(rows)
+    return emit_csv(rows, keys=keys, safe=safe) if output is Output.csv else emit_lines(rows)
 
 
 def note(message: str, style: str = "dim") -> None:

@@ -1,7 +1,9 @@
 """The one batch-writing engine: parallel ``batch_write_item`` for seed, import, copy, truncate and delete-items.
 
-One retry budget. The client handed in makes ONE HTTP attempt per call (``Settings.dynamodb(attempts=1)``,
-botocore's retries off), so the engine alone decides what to resend:
+One retry budget, owned here. The engine is handed the caller's ordinary client (normal botocore retries, which
+the caller keeps for its Query, Scan, DescribeTable and TransactWriteItems) and makes its own from it
+(:func:`engine_client`: the same endpoint, region, credentials and settings, with ONE HTTP attempt per call and no
+parameter validation), so the engine alone decides what to resend:
 
 - ``UnprocessedItems`` and throttling errors (``ProvisionedThroughputExceededException``,
   ``ThrottlingException``, ``RequestLimitExceeded``, 500/503) are resent after a capped, full-jitter
@@ -158,14 +160,43 @@ KeyFn = Callable[[dict], tuple]
 
 
 def key_function(key_names: Sequence[str]) -> KeyFn:
-    """The key of a put or delete request, for keeping two writes of one key out of one batch."""
+    """The key of a put or delete request, for keeping two writes of one key out of one batch (as DynamoDB
+    compares keys: ``{"N": "3"}`` and ``{"N": "3.0"}`` are one)."""
+    from cruddur_ops.ddb.limits import key_of
+
     names = tuple(key_names)
 
     def key(request: dict) -> tuple:
         body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
-        return tuple(repr(body.get(n)) for n in names)
+        return key_of(body, names)
 
     return key
+
+
+def engine_client(client):
+    """The engine's own client, made from the caller's: the same endpoint, region, credentials (the same
+    credential provider, so temporary credentials keep refreshing) and configuration, but ONE HTTP attempt per
+    call (``total_max_attempts=1``) and no parameter validation (the engine builds its requests; it saves ~0.7 s of
+    CPU per 20,000 items). It can only be made from a client the caller holds: it writes where that one writes.
+    Anything that is not a botocore client (a test's fake) is used as it is."""
+    import botocore.session
+    from botocore.client import BaseClient
+    from botocore.config import Config
+
+    if not isinstance(client, BaseClient):
+        return client
+    meta = client.meta
+
+    config = meta.config.merge(Config(retries={"mode": "standard", "total_max_attempts": HTTP_ATTEMPTS},
+                                      parameter_validation=False))
+    session = botocore.session.get_session()
+    # botocore has no public way to hand a credential provider to a new client: its own accessor is private
+    credentials = client._request_signer._credentials
+    session._credentials = credentials
+    own = session.create_client(meta.service_model.service_name, region_name=meta.region_name,
+                                endpoint_url=meta.endpoint_url, config=config)
+    own._request_signer._credentials = credentials  # signed exactly as the caller's (also without credentials)
+    return own
 
 
 class BatchWriter:
@@ -182,7 +213,7 @@ class BatchWriter:
                  rate: float | None = None, units: Callable[[dict], float] | None = None,
                  key_names: Sequence[str] = ("pk", "sk"), clock=time.monotonic,
                  on_pace: Callable[[str], None] | None = None, min_rate: float = MIN_RATE):
-        self.client, self.table, self.workers = client, table, workers
+        self.client, self.table, self.workers = engine_client(client), table, workers
         self.extra = {"ReturnConsumedCapacity": "INDEXES"} if capacity else {}
         self.capacity = capacity
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay

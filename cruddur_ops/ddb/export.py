@@ -209,29 +209,22 @@ def _model_description(tables: list[TableSpec]) -> str:
     return "\n".join(lines)
 
 
-def _attribute_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
-        return "N"
-    if isinstance(value, (bytes, bytearray)):
-        return "B"
-    if isinstance(value, dict):
-        return "M"
-    if isinstance(value, list):
-        return "L"
-    return "S"
+def _typed_item(item: dict) -> dict:
+    """A plain item (as ``ddb scan`` gives it, ddb/typed.py) in DynamoDB JSON, as the Workbench writes
+    ``TableData``: every type exact (fractions, long numbers, sets, binary as base64)."""
+    from cruddur_ops.ddb import typed
+
+    attrs = typed.to_attrs(typed.jsonable(item))
+    return {k: typed.wire_value(attrs[k]) for k in typed.key_order(attrs)}
 
 
 def workbench(tables: list[TableSpec], *, name: str | None = None, author: str = "", description: str | None = None,
               now: datetime | None = None, data: dict[str, list[dict]] | None = None) -> Export:
     """A NoSQL Workbench data model: tables, key attributes, GSIs, and table patterns as facets.
 
-    ``data`` (table name -> items as boto3's resource layer gives them) fills each table's ``TableData`` (in
-    DynamoDB JSON, as the Workbench writes it) and tells the facets which attributes their items carry."""
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
+    ``data`` (table name -> plain items, as ``ddb/scan.iter_scan`` gives them) fills each table's ``TableData``
+    (in DynamoDB JSON, as the Workbench writes it: ddb/typed.py's codec, exact for every type) and tells the facets
+    which attributes their items carry."""
     out = Export("workbench", {})
     stamp = (now or datetime.now(UTC)).strftime("%b %d, %Y, %I:%M %p")
     model = []
@@ -241,10 +234,11 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
         table_keys = [k["AttributeName"] for k in request["KeySchema"]]
         non_key = [{"AttributeName": n, "AttributeType": t} for n, t in types.items() if n not in table_keys]
         items = (data or {}).get(spec.name) or []
-        for item in items:
+        table_data = [_typed_item(item) for item in items]
+        for item in table_data:
             for k, v in item.items():
                 if k not in table_keys and all(a["AttributeName"] != k for a in non_key):
-                    non_key.append({"AttributeName": k, "AttributeType": _attribute_type(v)})
+                    non_key.append({"AttributeName": k, "AttributeType": next(iter(v))})
         entry: dict[str, Any] = {
             "TableName": spec.name,
             "KeyAttributes": _key_attributes(request["KeySchema"], types),
@@ -254,7 +248,7 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
                  "Projection": i["Projection"]}
                 for i in request.get("GlobalSecondaryIndexes") or []],
             "TableFacets": [],
-            "TableData": [{k: serializer.serialize(v) for k, v in item.items()} for item in items],
+            "TableData": table_data,
             "DataAccess": {"MySql": {}},
             "BillingMode": request.get("BillingMode", "PROVISIONED"),
         }

@@ -546,7 +546,7 @@ class ExportImportPlan:
 def plan_export_import(parts: list[ExportPart], keys, source: str) -> ExportImportPlan:
     """Read and check every record of every export before anything is written (keys present and typed as the
     table's, sizes within DynamoDB's limits, each key once per export)."""
-    from cruddur_ops.ddb import transfer, typed
+    from cruddur_ops.ddb import limits, transfer
 
     plan = ExportImportPlan(keys.table, source)
     names = keys.key.names
@@ -562,7 +562,7 @@ def plan_export_import(parts: list[ExportPart], keys, source: str) -> ExportImpo
             else:
                 transfer.check_item(rec.item, keys, Path(rec.where), rec.line)
                 puts += 1
-            key = tuple(typed.dumps(typed.plain_value(rec.item[n])) for n in names)
+            key = limits.key_of(rec.item, names)  # as DynamoDB compares keys: 3 and 3.0 are one
             if key in seen:
                 raise InputError(f"the same key as {seen[key]}; an export holds each key once", path=rec.where,
                                  line=rec.line)

@@ -4,8 +4,10 @@
    every item against DynamoDB's 400 KB limit, before anything is written. Conversations without ``start`` are
    placed relative to now: spread over the last days, the last one ending just before now, never before
    1 January, so the app's ``begins_with(sk, year)`` inbox shows them all.
-2. The messages go through ``batch_write_item`` in parallel workers (:class:`BatchWriter`; ``UnprocessedItems``
-   and throttling are retried with capped, jittered exponential backoff).
+2. The messages go through the batch engine (ddb/batch.py: its own client, one HTTP attempt a call, its own
+   backoff for ``UnprocessedItems`` and throttling). Every other request of the seed (DescribeTable, the
+   consistent Query of :func:`settle`, the group rows' TransactWriteItems) goes through the client handed in,
+   with botocore's normal retries, so one throttled read does not end a seed.
 3. :func:`settle` reads each conversation back: this seed's own older copies of its messages (same
    ``message_uuid``, another time) are deleted — of concurrent seeds the newest copy wins, so nothing is lost
    or doubled — and never a message the app wrote.
@@ -28,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cruddur_ops.ddb import batch, grouprows
+from cruddur_ops.ddb import batch, grouprows, limits
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
 from cruddur_ops.ddb.model import MESSAGE_PREFIX, TABLE, group_item, message_item
 from cruddur_ops.errors import SeedError
@@ -322,8 +324,14 @@ def seed(client, seed_file: SeedFile, users: list[User], *, table: str = TABLE, 
     if missing:
         raise SeedError(f"unknown handle '{missing[0]}': not among the users", path=seed_file.path)
     planned = pin(client, table, plan(seed_file, by_handle, now), workers=workers)
+    described = client.describe_table(TableName=table)["Table"]
+    checker = limits.Checker(limits.KeyRules.from_description(described), path=seed_file.path)
+    for pc in planned:  # what DynamoDB would refuse (a key schema of another shape), before the first write
+        for item in items_for(pc, by_handle):
+            checker.check(_attrs(item), where=f"conversations[{pc.conversation.index}]")
+    checker.finish()
     started = time.perf_counter()
-    estimate = WriteEstimate(client.describe_table(TableName=table)["Table"]) if capacity == "computed" else None
+    estimate = WriteEstimate(described) if capacity == "computed" else None
     writer = writer or BatchWriter(client, table, workers=workers, on_progress=on_progress,
                                    capacity=capacity == "reported", give_up_after=give_up_after, on_pace=on_pace)
 

@@ -1,14 +1,16 @@
 """Any table's items in and out: import a file, export a table, copy a table, truncate, delete what a query selects.
 
 Every write goes through the one engine (ddb/batch.py). Import validates the whole file before the first write
-(a bad line is one error naming file, line and field, and nothing is written), then reads it again to write it,
-so memory stays flat; ``-`` (stdin) is spooled to a temporary file first. Items are put by key, so running an
-interrupted import again completes it.
+(ddb/limits.py: a line that cannot be read is one error naming file, line and field; items DynamoDB would refuse
+are counted and the first is named; nothing is written), then reads it again to write it, so memory stays flat.
+Stdin, pipes, FIFOs, process substitution and gzip are spooled once to a private temporary file. Items are put by
+key, so running an interrupted import again completes it.
 
-Formats (the type mapping is ddb/typed.py's):
+Formats (docs/formats.md; the type mapping is ddb/typed.py's):
 
 - ``jsonl``: one plain JSON item per line.
-- ``json``: a JSON array of plain items (or ``{"items": [...]}``, as ``ddb scan -o json`` prints).
+- ``json``: one document: an array of plain items, ``{"items": [...]}`` (as ``ddb scan -o json`` prints), one
+  item, a BatchWriteItem request file, or a NoSQL Workbench model's ``TableData``; pretty-printed or not.
 - ``csv``: a header row; key attributes typed from the key schema, other columns strings unless
   ``types={"col": "N"}`` (S, N, BOOL, B as base64, JSON for any plain JSON value); an empty cell is no attribute.
 - ``dynamodb-json``: one ``{"Item": {…}}`` per line, as DynamoDB's export to S3 writes it.
@@ -28,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from cruddur_ops.ddb import batch, typed
+from cruddur_ops.ddb import batch, limits, typed
 from cruddur_ops.ddb.capacity import Capacity, WriteEstimate
 from cruddur_ops.ddb.query import TableKeys, table_keys
 from cruddur_ops.ddb.scan import WireItems, count_items, iter_pages
@@ -42,59 +44,206 @@ csv.field_size_limit(MAX_ITEM * 4)
 
 
 # --- reading ----------------------------------------------------------------------------------------------
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD = 64 * 1024  # bytes read to tell the format
+MAX_RATIO = 200  # a gzip member may grow 200-fold (after its first MiB); more is refused as a bomb
+FREE_BYTES = 1 << 20
+
+
+def _document_kind(doc: Any) -> str | None:
+    """Which whole-document form a parsed JSON object is: ``items`` (``{"items": [...]}``), ``item``
+    (``{"Item": {…}}``), ``workbench`` (a NoSQL Workbench model), ``batch`` (a BatchWriteItem request file,
+    ``{"Table": [{"PutRequest": …}]}``, optionally under ``RequestItems``), else None (one plain item)."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("items"), list):
+        return "items"
+    if set(doc) == {"Item"} and isinstance(doc["Item"], dict):
+        return "item"
+    if isinstance(doc.get("DataModel"), list):
+        return "workbench"
+    requests = doc.get("RequestItems") if isinstance(doc.get("RequestItems"), dict) else doc
+    if requests and all(isinstance(v, list) and v and all(isinstance(r, dict) and set(r) & {"PutRequest", "DeleteRequest"}
+                                                          for r in v) for v in requests.values()):
+        return "batch"
+    return None
+
+
 def detect_format(path: Path, head: str) -> str:
-    """From the extension (.jsonl/.ndjson, .json, .csv), else from the content: ``[`` json, ``{"Item"``
-    dynamodb-json, ``{`` jsonl, anything else csv. A .jsonl file of ``{"Item": …}`` lines is dynamodb-json."""
+    """From the extension (.jsonl/.ndjson, .csv; a .gz is looked through), else from the content: ``[`` json;
+    ``{`` json lines when the first line is a whole object (``{"Item"…}`` lines: dynamodb-json), else one JSON
+    document (pretty-printed, ``{"items": …}``, a BatchWriteItem request file, a Workbench model); anything
+    else csv."""
     stripped = head.lstrip("\ufeff \t\r\n")
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    suffix = Path(name).suffix
+    first = stripped.split("\n", 1)[0]
     typed_lines = stripped.startswith('{"Item"')
-    suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return "dynamodb-json" if typed_lines else "jsonl"
     if suffix == ".csv":
         return "csv"
-    if suffix == ".json" and (stripped.startswith("[") or '"items"' in stripped[:4096]):
-        return "json"
     if stripped.startswith("["):
         return "json"
-    if typed_lines:
-        return "dynamodb-json"
     if stripped.startswith("{"):
-        return "jsonl"
+        try:
+            doc = json.loads(first)
+        except ValueError:
+            return "json"  # an object over several lines: one document
+        kind = _document_kind(doc)
+        if kind == "item" and (typed_lines or "\n" in stripped):
+            return "dynamodb-json"
+        return "json" if kind else "jsonl"
+    if suffix == ".json":
+        return "json"
     return "csv"
+
+
+def _gunzip(src: Any, dst: IO[bytes], name: str) -> None:
+    """Decompress a gzip stream (several members too) with flat memory; refuse what grows more than
+    ``MAX_RATIO``-fold (a gzip bomb) or is cut short."""
+    import zlib
+
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = out = 0
+    started = False
+    while True:
+        chunk = src.read(1 << 16)
+        if not chunk:
+            break
+        fed += len(chunk)
+        buf = chunk
+        while buf:
+            if d.eof:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            started = True
+            try:
+                data = d.decompress(buf, 1 << 20)
+            except zlib.error as exc:
+                raise InputError(f"not a valid gzip file ({exc})", path=name) from None
+            out += len(data)
+            if out > FREE_BYTES + MAX_RATIO * fed:
+                raise InputError(f"refused: it decompresses to over {MAX_RATIO} times its size (a gzip bomb?)", path=name)
+            dst.write(data)
+            buf = d.unused_data if d.eof else d.unconsumed_tail
+    if started and not d.eof:
+        raise InputError("the gzip data is cut short", path=name)
+
+
+def plain_gzip(name: str) -> bool:
+    """Whether ``name`` is a gzipped file of a developer's own (JSON lines, a JSON document, CSV) rather than a data
+    file of a DynamoDB export to S3 (DynamoDB JSON ``{"Item"…}`` lines, incremental records, Ion), which
+    ``ddb import`` reads with ddb/s3.py. Only the head is decompressed."""
+    import zlib
+
+    try:
+        with open(name, "rb") as f:
+            if f.read(2) != GZIP_MAGIC:
+                return False
+            f.seek(0)
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(f.read(HEAD), HEAD)
+    except (OSError, zlib.error):
+        return False
+    if head.startswith((b"\xe0\x01\x00\xea", b"$ion_1_0")):
+        return False
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    try:
+        first = json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and ({"Item"} == set(first) or {"Keys", "NewImage", "OldImage", "Metadata"} & set(first)):
+        return False
+    return True
 
 
 @dataclass
 class Source:
-    """A file to import, readable twice (stdin is spooled to a temporary file)."""
+    """A file to import, readable twice. Pipes, FIFOs, ``/dev/stdin``, ``<(…)`` and gzip (``.gz`` or its magic
+    bytes) are spooled once (decompressed) to a private temporary file; a regular file is read where it is."""
 
     path: Path  # as named to the user: "<stdin>" for -
     real: Path
     spooled: bool = False
+    compressed: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, name: str, stdin: IO[bytes] | None = None) -> Source:
+        import stat
+
         if name == "-":
-            fd, tmp = tempfile.mkstemp(prefix="cruddur-import-", suffix=".spool")
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(stdin, out)  # type: ignore[arg-type]
-            return cls(Path("<stdin>"), Path(tmp), True)
+            assert stdin is not None
+            return cls._spool(Path("<stdin>"), stdin)
         path = Path(name)
-        if not path.exists():
-            raise InputError("file not found", path=path)
-        if path.is_dir():
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise InputError("file not found", path=path) from None
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        if stat.S_ISDIR(info.st_mode):
             raise InputError("is a directory, not a file", path=path)
-        return cls(path, path)
+        try:
+            f = open(path, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        with f:
+            if stat.S_ISREG(info.st_mode):
+                if f.read(2) != GZIP_MAGIC:
+                    return cls(path, path)
+                f.seek(0)
+            return cls._spool(path, f)  # a pipe, FIFO or device is read once, from where it is now
+
+    @classmethod
+    def _spool(cls, shown: Path, stream: IO[bytes]) -> Source:
+        fd, tmp = tempfile.mkstemp(prefix="cruddur-import-", suffix=".spool")  # 0600, in the user's temp dir
+        compressed = False
+        try:
+            with os.fdopen(fd, "wb") as out:
+                head = stream.read(2)
+                if head == GZIP_MAGIC:
+                    compressed = True
+                    _gunzip(_Prefixed(head, stream), out, str(shown))
+                else:
+                    out.write(head)
+                    shutil.copyfileobj(stream, out, 1 << 20)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return cls(shown, Path(tmp), True, compressed)
 
     def text(self) -> IO[str]:
         return open(self.real, encoding="utf-8", newline="")
 
     def head(self) -> str:
+        """The start of the file, at least its whole first line (up to 1 MiB: an item is at most 400 KB)."""
         with open(self.real, "rb") as f:
-            return f.read(4096).decode("utf-8", "replace")
+            data = f.read(HEAD)
+            while b"\n" not in data and len(data) < (1 << 20):
+                more = f.read(HEAD)
+                if not more:
+                    break
+                data += more
+            return data.decode("utf-8", "replace")
 
     def close(self) -> None:
         if self.spooled:
             self.real.unlink(missing_ok=True)
+
+
+class _Prefixed:
+    """A byte stream with bytes already read put back in front (no seeking: pipes cannot)."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]):
+        self.prefix, self.stream = prefix, stream
+
+    def read(self, n: int) -> bytes:
+        if self.prefix:
+            out, self.prefix = self.prefix, b""
+            return out
+        return self.stream.read(n)
 
 
 def _csv_cell(value: str, kind: str, field_name: str) -> dict:
@@ -119,7 +268,7 @@ def _csv_cell(value: str, kind: str, field_name: str) -> dict:
 
 def _json_array(text: str) -> Iterator[tuple[int, Any]]:
     """Elements of a JSON array with the line each starts on (``json`` of a large array, without a second copy)."""
-    decoder = json.JSONDecoder(parse_float=Decimal)
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=typed._no_constant)
     n = len(text)
     i = 0
 
@@ -137,16 +286,8 @@ def _json_array(text: str) -> Iterator[tuple[int, Any]]:
         return line
 
     i = skip(i)
-    if i < n and text[i] == "{":
-        try:
-            doc = decoder.decode(text)
-        except ValueError as exc:
-            raise _LineError(getattr(exc, "lineno", None), f"not JSON: {exc}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-            raise _LineError(1, 'expected a JSON array of items or {"items": [...]}')
-        for element in doc["items"]:
-            yield 0, element
-        return
+    if i < n and text[i] == "\ufeff":
+        i = skip(i + 1)
     if i >= n or text[i] != "[":
         raise _LineError(line_at(i), 'expected a JSON array of items or {"items": [...]}')
     i = skip(i + 1)
@@ -156,6 +297,8 @@ def _json_array(text: str) -> Iterator[tuple[int, Any]]:
         start = line_at(i)
         try:
             element, i = decoder.raw_decode(text, i)
+        except RecursionError:
+            raise _LineError(start, "nested too deep to read (DynamoDB keeps at most 32 levels)") from None
         except ValueError as exc:
             raise _LineError(getattr(exc, "lineno", start), f"not JSON: {getattr(exc, 'msg', exc)}") from None
         yield start, element
@@ -170,6 +313,67 @@ def _json_array(text: str) -> Iterator[tuple[int, Any]]:
         raise _LineError(line_at(i), "expected ',' or ']' between items")
 
 
+def _pick_table(tables: dict[str, Any], table: str, what: str, notes: list[str]) -> Any:
+    """The entries for ``table`` of a file that names its tables (a BatchWriteItem request, a Workbench model)."""
+    if table in tables:
+        others = sorted(t for t in tables if t != table)
+        if others:
+            notes.append(f"the file's {what} also holds {', '.join(others)}: only {table}'s items are imported")
+        return tables[table]
+    if len(tables) == 1:
+        (name, entries), = tables.items()
+        notes.append(f"the file's {what} is for table {name}: its items go into {table}")
+        return entries
+    raise _LineError(None, f"the file's {what} names the tables {', '.join(sorted(tables))}, not {table}; "
+                           "import into one of them")
+
+
+def _json_document(text: str, table: str, notes: list[str]) -> Iterator[tuple[int | None, str, Any, bool]]:
+    """``(line, where, element, typed)`` for the items of one JSON document: an array, ``{"items": [...]}``,
+    ``{"Item": {…}}``, a BatchWriteItem request file, a NoSQL Workbench model's ``TableData``, or one item.
+    ``typed``: the element is in DynamoDB JSON (``{"S": "…"}``)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("["):
+        for k, (line, element) in enumerate(_json_array(text)):
+            yield line, f"[{k}]", element, False
+        return
+    try:
+        doc = typed.loads(text.lstrip("\ufeff"))
+    except ValueError as exc:
+        raise _LineError(getattr(exc, "lineno", None), f"not JSON: {getattr(exc, 'msg', exc)}") from None
+    kind = _document_kind(doc)
+    if kind == "items":
+        for k, element in enumerate(doc["items"]):
+            yield None, f"items[{k}]", element, False
+    elif kind == "item":
+        yield None, "Item", doc["Item"], True
+    elif kind == "batch":
+        requests = doc.get("RequestItems", doc)
+        chosen = _pick_table(requests, table, "BatchWriteItem request", notes)
+        name = next((t for t, v in requests.items() if v is chosen), table)
+        for k, request in enumerate(chosen):
+            where = f"{name}[{k}]"
+            if "PutRequest" not in request:
+                raise _LineError(None, f"{where}: a DeleteRequest; an import only puts items")
+            item = (request["PutRequest"] or {}).get("Item") if isinstance(request["PutRequest"], dict) else None
+            if not isinstance(item, dict):
+                raise _LineError(None, f"{where}.PutRequest: expected {{\"Item\": {{…}}}}")
+            yield None, f"{where}.PutRequest.Item", item, True
+    elif kind == "workbench":
+        models = {str(m.get("TableName")): m for m in doc["DataModel"] if isinstance(m, dict)}
+        model = _pick_table(models, table, "Workbench model", notes)
+        data = model.get("TableData") or []
+        if not isinstance(data, list):
+            raise _LineError(None, f"DataModel[{model.get('TableName')}].TableData: expected a list of items")
+        for k, element in enumerate(data):
+            yield None, f"TableData[{k}]", element, True
+    elif isinstance(doc, dict):
+        yield None, "", doc, False
+    else:
+        raise _LineError(1, 'expected a JSON array of items, {"items": [...]}, a BatchWriteItem request, '
+                            "a Workbench model or one item")
+
+
 class _LineError(Exception):
     def __init__(self, line: int | None, message: str):
         super().__init__(message)
@@ -177,37 +381,45 @@ class _LineError(Exception):
 
 
 def read_items(source: Source, fmt: str, keys: TableKeys, types: dict[str, str] | None = None
-               ) -> Iterator[tuple[int, dict]]:
-    """``(line, typed item)`` for every item of the file; one InputError naming file, line and field otherwise."""
+               ) -> Iterator[tuple[int | None, str, dict]]:
+    """``(line, where, typed item)`` for every item of the file (``where``: the item's place in a JSON
+    document, e.g. ``items[3]``); one InputError naming file, line and field otherwise."""
     types = {**(types or {})}
     try:
         with source.text() as f:
             if fmt in ("jsonl", "dynamodb-json"):
-                for lineno, line in enumerate(f, 1):
-                    if not line.strip():
+                for number, text in enumerate(f, 1):
+                    if not text.strip():
                         continue
                     try:
-                        doc = typed.loads(line)
+                        doc = typed.loads(text.lstrip("\ufeff") if number == 1 else text)
                     except ValueError as exc:
-                        raise InputError(f"not JSON: {getattr(exc, 'msg', exc)}", path=source.path, line=lineno) from None
+                        raise InputError(f"not JSON: {getattr(exc, 'msg', exc)}", path=source.path, line=number) from None
                     try:
                         item = typed.from_dynamodb_json(doc) if fmt == "dynamodb-json" else typed.to_attrs(doc)
                     except typed.TypeMappingError as exc:
-                        raise InputError(str(exc), path=source.path, line=lineno) from None
-                    yield lineno, item
+                        raise InputError(str(exc), path=source.path, line=number) from None
+                    except RecursionError:
+                        raise InputError("nested too deep to read", path=source.path, line=number) from None
+                    yield number, "", item
             elif fmt == "json":
                 try:
-                    for k, (lineno, doc) in enumerate(_json_array(f.read())):
+                    for lineno, where, doc, wire in _json_document(f.read(), keys.table, source.notes):
                         try:
-                            item = typed.to_attrs(doc)
+                            item = typed.from_dynamodb_json({"Item": doc}) if wire else typed.to_attrs(doc)
                         except typed.TypeMappingError as exc:
-                            where = "" if lineno else f"items[{k}]" + ("." if exc.field else ": ")
-                            raise InputError(f"{where}{exc}", path=source.path, line=lineno or None) from None
-                        yield lineno or k + 1, item
+                            shown = f"{where}." if where and exc.field else (f"{where}: " if where else "")
+                            if lineno:
+                                shown = ""
+                            raise InputError(f"{shown}{exc}", path=source.path, line=lineno) from None
+                        except RecursionError:
+                            raise InputError(f"{where}: nested too deep to read", path=source.path, line=lineno) from None
+                        yield lineno, "" if lineno else where, item
                 except _LineError as exc:
                     raise InputError(exc.message, path=source.path, line=exc.line) from None
             elif fmt == "csv":
-                yield from _read_csv(f, source.path, keys, types)
+                for row, item in _read_csv(f, source.path, keys, types):
+                    yield row, "", item
             else:
                 raise InputError(f"unknown format '{fmt}' (expected {', '.join(FORMATS)})")
     except UnicodeDecodeError as exc:
@@ -269,6 +481,7 @@ class Plan:
     items: int = 0
     bytes: int = 0
     estimate: WriteEstimate | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self, prices=None) -> dict:
         cap = self.estimate.capacity if self.estimate else Capacity("write", source="computed")
@@ -276,45 +489,32 @@ class Plan:
                 "items": self.items, "bytes": self.bytes, "write_units": cap.to_dict(prices)}
 
 
-def check_item(item: dict, keys: TableKeys, path: Path, line: int) -> int:
-    """Keys present and of their declared types, item within 400 KB; returns its size."""
-    for name in keys.key.names:
-        if name not in item:
-            raise InputError(f"{name}: missing, a key of {keys.table}", path=path, line=line)
-    for name, kind in keys.types.items():
-        if name in item:
-            got = next(iter(item[name]))
-            if got != kind:
-                what = "a key" if name in keys.key.names else "an index key"
-                raise InputError(f"{name}: must be {kind} ({what} of {keys.table}), not {got}", path=path, line=line)
-            value = item[name][kind]
-            if kind in ("S", "B") and len(value) == 0 and name in keys.key.names:
-                raise InputError(f"{name}: a key cannot be empty", path=path, line=line)
-    size = typed.item_size(item)
-    if size > MAX_ITEM:
-        raise InputError(f"item of {size:,} bytes; DynamoDB's limit is 400 KB", path=path, line=line)
-    return size
+def check_item(item: dict, keys: TableKeys, path: Path, line: int | None) -> int:
+    """One item against ddb/limits.py (the one validator), raising at its first problem; returns its size."""
+    problems = limits.item_problems(item, limits.KeyRules.of(keys))
+    if problems:
+        name, why = problems[0]
+        raise InputError(f"{name}: {why}" if name else why, path=path, line=line)
+    return typed.item_size(item)
 
 
 def plan_import(source: Source, fmt: str, keys: TableKeys, types: dict[str, str] | None = None) -> Plan:
-    """Read and check the whole file (nothing is sent); one InputError for the first bad line."""
+    """Read and check the whole file (nothing is sent): a line that cannot be read is one InputError at once;
+    items DynamoDB would refuse (ddb/limits.py) are all counted, and the first is named."""
     for name, kind in (types or {}).items():
         if kind not in CSV_TYPES:
             raise InputError(f"--types {name}={kind}: the type must be one of {', '.join(CSV_TYPES)}")
     plan = Plan(keys.table, str(source.path), fmt, estimate=WriteEstimate(keys.description))
     assert plan.estimate is not None
-    seen: dict[tuple, int] = {}
-    names = keys.key.names
-    for line, item in read_items(source, fmt, keys, types):
-        plan.bytes += check_item(item, keys, source.path, line)
-        key = tuple(repr(item[n]) for n in names)
-        if key in seen:
-            shown = ", ".join(f"{n}={typed.plain_value(item[n])}" for n in names)
-            raise InputError(f"the same key ({shown}) as line {seen[key]}; an import writes each key once",
-                             path=source.path, line=line)
-        seen[key] = line
-        plan.estimate.put(item, typed.item_size)
-        plan.items += 1
+    checker = limits.Checker(keys, path=source.path)
+    for line, where, item in read_items(source, fmt, keys, types):
+        size = checker.check(item, line, where)
+        if size:
+            plan.bytes += size
+            plan.estimate.put(item, typed.item_size)
+    checker.finish()
+    plan.items = checker.items
+    plan.notes = list(source.notes)
     return plan
 
 
@@ -366,14 +566,14 @@ def import_file(client, source: Source, fmt: str | None, keys: TableKeys, *, typ
                 give_up_after: float = batch.GIVE_UP_AFTER, on_progress=None, on_pace=None,
                 plan: Plan | None = None) -> WriteResult:
     """Write every item of ``source`` (checked first with :func:`plan_import` unless ``plan`` is given)."""
-    fmt = fmt or detect_format(source.path if source.path.name != "<stdin>" else Path(""), source.head())
+    fmt = fmt or detect_format(source.path, source.head())
     plan = plan or plan_import(source, fmt, keys, types)
     assert plan.estimate is not None  # plan_import always sets it
     started = time.perf_counter()
     writer = batch.BatchWriter(client, keys.table, workers=workers, on_progress=on_progress, on_pace=on_pace,
                                capacity=capacity == "reported", give_up_after=give_up_after, rate=rate,
                                units=_units_of(WriteEstimate(keys.description)), key_names=keys.key.names)
-    requests = ({"PutRequest": {"Item": item}} for _, item in read_items(source, fmt, keys, types))
+    requests = ({"PutRequest": {"Item": item}} for _, _, item in read_items(source, fmt, keys, types))
     stats = _run(writer, requests, plan.items, "items written", "run the same import again")
     used = stats.capacity if capacity == "reported" else (plan.estimate.capacity if capacity == "computed" else None)
     if used is not None:
@@ -382,15 +582,7 @@ def import_file(client, source: Source, fmt: str | None, keys: TableKeys, *, typ
                        stats.retries, workers, used, {"file": str(source.path), "format": fmt, "rate": rate})
 
 
-# --- export -----------------------------------------------------------------------------------------------
-def _csv_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        return typed.dumps(value)
-    return str(value)  # int, float, LongNumber: the digits
-
-
+# --- export ---------------------------------------------------------------------------------------------
 @dataclass
 class ExportResult:
     table: str
@@ -400,6 +592,7 @@ class ExportResult:
     seconds: float
     segments: int
     capacity: Capacity
+    csv_types: dict[str, str] = field(default_factory=dict)  # csv: the --types that read it back exactly
 
     def to_dict(self, prices=None) -> dict:
         return {"table": self.table, "format": self.format, "out": self.out, "items": self.items,
@@ -415,7 +608,7 @@ class _Counter:
 
 
 def export_table(client, table: str, out: IO[str], fmt: str, *, segments: int = 4, on_progress=None,
-                 limit: int | None = None, out_name: str = "-") -> ExportResult:
+                 limit: int | None = None, out_name: str = "-", csv_safe: bool = False) -> ExportResult:
     """Write every item of ``table`` to ``out``: memory stays flat (csv spools its rows to a temporary file
     to learn the columns first). On Ctrl-C raises :class:`batch.Interrupted` with the count written."""
     if fmt not in FORMATS:
@@ -427,9 +620,10 @@ def export_table(client, table: str, out: IO[str], fmt: str, *, segments: int = 
     started = time.perf_counter()
     wire = WireItems(client).__enter__()  # items as DynamoDB's JSON, parsed by json.loads alone
     pages = iter_pages(client, table, segments=segments, capacity=capacity, limit=limit, page_size=EXPORT_PAGE)
+    csv_types: dict[str, str] = {}
     try:
         if fmt == "csv":
-            _export_csv(pages, out, keys, count, advance)
+            csv_types = _export_csv(pages, out, keys, count, advance, csv_safe)
         else:
             write = out.write
             first = True
@@ -457,27 +651,20 @@ def export_table(client, table: str, out: IO[str], fmt: str, *, segments: int = 
     finally:
         pages.close()  # stops the segments' threads now, not when the generator is collected
         wire.__exit__(None, None, None)
-    return ExportResult(table, fmt, out_name, count.n, time.perf_counter() - started, segments, capacity)
+    return ExportResult(table, fmt, out_name, count.n, time.perf_counter() - started, segments, capacity, csv_types)
 
 
-def _export_csv(pages, out: IO[str], keys: TableKeys, count: _Counter, advance) -> None:
-    columns: dict[str, None] = {n: None for n in keys.key.names}
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        for items in pages:
-            for item in items:
-                for name in item:
-                    columns.setdefault(name, None)
-                spool.write(typed.dumps(typed.to_plain(item)) + "\n")
-            count.n += len(items)
-            advance(len(items))
-        names = list(columns)
-        names = list(keys.key.names) + sorted(n for n in names if n not in keys.key.names)
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        spool.seek(0)
-        for line in spool:
-            plain = typed.loads(line)
-            writer.writerow([_csv_text(plain[n]) if n in plain else "" for n in names])
+def _export_csv(pages, out: IO[str], keys: TableKeys, count: _Counter, advance, safe: bool) -> dict[str, str]:
+    """Through the one CSV writer (ddb/typed.py's ``write_csv``): keys first, then the other columns."""
+
+    def items():
+        for page in pages:
+            for item in page:
+                yield typed.to_plain(item)
+            count.n += len(page)
+            advance(len(page))
+
+    return typed.write_csv(items(), out, keys=keys.key.names, safe=safe).types
 
 
 def export_to_path(client, table: str, path: Path, fmt: str, **kw) -> ExportResult:
@@ -562,18 +749,24 @@ def copy_table(src_client, source: str, dst_client, dest: str, *, segments: int 
     """Create ``dest`` when absent, then copy every item in parallel segments through the batch engine."""
     made = ensure_table(src_client, source, dst_client, dest)
     keys = table_keys(dst_client, dest)
+    described = src_client.describe_table(TableName=source)["Table"]
+    check_copy_keys(limits.KeyRules.from_description(described), limits.KeyRules.of(keys))
     read = Capacity("read")
-    total = src_client.describe_table(TableName=source)["Table"].get("ItemCount") or 0
+    total = described.get("ItemCount") or 0
     started = time.perf_counter()
     writer = batch.BatchWriter(dst_client, dest, workers=workers, on_progress=on_progress, on_pace=on_pace,
                                capacity=capacity, give_up_after=give_up_after, rate=rate,
                                units=_units_of(WriteEstimate(keys.description)), key_names=keys.key.names)
     seen = _Counter()
 
+    checker = limits.Checker(keys, path=source, unique=False)
+
     def requests():
         for items in iter_pages(src_client, source, segments=segments, capacity=read):
             seen.n += len(items)
             for item in items:
+                if not checker.check(item, where=f"[{limits.show_key(item, keys.key.names)}]"):
+                    checker.finish()  # only an index key of DEST's own: nothing of this batch is sent
                 yield {"PutRequest": {"Item": item}}
 
     stats = _run(writer, requests(), total, "items written", "run the same copy again")
@@ -608,6 +801,21 @@ def delete_keys(client, keys: TableKeys, found: list[dict], *, workers: int = 16
                  "run the same delete-items again")
     return WriteResult(keys.table, len(found), stats.written, stats.deleted, time.perf_counter() - started,
                        stats.retries, workers, stats.capacity)
+
+
+def check_copy_keys(source: limits.KeyRules, dest: limits.KeyRules) -> None:
+    """Before the first write: DEST's keys are SOURCE's (names and types), and an index key DEST declares has the
+    type SOURCE declares for it. Then every item SOURCE holds fits DEST, except where DEST indexes an attribute
+    SOURCE does not declare (each item is checked as it streams)."""
+    if source.names != dest.names or any(source.types.get(n) != dest.types.get(n) for n in dest.names):
+        shown = ", ".join(f"{n} ({t.types.get(n, '?')})" for t in (source,) for n in t.names)
+        theirs = ", ".join(f"{n} ({dest.types.get(n, '?')})" for n in dest.names)
+        raise InputError(f"{dest.table} is keyed by {theirs}, {source.table} by {shown}: its items would not fit; "
+                         "nothing written")
+    for name, kind in dest.types.items():
+        if name in source.types and source.types[name] != kind:
+            raise InputError(f"{dest.table} indexes {name} as {kind}, {source.table} declares it {source.types[name]}: "
+                             "its items would be refused; nothing written")
 
 
 def check_copy(source: str, dest: str, same_endpoint: bool) -> None:

@@ -5,7 +5,9 @@ DynamoDB                plain JSON (``jsonl``, ``json``)        note
 ======================  =====================================  ==============================================
 ``S``                   string
 ``N``                   number                                 every digit DynamoDB stores (38 significant),
-                                                               never through a float; ``{"$n": "…"}`` also read
+                                                               never through a float; ``{"$n": "…"}`` also read,
+                                                               and written by ``--output json`` for numbers a
+                                                               double cannot hold (integers past 2**53 too)
 ``B``                   ``{"$b64": "<base64>"}``
 ``BOOL``                ``true`` / ``false``
 ``NULL``                ``null``
@@ -30,8 +32,10 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 TYPED_KEYS = {"$b64", "$ss", "$ns", "$bs", "$n", "$m"}
 _INT = re.compile(r"-?[0-9]+\Z")
@@ -66,9 +70,13 @@ class LongNumber:
         return f"LongNumber({self.text!r})"
 
 
+SAFE_INT = 2 ** 53  # the integers a double holds exactly: JSON readers in other languages parse numbers as doubles
+
+
 def _number(text: str) -> Any:
     if _INT.match(text):
-        return int(text)
+        n = int(text)
+        return n if -SAFE_INT <= n <= SAFE_INT else LongNumber(text)
     try:
         f = float(text)
     except ValueError:  # pragma: no cover - DynamoDB only returns numbers
@@ -119,7 +127,7 @@ def to_plain(item: dict) -> dict:
 
 
 def _has_raw(value: Any) -> bool:
-    if isinstance(value, LongNumber):
+    if isinstance(value, (LongNumber, Decimal)):
         return True
     if isinstance(value, dict):
         return any(_has_raw(v) for v in value.values())
@@ -131,6 +139,8 @@ def _has_raw(value: Any) -> bool:
 def _encode_slow(value: Any) -> str:
     if isinstance(value, LongNumber):
         return value.text
+    if isinstance(value, Decimal):
+        return str(value)  # finite: what :func:`loads` and DynamoDB hand out
     if isinstance(value, dict):
         return "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + _encode_slow(v) for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -146,10 +156,11 @@ def dumps(plain: Any) -> str:
 
 
 def jsonable(plain: Any) -> Any:
-    """A ``to_plain`` result that ``json.dumps`` can take (long numbers as :class:`Decimal`-exact floats are not
-    possible, so they become ``{"$n": "…"}``, the typed form import also reads)."""
-    if isinstance(plain, LongNumber):
-        return {"$n": plain.text}
+    """A ``to_plain`` result that ``json.dumps`` can take: a number a double cannot hold exactly (a
+    :class:`LongNumber`, or a :class:`Decimal` from :func:`loads`) becomes ``{"$n": "…"}``, the typed form
+    import also reads."""
+    if isinstance(plain, (LongNumber, Decimal)):
+        return json_number(plain)
     if isinstance(plain, dict):
         return {k: jsonable(v) for k, v in plain.items()}
     if isinstance(plain, list):
@@ -157,9 +168,31 @@ def jsonable(plain: Any) -> Any:
     return plain
 
 
+def json_number(value: Any) -> Any:
+    """A number for ``--output json``: itself when a double holds it exactly, else ``{"$n": "<digits>"}``."""
+    if isinstance(value, LongNumber):
+        return {"$n": value.text}
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value() and abs(value) <= SAFE_INT and "E" not in str(value):
+            return int(value)
+        f = float(value)
+        return f if Decimal(repr(f)) == value else {"$n": str(value)}
+    if isinstance(value, int) and not isinstance(value, bool) and not -SAFE_INT <= value <= SAFE_INT:
+        return {"$n": str(value)}
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number DynamoDB stores")
+
+
 def loads(text: str) -> Any:
-    """Parse JSON with exact numbers (``Decimal`` for anything with a fraction or exponent)."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON with exact numbers (``Decimal`` for anything with a fraction or exponent). ``NaN`` and
+    ``Infinity`` are refused (DynamoDB has no such numbers), and so is nesting too deep to read."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deep to read (DynamoDB keeps at most 32 levels)") from None
 
 
 # --- plain -> DynamoDB -------------------------------------------------------------------------------------
@@ -169,6 +202,8 @@ def number_text(value: Any, field: str) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TypeMappingError(field, f"{value} is not a number DynamoDB stores")
         return repr(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -194,6 +229,13 @@ def from_base64(value: Any, field: str) -> bytes:
         raise TypeMappingError(field, "not valid base64") from None
 
 
+def _unwrap_n(value: Any) -> Any:
+    """``{"$n": "…"}`` in a ``$ns`` (as ``--output json`` prints a long number there) -> its text."""
+    if isinstance(value, dict) and set(value) == {"$n"}:
+        return str(value["$n"])
+    return value
+
+
 def _set(kind: str, values: Any, field: str) -> dict:
     if not isinstance(values, list) or not values:
         raise TypeMappingError(field, f"${kind.lower()} takes a non-empty list (DynamoDB has no empty sets)")
@@ -203,7 +245,7 @@ def _set(kind: str, values: Any, field: str) -> dict:
         out = list(values)
         key = out
     elif kind == "NS":
-        out = [number_text(v, f"{field}[{i}]") for i, v in enumerate(values)]
+        out = [number_text(_unwrap_n(v), f"{field}[{i}]") for i, v in enumerate(values)]
         key = [Decimal(v) for v in out]
     else:
         out = [from_base64(v, f"{field}[{i}]") for i, v in enumerate(values)]
@@ -325,6 +367,111 @@ def from_dynamodb_json(doc: Any) -> dict:
     if not isinstance(doc, dict) or set(doc) != {"Item"} or not isinstance(doc["Item"], dict):
         raise TypeMappingError("", 'expected {"Item": {…}} (DynamoDB JSON, one item per line)')
     return {k: fromwire_value(v, k) for k, v in doc["Item"].items()}
+
+
+# --- CSV: the one writer (scan/query/get ``-o csv``, ``export --format csv``, every ``-o csv`` result) ----------
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_KINDS = ("S", "N", "BOOL", "B", "JSON")
+
+
+def csv_kind(value: Any) -> str:
+    """The CSV column type of one plain value: S (a non-empty string), N, BOOL, B (``{"$b64"}``), else JSON."""
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, (int, float, Decimal, LongNumber)):
+        return "N"
+    if isinstance(value, str):
+        return "S" if value else "JSON"  # an empty cell is no attribute: the empty string is written ""
+    if isinstance(value, dict) and len(value) == 1 and value.get("$b64"):
+        return "B"  # (empty binary is JSON: an empty cell is no attribute)
+    return "JSON"
+
+
+def csv_text(value: Any, kind: str, *, safe: bool = False) -> str:
+    """One cell: S as is, N as its digits, BOOL true/false, B as base64, JSON as plain JSON (:func:`dumps`).
+    ``safe``: a string a spreadsheet would run as a formula (``= + - @``, tab, CR first) gets a ``'`` first."""
+    if kind == "JSON":
+        return dumps(value)
+    if kind == "B":
+        return value["$b64"]
+    if kind == "BOOL":
+        return "true" if value else "false"
+    if kind == "N":
+        return str(value)
+    text = value if isinstance(value, str) else dumps(value)
+    if safe and text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+@dataclass
+class CsvWritten:
+    rows: int
+    columns: list[str]
+    types: dict[str, str]  # columns that are not plain strings: what ``ddb import --types`` needs to read them back
+
+
+def csv_columns(kinds: dict[str, str], keys: Sequence[str] | None) -> list[str]:
+    """Items: the key attributes first, then the others alphabetically. Other rows: first seen first."""
+    if keys is None:
+        return list(kinds)
+    return [k for k in keys if k in kinds] + sorted(k for k in kinds if k not in keys)
+
+
+def write_csv(rows: Iterable[Any], out: IO[str], *, keys: Sequence[str] | None = None, safe: bool = False
+              ) -> CsvWritten:
+    """Write ``rows`` (plain values, as :func:`to_plain` gives items) as CSV; memory stays flat (the rows are
+    spooled to a temporary file to learn the columns first).
+
+    ``keys`` given: the rows are items; the key attributes lead, then the other columns alphabetically. A column
+    holds one type (``csv_kind``) or, when its values are of several types (or hold ``null`` or the empty string),
+    plain JSON in every cell, so ``ddb import --types`` (``CsvWritten.types``) reads every value back exactly.
+    Without ``keys`` (any other result's rows): columns in the order first seen, ``null`` an empty cell.
+    Cells with a line break or a bare carriage return are quoted; rows end with ``\n``.
+    """
+    import csv
+    import io
+    import tempfile
+
+    items = keys is not None
+    kinds: dict[str, str] = {}
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for row in rows:
+            row = row if isinstance(row, dict) else {"value": row}
+            for name, value in row.items():
+                if not items:
+                    kinds.setdefault(name, "S")  # only the order matters: each cell is written by its own type
+                    continue
+                kind, seen = csv_kind(value), kinds.get(name)
+                kinds[name] = kind if seen is None or seen == kind else "JSON"
+            spool.write(dumps(row) + "\n")
+            count += 1
+        names = csv_columns(kinds, keys)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")  # \r in the terminator: a bare \r gets quoted too
+
+        def put(cells: list[str]) -> None:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(cells)
+            out.write(buffer.getvalue()[:-2] + "\n")
+
+        put(names)
+        spool.seek(0)
+        for line in spool:
+            row = loads(line)
+            cells = []
+            for name in names:
+                if name not in row or (row[name] is None and not items):
+                    cells.append("")
+                    continue
+                value = row[name]
+                kind = kinds[name] if items else ("S" if isinstance(value, str) else csv_kind(value))
+                cells.append(csv_text(value, kind, safe=safe))
+            put(cells)
+    out.flush()
+    return CsvWritten(count, names, {n: k for n, k in kinds.items() if k != "S"} if items else {})
 
 
 # --- sizes -------------------------------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def test_a_bad_line_in_the_middle_writes_nothing(orders, cli, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result = cli("ddb", "import", TABLE, path, ok=False)
     assert result.exit_code != 0 and result.stdout == ""
-    assert result.stderr.strip() == f"Error: {path}:32: sk: must be N (a key of orders), not S"
+    assert result.stderr.strip() == (f"Error: {path}:32: sk: must be N (a key of orders), not S "
+                                     "(1 of 60 items would be refused by DynamoDB; nothing written)")
     assert all_items(orders) == []
 
     lines[31] = '{"pk": "C#31", "sk": 31'
@@ -126,8 +127,8 @@ def test_bad_csv_cell_and_duplicate_keys_name_the_line(orders, cli, tmp_path):
     assert result.stderr.strip() == f"Error: {path}:3: sk: 'x' is not a number"
     path.write_text("pk,sk\nA,1\nB,1\nA,1\n")
     result = cli("ddb", "import", TABLE, path, ok=False)
-    assert result.stderr.strip() == (f"Error: {path}:4: the same key (pk=A, sk=1) as line 2; "
-                                     "an import writes each key once")
+    assert result.stderr.strip() == (f"Error: {path}:4: the same key (pk=A, sk=1) as line 2; each key is written "
+                                     "once (1 of 3 items would be refused by DynamoDB; nothing written)")
     assert all_items(orders) == []
 
 
@@ -359,3 +360,65 @@ def test_between_splits_by_the_sort_keys_type(ddb, cli):
     assert [i["sk"] for i in doc["items"]] == ["R and D", "Rock"]
     result = cli("ddb", "query", "notes", "p", "--sort", "between a and b and c and d", ok=False)
     assert result.exit_code == 3 and "ambiguous" in result.stderr and "quote the bounds" in result.stderr
+
+
+def test_one_long_number_at_line_251_writes_nothing_and_names_the_line(orders, cli, tmp_path):
+    path = tmp_path / "orders.jsonl"
+    lines = [json.dumps({"pk": f"C#{i}", "sk": i, "total": f"{i}.5"}) for i in range(1, 301)]
+    lines[250] = '{"pk": "C#251", "sk": 251, "total": 123456789012345678901234567890123456789012345}'
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("ddb", "import", TABLE, path, ok=False)
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.strip() == (f"Error: {path}:251: total: 45 significant digits; DynamoDB keeps at most 38 "
+                                     "(1 of 300 items would be refused by DynamoDB; nothing written)")
+    assert all_items(orders) == []
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({"pk": "A", "sk": 1, "n": {"$n": "1E+200"}}, "n: 1E+200 is too large"),
+    ({"pk": "", "sk": 1}, "pk: empty; a key of orders cannot be empty"),
+    ({"pk": "A", "sk": 1, "status": ""}, "status: empty; an index key of orders cannot be empty"),
+    ({"pk": "x" * 2049, "sk": 1}, "pk: a partition key of 2,049 bytes; DynamoDB's limit is 2,048"),
+])
+def test_put_refuses_what_dynamodb_would_before_any_write(orders, cli, bad, why):
+    result = cli("ddb", "put", TABLE, json.dumps(bad), ok=False)
+    assert result.exit_code == 3 and why in result.stderr
+    assert all_items(orders) == []
+
+
+def test_update_refuses_a_number_dynamodb_cannot_store(orders, cli):
+    put_orders(orders, 1)
+    result = cli("ddb", "update", TABLE, "CUSTOMER#0", "0", "--set", "total=1" + "0" * 30 + "1" + "1" * 10, ok=False)
+    assert result.exit_code == 3 and "--set total: 42 significant digits" in result.stderr
+
+
+def test_import_from_a_pipe_and_process_substitution(orders, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cruddur = Path(sys.executable).parent / "cruddur"
+    text = json.dumps([{"pk": "P", "sk": i} for i in range(30)], indent=2)  # pretty-printed, over many lines
+    (tmp_path / "items.json").write_text(text)
+    for command in (f"{cruddur} ddb import {TABLE} <(cat items.json) -o json",
+                    f"cat items.json | {cruddur} ddb import {TABLE} /dev/stdin -o json",
+                    f"gzip -c items.json | {cruddur} ddb import {TABLE} - -o json"):
+        orders.delete_table(TableName=TABLE)
+        orders.get_waiter("table_not_exists").wait(TableName=TABLE)
+        create_orders(orders)
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=os.environ.copy(), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, (command, done.stderr)
+        assert json.loads(done.stdout)["items_written"] == 30
+        assert len(all_items(orders)) == 30
+
+
+def test_batch_write_item_file_for_another_table_name(orders, cli, tmp_path):
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"Orders": [{"PutRequest": {"Item": {"pk": {"S": "A"}, "sk": {"N": "1"},
+                                                                    "total": {"N": "2.50"}}}}]}, indent=2))
+    result = cli("ddb", "import", TABLE, path, "-o", "json")
+    assert json.loads(result.stdout)["items_written"] == 1
+    assert "the file's BatchWriteItem request is for table Orders: its items go into orders" in result.stderr
+    assert all_items(orders) == [{"pk": {"S": "A"}, "sk": {"N": "1"}, "total": {"N": "2.5"}}]

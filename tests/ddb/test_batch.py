@@ -30,8 +30,10 @@ class Proxy:
     - ``always``: every call is throttled.
     """
 
-    def __init__(self, upstream: str, *, throttle_first: int = 0, one_per_call: bool = False, always: bool = False):
+    def __init__(self, upstream: str, *, throttle_first: int = 0, one_per_call: bool = False, always: bool = False,
+                 throttle_queries: int = 0):
         self.upstream = upstream
+        self.throttle_queries, self.queries = throttle_queries, 0  # Query and TransactWriteItems: the seed's reads
         self.throttle_first, self.one_per_call, self.always = throttle_first, one_per_call, always
         self.attempts = 0  # BatchWriteItem HTTP requests received
         self.lock = threading.Lock()
@@ -67,6 +69,11 @@ class Proxy:
             return exc.code, exc.read()
 
     def handle(self, target: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        if target.endswith((".Query", ".TransactWriteItems")):
+            with self.lock:
+                self.queries += 1
+                throttle = self.queries <= self.throttle_queries
+            return (400, json.dumps(THROTTLED).encode()) if throttle else self.forward(body, headers)
         if not target.endswith(".BatchWriteItem"):
             return self.forward(body, headers)
         with self.lock:
@@ -111,6 +118,17 @@ def test_one_http_attempt_per_engine_attempt_under_throttling(proxy, messages_ta
     assert doc["items_written"] == 40 and doc["retries"] == 5
     assert p.attempts == 2 + 5  # no botocore retries under the engine's own: 5 refusals, 2 batches sent
     assert len(table_keys(messages_table)) == 40
+
+
+def test_a_throttled_query_or_transaction_does_not_end_a_seed(proxy, messages_table, cli, tmp_path):
+    """The engine's client makes one attempt per BatchWriteItem; the seed's own Query and TransactWriteItems
+    keep botocore's retries (they used to share the engine's no-retry client: one throttled read ended a seed)."""
+    path = write_seed(tmp_path / "seed.yaml", conversations=2, messages=18)
+    p = proxy(throttle_first=2, throttle_queries=2)
+    doc = cli.json("ddb", "seed", path, "--workers", "1")
+    assert doc["items_written"] == 40 and len(table_keys(messages_table)) == 40
+    assert p.attempts == 2 + 2  # the engine's: one HTTP attempt each, its own retries
+    assert p.queries > 2  # the two refused reads were retried by botocore
 
 
 def test_a_table_that_accepts_one_item_per_call_is_seeded_completely(proxy, messages_table, cli, tmp_path):

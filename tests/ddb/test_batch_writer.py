@@ -45,3 +45,26 @@ def test_without_capacity_nothing_is_asked_and_none_is_reported(tmp_path):
     stats = seeding.BatchWriter(client, "cruddur-messages", workers=2, capacity=False).write(_requests(parsed))
     assert client.calls and all("ReturnConsumedCapacity" not in c for c in client.calls)
     assert sum(len(c["RequestItems"]["cruddur-messages"]) for c in client.calls) == stats.written == 64
+
+
+def test_the_engine_makes_its_own_one_attempt_client_from_the_callers(monkeypatch):
+    from cruddur_ops.ddb import batch as engine
+    from cruddur_ops.settings import Settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+    theirs = Settings.from_env().dynamodb()
+    writer = engine.BatchWriter(theirs, "t")
+    ours = writer.client
+    assert ours is not theirs and ours.meta.endpoint_url == theirs.meta.endpoint_url == "http://127.0.0.1:9"
+    assert ours.meta.region_name == theirs.meta.region_name
+    assert ours.meta.config.retries["total_max_attempts"] == 1
+    # botocore bakes validation into the client's serializer (meta.config does not show it)
+    assert type(ours._serializer).__name__ != "ParamValidationDecorator"
+    assert type(theirs._serializer).__name__ == "ParamValidationDecorator"
+    assert theirs.meta.config.retries.get("total_max_attempts") != 1  # the caller's reads keep botocore's retries
+    assert ours._request_signer._credentials is theirs._request_signer._credentials
+    fake = object()
+    assert engine.engine_client(fake) is fake  # a test's fake is used as it is
