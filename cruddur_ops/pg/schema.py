@@ -156,8 +156,8 @@ def _measure(cur, tables: list[Parts]) -> dict[Parts, tuple[int, int] | None]:
 
 def _exists(cur, kind: str, node) -> bool | None:
     """Whether the object ``node`` creates exists already (None: cannot tell from here)."""
-    from psycopg import sql
     from pglast import ast
+    from psycopg import sql
 
     def regclass(*parts: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier(*parts).as_string(cur.connection)])
@@ -173,7 +173,7 @@ def _exists(cur, kind: str, node) -> bool | None:
         return None if node.replace else regclass(*_parts(node.view))
     if isinstance(node, ast.CreateSeqStmt):
         return regclass(*_parts(node.sequence))
-    if isinstance(node, ast.IndexStmt) and node.idxname:
+    if isinstance(node, ast.IndexStmt) and node.idxname and node.relation is not None:
         schema = node.relation.schemaname
         return regclass(schema, node.idxname) if schema else regclass(node.idxname)
     return None
@@ -258,7 +258,7 @@ def _missing_columns(cur, step: Step) -> list[str]:
     node = step.node
     if not isinstance(node, ast.CreateStmt):
         return []
-    wanted = [e.colname for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
+    wanted = [e.colname for e in node.tableElts or () if isinstance(e, ast.ColumnDef) and e.colname]
     schema, name = _key(step.tables[0])
     cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                 [schema, name])
@@ -273,8 +273,8 @@ def plan(conn, path: Path) -> dict:
     path = Path(path)
     steps = _steps(path)
     with conn.transaction(), conn.cursor() as cur:
-        before = {_key(p): m for p, m in _measure(cur, _file_tables(steps)).items()}
-    destructive = []
+        before: dict[Parts, Any] = {_key(p): m for p, m in _measure(cur, _file_tables(steps)).items()}
+    destructive: list[dict[str, Any]] = []
     for step in steps:
         hit = [p for p in step.tables if before.get(_key(p)) is not None]
         if step.destructive and hit:
@@ -307,8 +307,7 @@ def load(conn, path: Path, *, whole: bool = False, reset: bool = False) -> dict:
     with conn.transaction():
         with conn.cursor() as cur:
             pin_session(cur)
-            measured = _measure(cur, tables)
-            before = {_key(p): m for p, m in measured.items()}
+            before: dict[Parts, Any] = {_key(p): m for p, m in _measure(cur, tables).items()}
             if reset:
                 for parts in reversed(creates):
                     cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(*parts)))
@@ -325,7 +324,7 @@ def load(conn, path: Path, *, whole: bool = False, reset: bool = False) -> dict:
                     _run_missing(cur, step, before, created, run, path)
                     if step.kind == "create-table" and _key(step.tables[0]) not in created:
                         missing_columns[_key(step.tables[0])] = _missing_columns(cur, step)
-            after = {_key(p): m for p, m in _measure(cur, tables).items()}
+            after: dict[Parts, Any] = {_key(p): m for p, m in _measure(cur, tables).items()}
             if not (whole or reset):
                 lost = [(p, before[_key(p)], after[_key(p)]) for p in tables if before[_key(p)] is not None
                         and (after[_key(p)] is None or after[_key(p)][0] != before[_key(p)][0]
