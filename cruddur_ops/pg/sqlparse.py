@@ -28,7 +28,7 @@ _WORD = re.compile(r"[A-Za-z_]+")
 SCS = "standard_conforming_strings"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     text: str
     offset: int  # where the statement starts in the file (characters)
