@@ -160,3 +160,34 @@ def test_schema_load_asks_then_reports_the_rows_it_lost(cli, db, files):
     assert "table users recreated: 1 row(s) lost" in done.stderr
     assert "migrate status" in done.stderr
     assert _q(db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'bio'") == [(0,)]
+
+
+SEED = """\
+users:
+  - {handle: ada, display_name: Ada Quist, email: ada@cruddur.test, cognito_user_id: MOCK}
+  - {handle: bo, display_name: Bo Ström, email: bo@cruddur.test, cognito_user_id: MOCK}
+conversations:
+  - between: [ada, bo]
+    messages:
+      - ada: ping
+"""
+
+
+def test_cli_setup_twice_with_the_apps_schema_keeps_what_the_app_wrote(cli, db, files, tmp_path):
+    schema_path, _ = files
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(SEED)
+    first = json.loads(cli("db", "setup", seed, "--schema", schema_path, "-o", "json").stdout)
+    assert [t["action"] for t in first["schema"]["tables"]] == ["created", "created"]
+    with psycopg.connect(db.url, connect_timeout=3) as conn:  # the app: a post, a bio (the shipped bio migration)
+        conn.execute("INSERT INTO activities (user_uuid, message) SELECT uuid, 'from the app' FROM users WHERE handle = 'ada'")
+        conn.execute("UPDATE users SET bio = 'writes SQL', cognito_user_id = 'sub-ada' WHERE handle = 'ada'")
+    for _ in range(2):
+        again = cli("db", "setup", seed, "--schema", schema_path, "-o", "json")
+        doc = json.loads(again.stdout)
+        assert [(t["name"], t["action"], t["rows_before"], t["rows_after"]) for t in doc["schema"]["tables"]] == [
+            ("users", "kept", 2, 2), ("activities", "kept", 1, 1)]
+        assert "schema.sql:3: skipped DROP TABLE IF EXISTS public.users: setup never drops: kept users (2 rows)" in again.stderr
+        assert doc["changed"] is False
+    assert _q(db, "SELECT bio, cognito_user_id FROM users WHERE handle = 'ada'") == [("writes SQL", "sub-ada")]
+    assert _q(db, "SELECT message FROM activities") == [("from the app",)]
