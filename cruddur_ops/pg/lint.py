@@ -139,7 +139,8 @@ def _not_null(column) -> bool:
 def _binary_coercible_target(column) -> bool:
     """text, or varchar without a length: a change to them is cheap from varchar (and rewrites from anything else)."""
     names = [n.sval for n in column.typeName.names] if column.typeName else []
-    return bool(names) and names[-1] in ("text", "varchar") and not column.typeName.typmods
+    return (bool(names) and names[-1] in ("text", "varchar") and not column.typeName.typmods
+            and column.raw_default is None)  # USING … always rewrites
 
 
 class _Section:
@@ -227,6 +228,17 @@ class _Section:
                         self.add("not-null-without-default", line,
                                  f"ADD COLUMN {column.colname} NOT NULL without a default on {_display(table)}: "
                                  "fails when the table has rows")
+                    for constraint in column.constraints or ():
+                        if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
+                            kind = "REFERENCES" if constraint.contype == ConstrType.CONSTR_FOREIGN else "CHECK"
+                            self.add("constraint-not-valid", line,
+                                     f"ADD COLUMN {column.colname} … {kind} on {_display(table)} validates the "
+                                     "constraint at once, under a lock that blocks writes (add the column, then the "
+                                     "constraint NOT VALID)")
+                        elif constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+                            self.add("index-not-concurrent", line,
+                                     f"ADD COLUMN {column.colname} … UNIQUE/PRIMARY KEY on {_display(table)} builds "
+                                     "an index while writes wait")
                 elif subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
                     constraint = cmd.def_
                     if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) and not constraint.skip_validation:
@@ -234,6 +246,11 @@ class _Section:
                         self.add("constraint-not-valid", line,
                                  f"{kind} constraint {constraint.conname or ''} added to {_display(table)} without "
                                  "NOT VALID: validated under a lock that blocks writes".replace("  ", " "))
+                    elif constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
+                        self.add("index-not-concurrent", line,
+                                 f"UNIQUE/PRIMARY KEY constraint {constraint.conname or ''} added to {_display(table)} "
+                                 "builds its index while writes wait; build it with CREATE UNIQUE INDEX CONCURRENTLY, "
+                                 "then ADD CONSTRAINT … USING INDEX".replace("  ", " "))
                 elif subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
                     cheap = _binary_coercible_target(cmd.def_)
                     self.add("column-type-rewrite", line,

@@ -164,3 +164,16 @@ def test_cli_json_shape_and_exit_codes(cli, folder):
     warned = cli("db", "migrate", "lint", folder, "--allow", "not-null-without-default", "--allow", "index-not-concurrent",
                  "-o", "json", ok=False)
     assert warned.exit_code == 1 and len(json.loads(warned.stdout)["findings"]) == 10
+
+
+def test_constraints_added_with_a_column_or_building_an_index_are_found(tmp_path):
+    path = tmp_path / "20260101000000_x.sql"
+    path.write_text("-- migrate:up\nSET lock_timeout = '2s';\n"
+                    "ALTER TABLE activities ADD COLUMN parent uuid REFERENCES activities (uuid);\n"
+                    "ALTER TABLE users ADD CONSTRAINT users_handle_key UNIQUE (handle);\n"
+                    "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_idx;\n"
+                    "ALTER TABLE users ALTER COLUMN email TYPE text USING lower(email);\n"
+                    "-- migrate:down\n")
+    findings, _ = lint.lint_file(path)
+    assert [(f.line, f.rule, f.level) for f in findings] == [
+        (3, "constraint-not-valid", "error"), (4, "index-not-concurrent", "error"), (6, "column-type-rewrite", "error")]
