@@ -59,6 +59,12 @@ class _Lines:
         return bisect.bisect_right(self.starts, offset)
 
 
+def _one_line(message: object, limit: int = 160) -> str:
+    """The parser's message on one line (it quotes the text it stopped at, newlines and all), cut to ``limit``."""
+    flat = " ".join(str(message).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def split_statements(text: str, *, path: Path | str | None = None, first_line: int = 1) -> list[Statement]:
     """The SQL statements of ``text`` as the server's grammar splits them, each with its offset and line.
 
@@ -72,7 +78,7 @@ def split_statements(text: str, *, path: Path | str | None = None, first_line: i
     except parser.ParseError as exc:
         message, index = (exc.args + (None, None))[:2]
         line = _Lines(text).line(index) + first_line - 1 if isinstance(index, int) else None
-        raise InputError(f"{message} (as PostgreSQL's parser reads it)", path=path, line=line) from None
+        raise InputError(f"{_one_line(message)} (as PostgreSQL's parser reads it)", path=path, line=line) from None
     lines = _Lines(text)
     statements: list[Statement] = []
     position = 0
@@ -95,7 +101,8 @@ def parse(statement: Statement, *, path: Path | str | None = None) -> Any:
     try:
         (raw,) = parser.parse_sql(statement.text)
     except parser.ParseError as exc:
-        raise InputError(f"{exc.args[0]} (as PostgreSQL's parser reads it)", path=path, line=statement.line) from None
+        raise InputError(f"{_one_line(exc.args[0])} (as PostgreSQL's parser reads it)", path=path,
+                         line=statement.line) from None
     except ValueError:
         raise InputError("not one SQL statement", path=path, line=statement.line) from None
     assert isinstance(raw, RawStmt)

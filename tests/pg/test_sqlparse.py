@@ -93,3 +93,10 @@ def test_migrations_read_strings_as_the_splitter_did_when_the_database_defaults_
         migrate.up(db, folder)
     with psycopg.connect(url_for(new_db)) as conn:
         assert conn.execute("SELECT to_regclass('t') IS NULL").fetchone()[0]  # nothing of it was kept
+
+
+def test_a_parse_error_is_one_line():
+    with pytest.raises(InputError) as err:
+        split_statements("SELECT 1;\nSELECT 'unterminated;\n" + "SELECT 1;\n" * 50, path="m.sql")
+    assert "\n" not in str(err.value) and str(err.value).startswith("m.sql:2: unterminated quoted string")
+    assert len(str(err.value)) < 250
