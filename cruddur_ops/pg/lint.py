@@ -146,8 +146,10 @@ def _binary_coercible_target(column) -> bool:
 class _Section:
     """The rules over one section's statements, in order."""
 
-    def __init__(self, path: Path, transaction: bool, direction: str, created: set[tuple[str, str]], out: list[Finding]):
+    def __init__(self, path: Path, transaction: bool, direction: str, created: set[tuple[str, str]], out: list[Finding],
+                 count: int = 1):
         self.path, self.transaction, self.direction, self.created, self.out = path, transaction, direction, created, out
+        self.count = count  # statements in the section
         self.timeout = False
         self.lock_reported = False
 
@@ -169,6 +171,11 @@ class _Section:
             self.add("concurrently-in-transaction", line,
                      f"{what} CONCURRENTLY in a section that runs in a transaction: PostgreSQL refuses it "
                      "(ERROR: cannot run inside a transaction block)")
+        elif self.count > 1:
+            self.add("concurrently-in-transaction", line,
+                     f"{what} CONCURRENTLY beside {self.count - 1} other statement(s) in a transaction:false section: "
+                     "cruddur runs them one by one, but dbmate sends the section as one string, which PostgreSQL "
+                     "runs as one implicit transaction, and refuses", level="warning")
 
     def check(self, node: Any, line: int) -> None:
         from pglast import ast
@@ -309,7 +316,8 @@ def lint_file(path: Path, allow: frozenset[str] = frozenset()) -> tuple[list[Fin
     created |= {_key(n.into.rel) for (d, _), n in nodes.items()
                 if d == "up" and isinstance(n, ast.CreateTableAsStmt) and n.into is not None}
     for direction, section in (("up", mig.up), ("down", mig.down)):
-        checker = _Section(path, section.transaction, direction, created if direction == "up" else set(), raw)
+        checker = _Section(path, section.transaction, direction, created if direction == "up" else set(), raw,
+                           len(section.statements))
         for statement in section.statements:
             checker.check(nodes[(direction, statement.offset)], statement.line)
     if not mig.down.present:

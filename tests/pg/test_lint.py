@@ -38,7 +38,6 @@ CREATE INDEX CONCURRENTLY users_handle_idx ON users (handle);
 
 SAFE_INDEX = """\
 -- migrate:up transaction:false
-SET lock_timeout = '2s';
 CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);
 
 -- migrate:down transaction:false
@@ -177,3 +176,13 @@ def test_constraints_added_with_a_column_or_building_an_index_are_found(tmp_path
     findings, _ = lint.lint_file(path)
     assert [(f.line, f.rule, f.level) for f in findings] == [
         (3, "constraint-not-valid", "error"), (4, "index-not-concurrent", "error"), (6, "column-type-rewrite", "error")]
+
+
+def test_concurrently_beside_other_statements_warns_for_dbmate(tmp_path):
+    path = tmp_path / "20260101000000_x.sql"
+    path.write_text("-- migrate:up transaction:false\nSET lock_timeout = '2s';\n"
+                    "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+                    "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY users_email_idx;\n")
+    (finding,) = lint.lint_file(path)[0]
+    assert (finding.line, finding.rule, finding.level) == (3, "concurrently-in-transaction", "warning")
+    assert "dbmate sends the section as one string" in finding.message
