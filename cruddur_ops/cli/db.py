@@ -80,7 +80,23 @@ def _seed_input(file: Path | None, activities_file: Path | None):
 
 def _table_section(title: str, tables: list[dict]) -> Section:
     return Section(title, [Column("table", "name"), Column("action", "action"),
-                           Column("rows dropped", "dropped_rows", justify="right")], tables)
+                           Column("rows before", "rows_before", justify="right"),
+                           Column("rows after", "rows_after", justify="right"),
+                           Column("rows lost", "rows_lost", justify="right")], tables)
+
+
+def _schema_notes(loaded: dict) -> None:
+    """On stderr: each statement the run skipped (and why), columns the file has that a kept table lacks, rows lost."""
+    name = Path(loaded["file"]).name
+    for skip in loaded.get("skipped", []):
+        render.note(f"{name}:{skip['line']}: skipped {skip['statement']}: {skip['reason']}")
+    for table in loaded["tables"]:
+        if table.get("missing_columns"):
+            render.warn(f"table {table['name']} was kept without the file's column(s) {', '.join(table['missing_columns'])}; "
+                        "add them with a migration (`cruddur db migrate new …`)")
+        if table["action"] in ("recreated", "dropped") or table.get("rows_lost"):
+            render.warn(f"table {table['name']} {table['action']}: {table['rows_lost']} row(s) lost "
+                        f"({table['rows_before']} before, {table['rows_after'] if table['rows_after'] is not None else 'none'} after)")
 
 
 def _seed_section(doc: dict) -> Section:
@@ -142,7 +158,13 @@ def schema_load(
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Run schemas/schema.sql in one transaction; existing tables are kept, the first error names file and line.
+    """Run a schema file whole, every statement as written, in one transaction; the first error names file and line.
+
+    A file that drops, truncates or deletes from tables that exist (the app's own schema.sql begins with
+    DROP TABLE IF EXISTS) is destructive: it asks first, naming the tables and their rows (--yes locally; on
+    production type the database name). The report is measured: rows before and after, and whether each table
+    was kept, created, dropped or dropped and recreated. (`db setup` never runs such statements: it applies only
+    what is missing.)
 
     Example: cruddur db schema-load --reset --yes
     """
@@ -155,8 +177,22 @@ def schema_load(
     if reset:
         _confirm_destroy(s, db, f"Drop and recreate the tables of {path.name} in {db.name or 'the database'}? Their rows are lost.",
                          yes=yes, what="reset the schema")
+    else:
+        with db.connect(autocommit=True) as conn:
+            risk = schema.plan(conn, path)
+        if risk["destructive"]:
+            hits = {t["name"]: t["rows"] for d in risk["destructive"] for t in d["tables"]}
+            lines = ", ".join(str(d["line"]) for d in risk["destructive"])
+            tables = ", ".join(f"{name} ({rows} rows)" for name, rows in hits.items())
+            _confirm_destroy(s, db, f"{path.name} drops or empties tables that exist (line {lines}): {tables}. "
+                                    f"Run it whole on {db.name or 'the database'}? Their rows are lost.",
+                             yes=yes, what="run the schema file whole")
     with db.connect() as conn:
-        doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, reset=reset)}
+        doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, whole=True, reset=reset)}
+    _schema_notes(doc)
+    if not reset and any(t["action"] in ("recreated", "dropped") for t in doc["tables"]):
+        render.warn("what applied migrations added to those tables is gone too; `cruddur db migrate status` still "
+                    "lists them as applied (revert and apply them again, or `db schema-load --reset` to start over)")
     if reset:
         from cruddur_ops.pg import migrate
 
@@ -216,6 +252,10 @@ def setup(
 ) -> None:
     """Create the database, load the schema, apply the migrations and seed it, in one go; a second run changes nothing.
 
+    On a database that holds the schema's tables, only what is missing is created: a DROP, TRUNCATE or DELETE of a
+    table that exists never runs (not even with --yes; `db schema-load` runs a file whole, and asks), and each
+    skipped statement is named on stderr. The report counts each table's rows before and after.
+
     Example: cruddur db setup
     """
     from cruddur_ops.pg.setup import setup_database
@@ -229,6 +269,7 @@ def setup(
     seeded, loaded, changed = doc["seed"], doc["schema"], doc["changed"]
     render.note(f"migrations: {doc['migrations']['dir']} ({len(doc['migrations']['files'])} file(s), "
                 f"{len(doc['migrations']['done'])} applied now)")
+    _schema_notes(loaded)
     _warn_mismatched(seeded["mismatched"])
     render.note(("set up " if changed else "already set up, nothing changed: ") + db.masked)
     render.emit(doc, output, lambda: [

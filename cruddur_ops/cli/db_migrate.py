@@ -55,6 +55,29 @@ def _confirm_destroy(s, db, question: str, *, yes: bool, what: str) -> None:
     confirm_destructive(s.prod or not db.is_local, what, db.require_name(), yes=yes, question=question, where=db.masked)
 
 
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the SQL and the version rows it would write; send "
+                                                          "nothing that changes the database (it is only read).")]
+FINDING_COLUMNS = [Column("file", lambda r: Path(r["file"]).name), Column("line", "line", justify="right"),
+                   Column("level", "level"), Column("rule", "rule"), Column("message", "message"), Column("fix", "fix")]
+
+
+def _dry_run(db, folder: Path, output, *, action: str, to: str | None = None, steps: int = 1) -> None:
+    import sys
+
+    from cruddur_ops.cli.render import Output, resolve
+    from cruddur_ops.pg import dryrun
+
+    doc = dryrun.plan(db, folder, action=action, to=to, steps=steps)
+    render.note(f"dry run: {len(doc['migrations'])} migration(s) would {'apply' if action == 'up' else 'be reverted'} "
+                f"on {db.masked}; nothing was sent")
+    if resolve(output) is Output.table:
+        render.WROTE["result"] = True
+        sys.stdout.write(dryrun.script(doc))
+        sys.stdout.flush()
+        return
+    render.emit(doc, output)
+
+
 def _done_sections(doc: dict) -> list[Section]:
     title = f"{doc['action']} on {doc['database']}: {doc['applied']} applied, {doc['pending']} pending"
     return [Section(title, DONE_COLUMNS, doc["done"], empty="(nothing to do)")]
@@ -87,13 +110,14 @@ def up(
     ctx: typer.Context,
     to: Annotated[Optional[str], typer.Option("--to", help="Apply pending migrations up to and including VERSION.", show_default=False)] = None,
     migrations_dir: DirOpt = None,
+    dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Apply the pending migrations, oldest first, each in one transaction with its version row.
 
     A failing migration is rolled back whole; the error names its file and line. An advisory lock makes a
-    second `up` at the same time wait and then apply nothing twice.
+    second `up` at the same time wait and then apply nothing twice. --dry-run prints the SQL instead.
 
     Example: cruddur db migrate up --to 20230415120000
     """
@@ -102,6 +126,9 @@ def up(
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
     migrate.read_dir(folder)  # every file valid before anything is written
+    if dry_run:
+        _dry_run(db, folder, output, action="up", to=to)
+        return
     db.guard_write(prod=s.prod, action="apply migrations")
     if s.prod:
         confirm(f"Apply the pending migrations on PRODUCTION ({db.masked})?", yes=yes, what="apply migrations")
@@ -123,11 +150,16 @@ def up(
     render.emit(doc, output, lambda: _done_sections(doc))
 
 
-def _revert(ctx: typer.Context, *, steps: int, redo: bool, migrations_dir: Path | None, yes: bool, output) -> None:
+def _revert(ctx: typer.Context, *, steps: int, redo: bool, migrations_dir: Path | None, yes: bool, output,
+            dry_run: bool = False) -> None:
     from cruddur_ops.pg import migrate
 
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
+    if dry_run:
+        migrate.read_dir(folder)
+        _dry_run(db, folder, output, action="down", steps=steps)
+        return
     db.guard_write(prod=s.prod, action="revert migrations")
     targets = migrate.plan_down(db, folder, 1 if redo else steps)
     if targets:
@@ -145,14 +177,17 @@ def down(
     ctx: typer.Context,
     steps: Annotated[int, typer.Option("--steps", min=1, help="How many of the newest applied migrations to revert.")] = 1,
     migrations_dir: DirOpt = None,
+    dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Revert the newest applied migration(s) with their down sections (asks; --prod: type the database name).
 
+    --dry-run prints the down SQL and the version rows it would delete, and changes nothing (no question asked).
+
     Example: cruddur db migrate down --steps 2 --yes
     """
-    _revert(ctx, steps=steps, redo=False, migrations_dir=migrations_dir, yes=yes, output=output)
+    _revert(ctx, steps=steps, redo=False, migrations_dir=migrations_dir, yes=yes, output=output, dry_run=dry_run)
 
 
 @app.command("redo")
@@ -162,6 +197,36 @@ def redo(ctx: typer.Context, migrations_dir: DirOpt = None, yes: YesOpt = False,
     Example: cruddur db migrate redo --yes
     """
     _revert(ctx, steps=1, redo=True, migrations_dir=migrations_dir, yes=yes, output=output)
+
+
+@app.command("lint")
+def lint(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Migration files or folders (default: the migrations folder in force).",
+                                                          show_default=False)] = None,
+    allow: Annotated[Optional[list[str]], typer.Option("--allow", help="Waive RULE in every file (repeatable); a "
+                                                       "migration waives one itself with '-- cruddur:allow RULE'.",
+                                                       show_default=False)] = None,
+    migrations_dir: DirOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Find changes that lock or lose data on a live database, before they run; exit 1 when one is an error.
+
+    Rules: index-not-concurrent, not-null-without-default, constraint-not-valid, column-type-rewrite, drop-column,
+    drop-table, rename-table, rename-column, missing-lock-timeout, missing-down, concurrently-in-transaction
+    (docs/migrations.md shows each with a before and after). SQL is read by PostgreSQL's own parser.
+
+    Example: cruddur db migrate lint db/migrations -o json
+    """
+    from cruddur_ops.pg import lint as pglint
+
+    paths = list(files) if files else [_folder(migrations_dir)]
+    result = pglint.lint(paths, frozenset(allow or ()))
+    doc = {"findings": [f.to_dict() for f in result.findings]}
+    render.note(f"{len(result.files)} file(s): {result.errors} error(s), {result.warnings} warning(s)"
+                + (f", {result.waived} waived by cruddur:allow" if result.waived else ""))
+    render.emit(doc, output, lambda: [Section("Lint", FINDING_COLUMNS, doc["findings"], empty="(no findings)")])
+    if result.errors:
+        raise typer.Exit(1)
 
 
 @app.command("status")

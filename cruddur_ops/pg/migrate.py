@@ -20,7 +20,7 @@ Every run holds a PostgreSQL advisory lock (session level, per database) from be
 until it ends, so two ``up``s at the same time apply each migration once: the second waits, then finds nothing
 left to do. Each migration runs statement by statement inside one transaction together with its version row;
 an error rolls the migration back whole and names the file and the line of the failing statement (the splitting
-and line arithmetic of ``pg.schema``, which ``db schema-load`` uses).
+and line arithmetic of ``pg.sqlparse``, which ``db schema-load`` uses).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cruddur_ops.errors import InputError, NotFoundError
-from cruddur_ops.pg.schema import Statement, split_statements
+from cruddur_ops.pg.sqlparse import Statement, execute, pin_session, refuse_unsafe, split_statements
 
 VERSIONS_TABLE = "schema_migrations"  # dbmate's
 CHECKSUMS_TABLE = "cruddur_migrations"  # ours, beside it
@@ -42,7 +42,6 @@ LOCK_KEY = 0x6372756464757200  # "cruddur\0": one advisory lock per database for
 
 _FILE_RE = re.compile(r"^(\d+)(?:_(.*))?\.sql$")
 _DIRECTIVE_RE = re.compile(r"^--\s*migrate:(\w+)(.*)$")
-_TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|ABORT)\b", re.IGNORECASE)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 TEMPLATE = "-- migrate:up\n\n\n-- migrate:down\n\n"
@@ -118,9 +117,9 @@ def parse(path: Path) -> Migration:
         marks.append((kind, number, _options(d.group(2), path, number)))
     if not any(k == "up" for k, _, _ in marks):
         raise InputError("no '-- migrate:up' line: a dbmate migration starts with it", path=path)
-    before = "".join(lines[: marks[0][1] - 1])
-    if split_statements(before):
-        first = split_statements(before)[0]
+    before = split_statements("".join(lines[: marks[0][1] - 1]), path=path)
+    if before:
+        first = before[0]
         raise InputError("SQL before the first '-- migrate:' line: it belongs to neither up nor down",
                          path=path, line=first.line)
     sections: dict[str, Section] = {}
@@ -128,13 +127,10 @@ def parse(path: Path) -> Migration:
         end = marks[i + 1][1] - 1 if i + 1 < len(marks) else len(lines)
         # blank the rest of the file, so the statements keep the file's own line numbers
         body = "\n" * number + "".join(lines[number:end])
-        statements = split_statements(body)
-        if transaction:
-            for statement in statements:
-                if _TRANSACTION_CONTROL.match(statement.text):
-                    raise InputError("transaction control (BEGIN/COMMIT/ROLLBACK) in a migration that runs in a "
-                                     "transaction of its own; use '-- migrate:" + kind + " transaction:false'",
-                                     path=path, line=statement.line)
+        statements = split_statements(body, path=path)
+        refuse_unsafe(statements, path=path, in_transaction=transaction,
+                      what="a migration",
+                      hint=f" (a section that runs its own transactions needs '-- migrate:{kind} transaction:false')")
         sections[kind] = Section(statements, transaction, number)
     return Migration(m.group(1), m.group(2) or "", path, hashlib.sha256(raw).hexdigest(),
                      sections["up"], sections.get("down", Section([], True, 0)))
@@ -267,12 +263,13 @@ def _run_section(conn, mig: Migration, section: Section, direction: str, record:
         raise InputError(f"{message}{sqlstate}; migration {mig.version} {direction} {kept}{earlier}{hint}",
                          path=mig.path, line=line) from None
 
+    pin_session(conn)
     if section.transaction:
         with conn.transaction():
             with conn.cursor() as cur:
                 for statement in section.statements:
                     try:
-                        cur.execute(statement.text)
+                        execute(cur, statement)
                     except psycopg.Error as exc:
                         fail(exc, statement)
                 record(cur)
@@ -280,7 +277,7 @@ def _run_section(conn, mig: Migration, section: Section, direction: str, record:
         with conn.cursor() as cur:
             for statement in section.statements:
                 try:
-                    cur.execute(statement.text)
+                    execute(cur, statement)
                 except psycopg.Error as exc:
                     fail(exc, statement)
         with conn.transaction(), conn.cursor() as cur:

@@ -61,7 +61,7 @@ def setup_database(db, *, seed: SeedInput | None = None, seed_path: Path | None 
             migrate.forget(db)
         migrated = migrate.up(db, migrations_dir).to_dict()
         seeded = pgseed.seed(conn, seed.users, seed.activities)
-    changed = (created["created"] or any(t["action"] != "kept" for t in loaded["tables"]) or bool(migrated["done"])
+    changed = (created["created"] or any(t["action"] not in ("kept", "absent") for t in loaded["tables"]) or bool(migrated["done"])
                or seeded["users"]["inserted"] > 0 or seeded["activities"]["inserted"] > 0)
     return {"database": created["database"], "url": db.masked, "created": created["created"], "schema": loaded,
             "migrations": {k: migrated[k] for k in ("dir", "files", "done", "applied", "pending")},

@@ -69,7 +69,7 @@ def test_create_and_drop_with_an_open_session(cli, new_db):
 
 def test_schema_load_keeps_then_resets(cli, pg_env, pg_conn):
     doc = cli.json("db", "schema-load")
-    assert set(doc) == {"database", "url", "file", "reset", "statements", "tables"}
+    assert set(doc) == {"database", "url", "file", "mode", "reset", "statements", "ran", "skipped", "tables"}
     assert doc["file"].endswith("schema.sql") and doc["reset"] is False
     assert [t["action"] for t in doc["tables"]] == ["created", "created"]
     pg_conn.execute("INSERT INTO users (display_name, handle) VALUES ('A', 'a')")
