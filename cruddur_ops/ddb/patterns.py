@@ -130,7 +130,8 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             fail(kp + ["limit"], f"pattern '{name}': limit must be a whole number ≥ 1")
         entity = decl.get("entity")
-        if entity is not None and entity not in getattr(spec, "entities", {}):
+        # checked against the table's Entities; a file that declares none (a CloudFormation export) keeps the name
+        if entity is not None and getattr(spec, "entities", None) and entity not in spec.entities:
             known = ", ".join(getattr(spec, "entities", {})) or "none"
             fail(kp + ["entity"], f"pattern '{name}': unknown entity '{entity}' on table {spec.name} (entities: {known})")
         rps = decl.get("rps")
