@@ -42,7 +42,7 @@ TYPES = {"string", "number", "integer", "decimal", "float", "boolean", "timestam
 ALIASES = {"float": "decimal", "object": "map", "array": "list", "bool": "boolean", "int": "integer",
            "str": "string", "text": "string"}
 NUMERIC = {"number", "integer", "decimal"}
-ENTITY_FIELDS = {"description", "keys", "indexes", "attributes", "generate"}
+ENTITY_FIELDS = {"description", "keys", "indexes", "attributes", "generate", "rps"}
 ATTRIBUTE_FIELDS = {"type", "required", "key_only", "values", "members", "items", "min", "max", "format", "faker",
                     "length", "description"}
 GENERATE_FIELDS = {"parent", "per_parent", "weight"}
@@ -141,6 +141,7 @@ class Entity:
     parent: str | None = None
     per_parent: tuple[int, int] | None = None
     weight: float = 1.0
+    rps: float | None = None  # writes per second, for `ddb pattern cost`
     source: str = ""
     where: dict = field(default_factory=dict)  # what -> keypath in its file, for errors
 
@@ -187,6 +188,13 @@ class Entity:
 Fail = Callable[[list, str], NoReturn]
 
 
+def scoped(fail: Fail, prefix: list, label: str = "") -> Fail:
+    """``fail`` for what sits under ``prefix``, each message starting with ``label``."""
+    def inner(keypath: list, message: str) -> NoReturn:
+        fail(prefix + keypath, label + message)
+    return inner
+
+
 def parse(raw: Any, spec, base: list) -> dict[str, Entity]:
     """The ``Entities`` of one table (``spec``: schema.TableSpec); errors name file, line and field."""
     if raw is None:
@@ -209,7 +217,7 @@ def parse(raw: Any, spec, base: list) -> dict[str, Entity]:
         attrs_raw = decl.get("attributes") or {}
         if not isinstance(attrs_raw, dict):
             fail(kp + ["attributes"], f"entity '{name}': attributes must be a mapping of name -> type")
-        attributes = {a: attribute(a, d, lambda k, m, a=a: fail(kp + ["attributes", a] + k, f"entity '{name}': {m}"))
+        attributes = {a: attribute(a, d, scoped(fail, kp + ["attributes", a], f"entity '{name}': "))
                       for a, d in attrs_raw.items()}
         keys = decl.get("keys")
         if not isinstance(keys, dict) or not keys:
@@ -239,12 +247,16 @@ def parse(raw: Any, spec, base: list) -> dict[str, Entity]:
         weight = gen.get("weight", 1)
         if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
             fail(kp + ["generate", "weight"], f"entity '{name}': weight must be a number > 0")
+        rps = decl.get("rps")
+        if rps is not None and (not isinstance(rps, (int, float)) or isinstance(rps, bool) or rps < 0):
+            fail(kp + ["rps"], f"entity '{name}': rps (writes per second) must be a number ≥ 0")
         where[("generate", "parent")] = kp + ["generate", "parent"]
         where["entity"] = kp
         where["keys_kp"] = kp + ["keys"]
         out[str(name)] = build(str(name), spec, keys, indexes, attributes, description=str(decl.get("description", "")),
                                parent=gen.get("parent"), per_parent=tuple(per_parent) if per_parent else None,
                                weight=float(weight), where=where, fail=fail)
+        out[str(name)].rps = float(rps) if rps is not None else None
     check(out, spec, fail)
     return out
 
@@ -276,11 +288,11 @@ def attribute(name: str, decl: Any, fail: Callable[[list, str], NoReturn]) -> At
         members = decl.get("members") or {}
         if not isinstance(members, dict):
             fail(["members"], f"attribute '{name}': members must map names to types")
-        a.members = {m: attribute(m, d, lambda k, msg, m=m: fail(["members", m] + k, msg)) for m, d in members.items()}
+        a.members = {m: attribute(m, d, scoped(fail, ["members", m])) for m, d in members.items()}
     elif "members" in decl:
         fail(["members"], f"attribute '{name}': members are for type map")
     if kind == "list":
-        a.items = attribute(f"{name}[]", decl.get("items", "string"), lambda k, msg: fail(["items"] + k, msg))
+        a.items = attribute(f"{name}[]", decl.get("items", "string"), scoped(fail, ["items"]))
     elif "items" in decl:
         fail(["items"], f"attribute '{name}': items are for type list")
     for bound in ("min", "max"):
@@ -309,12 +321,12 @@ def attribute(name: str, decl: Any, fail: Callable[[list, str], NoReturn]) -> At
     return a
 
 
-def _template(value: Any, fail_here: Callable[[str], NoReturn]) -> Template:
+def _template(value: Any, fail: Fail, kp: list, label: str) -> Template:
     from cruddur_ops.ddb.patterns import _template_problem
 
     problem = _template_problem(value)
     if problem:
-        fail_here(problem)
+        fail(kp, label + problem)
     return Template(str(value))
 
 
@@ -329,7 +341,7 @@ def build(name: str, spec, keys: dict, indexes: dict, attributes: dict[str, Attr
         kp = where.get(("keys", attr), where["entity"])
         if attr not in table_keys:
             fail(kp, f"entity '{name}': '{attr}' is not a key of table {spec.name} (its keys: {', '.join(table_keys)})")
-        templates[attr] = _template(text, lambda m, kp=kp: fail(kp, f"entity '{name}': {m}"))
+        templates[attr] = _template(text, fail, kp, f"entity '{name}': ")
     for attr in table_keys:
         if attr not in templates:
             fail(where.get("keys_kp", where["entity"]),
@@ -347,7 +359,7 @@ def build(name: str, spec, keys: dict, indexes: dict, attributes: dict[str, Attr
             akp = where.get(("index", index, attr), kp)
             if attr not in index_keys:
                 fail(akp, f"entity '{name}': '{attr}' is not a key of index {index} (its keys: {', '.join(index_keys)})")
-            out[attr] = _template(text, lambda m, akp=akp: fail(akp, f"entity '{name}': {m}"))
+            out[attr] = _template(text, fail, akp, f"entity '{name}': ")
         for attr in index_keys:
             if attr in out:
                 continue

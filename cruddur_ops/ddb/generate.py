@@ -102,6 +102,8 @@ class Values:
         fake, name = self.fake, _words(a.name)
         if "email" in name:
             return fake.safe_email()
+        if "isbn" in name:
+            return fake.isbn13()
         if name.endswith(("_id", "_uuid", "uuid")) or name == "id":
             return fake.uuid4()
         for words, make in (
@@ -212,7 +214,7 @@ def items(p: Plan, *, seed: int | None = None, now: datetime | None = None) -> I
             return v, item
         return None
 
-    def grow(name: str, inherited: dict) -> Iterator[Made]:
+    def grow(name: str, inherited: dict, *, children: bool = True) -> Iterator[Made]:
         e = p.entities[name]
         made = make(e, inherited)
         if made is None:
@@ -220,7 +222,7 @@ def items(p: Plan, *, seed: int | None = None, now: datetime | None = None) -> I
         v, item = made
         remember(name, v)
         yield Made(e.table, name, item)
-        for child in p.children[name]:
+        for child in p.children[name] if children else []:
             c = p.entities[child]
             low, high = c.per_parent or DEFAULT_FAN_OUT
             passed = {f: v[f] for f in c.attributes if f in v and f in e.attributes}
@@ -230,8 +232,8 @@ def items(p: Plan, *, seed: int | None = None, now: datetime | None = None) -> I
     if not p.roots:
         raise InputError("no entity to start from: every entity has a parent (a cycle of generate.parent)")
     weights = [p.entities[r].weight for r in p.roots]
-    for root in p.roots:  # each root once first, so references find an item
-        yield from grow(root, {})
+    for root in p.roots:  # one item of each root first, so references find an item
+        yield from grow(root, {}, children=False)
     while True:
         root = rng.choices(p.roots, weights)[0]
         yield from grow(root, {})

@@ -87,20 +87,20 @@ def tables(doc: dict, path: Path) -> list[tuple[dict, list, list, dict]]:
                     _text(gsk, path, gsi_kp + [j, "sort_key"], "sort_key")
                 indexes[gname] = (gpk, gsk)
         else:  # the indexes the entities map
-            for ename, e in entities.items():
-                for j, m in enumerate((e or {}).get("gsi_mappings") or [] if isinstance(e, dict) else []):
+            for e in entities.values():
+                for m in (e.get("gsi_mappings") or [] if isinstance(e, dict) else []):
                     if isinstance(m, dict) and isinstance(m.get("name"), str):
                         has_sk = m.get("sk_template") is not None
                         old = indexes.get(m["name"])
                         indexes[m["name"]] = (f"{m['name']}_pk", f"{m['name']}_sk" if has_sk or (old and old[1]) else None)
         numeric: dict[str, list[bool]] = {}
 
-        def note_type(attr: str, template: Any, fields: dict) -> None:
+        def note_type(attr: str, template: Any, fields: dict, numeric: dict = numeric) -> None:
             one = isinstance(template, str) and template.startswith("{") and template.endswith("}") \
                 and template.count("{") == 1 and fields.get(template[1:-1]) in ("integer", "float", "decimal", "number")
             numeric.setdefault(attr, []).append(bool(one))
 
-        for ename, e in entities.items():
+        for e in entities.values():
             if not isinstance(e, dict):
                 continue
             fields = {f.get("name"): f.get("type") for f in e.get("fields") or [] if isinstance(f, dict)}
@@ -134,7 +134,7 @@ def tables(doc: dict, path: Path) -> list[tuple[dict, list, list, dict]]:
         patterns, notes = _patterns(entities, pk, sk, indexes, path, kp)
         if patterns:
             request["AccessPatterns"] = patterns
-        meta = {"notes": [f"from AWS MCP schema {yamlfile.dotted(kp)}"] + notes,
+        meta = {"notes": [f"from AWS MCP schema tables[{i}]"] + notes,
                 "entities": lambda spec, entities=entities, kp=kp: _entities(entities, spec, path, kp)}
         out.append((request, kp + ["table_config"], kp + ["entities"], meta))
     return out
@@ -172,7 +172,7 @@ def _entities(raw: dict, spec, path: Path, kp: list) -> dict:
             decl: dict[str, Any] = {"type": kind, "required": bool(f.get("required", False))}
             if kind == "list":
                 decl["items"] = FIELD_TYPES.get(str(f.get("item_type", "string")), "string")
-            attributes[f["name"]] = entities_mod.attribute(f["name"], decl, lambda k, m, fkp=fkp: fail(fkp + k, m))
+            attributes[f["name"]] = entities_mod.attribute(f["name"], decl, entities_mod.scoped(fail, fkp))
         keys = {hash_key: e.get("pk_template")}
         where: dict = {"entity": ekp, "keys_kp": ekp, ("keys", hash_key): ekp + ["pk_template"]}
         if range_key:
@@ -199,7 +199,7 @@ def _entities(raw: dict, spec, path: Path, kp: list) -> dict:
             indexes[m["name"]] = mapping
         out[name] = entities_mod.build(name, spec, keys, indexes, attributes, description=str(e.get("description", "")),
                                        where=where, fail=fail)
-    entities_mod.check(out, spec, lambda k, m: fail(k, m))
+    entities_mod.check(out, spec, fail)
     return out
 
 
@@ -245,7 +245,7 @@ def _patterns(entities: dict, pk: str, sk: str | None, indexes: dict, path: Path
             key_fields = set(Template(pk_t).fields)
             rest = [p for p in params if p not in key_fields]
             condition = ap.get("range_condition")
-            prefix = Template(sk_t).prefix if isinstance(sk_t, str) else ""
+            prefix: str = Template(sk_t).prefix if isinstance(sk_t, str) else ""
             if condition is not None:
                 if condition not in RANGE_CONDITIONS:
                     _fail(path, akp + ["range_condition"], f"range_condition must be one of {', '.join(RANGE_CONDITIONS)}, not {condition!r}")
@@ -255,7 +255,7 @@ def _patterns(entities: dict, pk: str, sk: str | None, indexes: dict, path: Path
                 if len(rest) != want:
                     _fail(path, akp + ["parameters"], f"range_condition '{condition}' takes {want} range parameter(s) "
                                                       f"besides the key's ({', '.join(sorted(key_fields))}); got {len(rest)}")
-                values = [prefix + "{" + p + "}" for p in rest]
+                values = [prefix + "{" + str(p) + "}" for p in rest]
                 decl["sort"] = {condition: values if condition == "between" else values[0]}
             elif op == "GetItem" and sort_attr and isinstance(sk_t, str):
                 decl["sort"] = {"=": sk_t}

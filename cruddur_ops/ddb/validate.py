@@ -230,11 +230,11 @@ class Checker:
                 elif _plain_text(item[attr]) != want:
                     out.append((attr, f"index {index} key is {_plain_text(item[attr])!r}, expected {want!r}"))
         mapped = {a for m in entity.indexes.values() for a in m} | set(self.key_names)
-        for index, keys in self.index_keys.items():
+        for index, index_keys in self.index_keys.items():
             if index in entity.indexes:
                 continue
-            stray = [k for k in keys if k in item and k not in mapped and k not in stored]
-            if stray and all(k in item for k in keys):
+            stray = [k for k in index_keys if k in item and k not in mapped and k not in stored]
+            if stray and all(k in item for k in index_keys):
                 out.append((stray[0], f"the item lands in index {index}, which {entity.name} does not use"))
         self._common(item, size, out)
         return entity.name, out
