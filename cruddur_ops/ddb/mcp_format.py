@@ -271,6 +271,8 @@ def _patterns(entities: dict, pk: str, sk: str | None, indexes: dict, path: Path
 
 def export(specs: list) -> dict:
     """cruddur's tables and entities in the MCP ``schema.json`` format (tables without entities are skipped)."""
+    from cruddur_ops.ddb.entities import Template
+
     doc: dict[str, list] = {"tables": []}
     for spec in specs:
         if not spec.entities:
@@ -319,11 +321,13 @@ def export(specs: list) -> dict:
                 if p.entity != e.name:
                     continue
                 params = [{"name": n, "type": "string"} for n in p.parameters]
-                ap: dict[str, Any] = {"pattern_id": 0, "name": p.name, "description": p.description, "operation": "Query",
-                                      "parameters": params, "return_type": "entity_list"}
+                get = p.sort_op == "=" and p.limit == 1 and not p.index
+                ap: dict[str, Any] = {"pattern_id": 0, "name": p.name, "description": p.description,
+                                      "operation": "GetItem" if get else "Query", "parameters": params,
+                                      "return_type": "single_entity" if get else "entity_list"}
                 if p.index:
                     ap["index_name"] = p.index
-                if p.sort_op in RANGE_CONDITIONS:
+                if p.sort_op in RANGE_CONDITIONS and any(Template(t).fields for t in p.sort_templates):
                     ap["range_condition"] = p.sort_op
                 patterns.append(ap)
             if patterns:
