@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from cruddur_ops.ddb.entities import Attribute, Entity, parents
@@ -70,7 +69,7 @@ class Values:
             return rng.randint(int(a.min if a.min is not None else 0), int(a.max if a.max is not None else 1000))
         if kind in ("decimal", "number"):
             low, high = a.min if a.min is not None else 0, a.max if a.max is not None else 1000
-            return Decimal(f"{rng.uniform(low, high):.2f}")
+            return round(rng.uniform(low, high), 2)  # a float with two decimals: JSON and DynamoDB keep its digits
         if kind == "boolean":
             return rng.random() < 0.5
         if kind == "timestamp":
@@ -109,7 +108,7 @@ class Values:
         for words, make in (
             (("first_name",), fake.first_name), (("last_name", "surname"), fake.last_name),
             (("handle", "username", "user_name", "login"), fake.user_name),
-            (("name",), fake.name), (("phone", "mobile"), fake.phone_number), (("city",), fake.city),
+            (("name", "author", "owner", "contact"), fake.name), (("phone", "mobile"), fake.phone_number), (("city",), fake.city),
             (("country",), fake.country), (("address", "street"), fake.street_address),
             (("zip", "postcode", "postal"), fake.postcode), (("company", "vendor", "brand"), fake.company),
             (("url", "website", "link"), lambda: f"https://{fake.domain_word()}.invalid/{fake.uri_path()}"),
