@@ -23,6 +23,7 @@ from cruddur_ops.errors import InputError
 
 DEFAULT_FAN_OUT = (1, 3)
 POOL = 5_000  # made items kept per entity for references
+POOL_SIZE = 512  # Faker values made per attribute; later values are drawn from them
 OPTIONAL = 0.7  # share of items that carry an optional attribute
 TRIES = 5  # new values for an item whose key was already made
 
@@ -48,23 +49,52 @@ class Values:
         self.fake = Faker()
         self.fake.seed_instance(seed if seed is not None else random.randrange(2**32))
         self.now = now
+        self.makers: dict[tuple, Callable[[], Any]] = {}
+        self.pools: dict[tuple, list] = {}
 
-    def of(self, a: Attribute, *, ttl: bool = False) -> Any:
-        rng, fake, kind = self.rng, self.fake, a.type
+    def uuid(self) -> str:
+        import uuid
+
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _faker(self, a: Attribute) -> Callable[[], Any]:
+        """The text maker of an attribute (its Faker provider, or one chosen by its name), found once."""
+        key = (a.name, a.type, a.faker, a.length)
+        maker = self.makers.get(key)
+        if maker is None:
+            if a.faker:
+                try:
+                    provider = getattr(self.fake, a.faker)
+                except AttributeError:
+                    raise InputError(f"attribute '{a.name}': Faker has no provider '{a.faker}'") from None
+                maker = provider if a.type not in ("string", "email", "uuid") else (lambda: str(provider()))
+            elif a.type == "email":
+                maker = self.fake.safe_email
+            else:
+                maker = self._text_maker(a)
+            self.makers[key] = maker
+        return maker
+
+    def _pooled(self, a: Attribute, maker: Callable[[], Any]) -> Any:
+        """Faker is slow (hundreds of µs a value): outside keys, the first POOL_SIZE values of an attribute are
+        made by Faker and later ones drawn from them."""
+        pool = self.pools.setdefault((a.name, a.type, a.faker), [])
+        if len(pool) < POOL_SIZE:
+            value = maker()
+            pool.append(value)
+            return value
+        return pool[self.rng.randrange(POOL_SIZE)]
+
+    def of(self, a: Attribute, *, ttl: bool = False, unique: bool = False) -> Any:
+        """A value for ``a``; ``unique``: it is part of an item's key (never drawn from a pool)."""
+        rng, kind = self.rng, a.type
         if ttl:
             return int(self.now.timestamp()) + rng.randint(86_400, 90 * 86_400)
-        if a.faker:
-            try:
-                value = getattr(fake, a.faker)()
-            except AttributeError:
-                raise InputError(f"attribute '{a.name}': Faker has no provider '{a.faker}'") from None
-            return value if kind not in ("string", "email", "uuid") else str(value)
-        if kind == "uuid":
-            return fake.uuid4()
-        if kind == "email":
-            return fake.safe_email()
-        if kind == "string":
-            return self._text(a)
+        if kind == "uuid" and not a.faker:
+            return self.uuid()
+        if a.faker or kind in ("email", "string"):
+            maker = self._faker(a)
+            return maker() if unique else self._pooled(a, maker)
         if kind == "integer":
             return rng.randint(int(a.min if a.min is not None else 0), int(a.max if a.max is not None else 1000))
         if kind in ("decimal", "number"):
@@ -89,7 +119,8 @@ class Values:
             item = a.items or Attribute(a.name, "string")
             return [self.of(item) for _ in range(n)]
         if kind == "string_set":
-            return {"$ss": sorted({fake.word() for _ in range(max(1, n))})}
+            words = self._faker(Attribute(a.name, "string"))
+            return {"$ss": sorted({self._pooled(a, words) for _ in range(max(1, n))})}
         if kind == "number_set":
             return {"$ns": sorted({rng.randint(0, 1000) for _ in range(max(1, n))})}
         if kind in ("binary", "binary_set"):
@@ -97,40 +128,45 @@ class Values:
             return {"$b64": blobs[0]} if kind == "binary" else {"$bs": blobs}
         raise InputError(f"attribute '{a.name}': cannot generate type {kind}")  # pragma: no cover
 
-    def _text(self, a: Attribute) -> str:
+    def _text_maker(self, a: Attribute) -> Callable[[], str]:
         fake, name = self.fake, _words(a.name)
+        make: Callable[[], Any] = fake.word
         if "email" in name:
-            return fake.safe_email()
-        if "isbn" in name:
-            return fake.isbn13()
-        if name.endswith(("_id", "_uuid", "uuid")) or name == "id":
-            return fake.uuid4()
-        for words, make in (
-            (("first_name",), fake.first_name), (("last_name", "surname"), fake.last_name),
-            (("handle", "username", "user_name", "login"), fake.user_name),
-            (("name", "author", "owner", "contact"), fake.name), (("phone", "mobile"), fake.phone_number), (("city",), fake.city),
-            (("country",), fake.country), (("address", "street"), fake.street_address),
-            (("zip", "postcode", "postal"), fake.postcode), (("company", "vendor", "brand"), fake.company),
-            (("url", "website", "link"), lambda: f"https://{fake.domain_word()}.invalid/{fake.uri_path()}"),
-            (("title", "subject", "headline"), lambda: fake.sentence(nb_words=4).rstrip(".")),
-            (("description", "text", "message", "body", "comment", "bio", "content", "summary", "review", "note"),
-             fake.sentence),
-            (("sku", "code"), lambda: fake.bothify("??-#####").upper()),
-            (("color", "colour"), fake.color_name), (("currency",), fake.currency_code),
-            (("status", "state", "type", "category", "kind", "tag", "label"), fake.word),
-        ):
-            if any(w in name for w in words):
-                value = make()
-                break
+            make = fake.safe_email
+        elif "isbn" in name:
+            make = fake.isbn13
+        elif name.endswith(("_id", "_uuid", "uuid")) or name == "id":
+            make = self.uuid
         else:
-            value = fake.word()
-        if a.length:
-            low, high = a.length
+            for words, maker in (
+                (("first_name",), fake.first_name), (("last_name", "surname"), fake.last_name),
+                (("handle", "username", "user_name", "login"), fake.user_name),
+                (("name", "author", "owner", "contact"), fake.name), (("phone", "mobile"), fake.phone_number),
+                (("city",), fake.city), (("country",), fake.country), (("address", "street"), fake.street_address),
+                (("zip", "postcode", "postal"), fake.postcode), (("company", "vendor", "brand"), fake.company),
+                (("url", "website", "link"), lambda: f"https://{fake.domain_word()}.invalid/{fake.uri_path()}"),
+                (("title", "subject", "headline"), lambda: fake.sentence(nb_words=4).rstrip(".")),
+                (("description", "text", "message", "body", "comment", "bio", "content", "summary", "review", "note"),
+                 fake.sentence),
+                (("sku", "code"), lambda: fake.bothify("??-#####").upper()),
+                (("color", "colour"), fake.color_name), (("currency",), fake.currency_code),
+                (("status", "state", "type", "category", "kind", "tag", "label"), fake.word),
+            ):
+                if any(w in name for w in words):
+                    make = maker
+                    break
+        if not a.length:
+            return lambda: str(make())
+        low, high = a.length
+
+        def sized() -> str:
             want = self.rng.randint(low, high)
+            value = str(make())
             while len(value) < want:
                 value += " " + fake.sentence()
-            value = value[:want]
-        return str(value)
+            return value[:want]
+
+        return sized
 
 
 @dataclass
@@ -172,6 +208,7 @@ def items(p: Plan, *, seed: int | None = None, now: datetime | None = None) -> I
     rng = values.rng
     pools: dict[str, list[dict]] = {n: [] for n in p.entities}
     seen: set[tuple] = set()
+    key_fields = {n: set(e.key_fields) for n, e in p.entities.items()}
 
     def remember(name: str, made: dict) -> None:
         pool = pools[name]
@@ -194,9 +231,9 @@ def items(p: Plan, *, seed: int | None = None, now: datetime | None = None) -> I
             for name, a in e.attributes.items():
                 if name in v:
                     continue
-                needed = a.required or a.key_only or any(name in t.fields for t in e.keys.values())
-                if needed or rng.random() < OPTIONAL:
-                    v[name] = values.of(a, ttl=name == ttl)
+                in_key = name in key_fields[e.name]
+                if a.required or a.key_only or in_key or rng.random() < OPTIONAL:
+                    v[name] = values.of(a, ttl=name == ttl, unique=in_key)
             keys = {attr: t.render(v) for attr, t in e.keys.items()}
             identity = (e.table, *sorted(keys.items()))
             if identity in seen:
@@ -243,6 +280,15 @@ def take(p: Plan, count: int, *, table: str | None = None, entity: str | None = 
     """``count`` items of ``table`` (or of ``entity``) from the stream."""
     if entity is not None and entity not in p.entities:
         raise InputError(f"no entity '{entity}' (entities: {', '.join(p.entities)})")
+    if table is not None:  # only the table's entities and those they refer to: no time spent on the others
+        keep = {n for n, e in p.entities.items() if e.table == table}
+        while True:
+            more = {r for n in keep for r in p.refs[n]} - keep
+            if not more:
+                break
+            keep |= more
+        if keep != set(p.entities):
+            p = plan({n: e for n, e in p.entities.items() if n in keep}, ttl=p.ttl)
     made, idle = 0, 0
     for m in items(p, seed=seed, now=now):
         if made >= count:

@@ -69,11 +69,12 @@ def test_a_healthy_world_passes_with_one_row_per_check(cli, world):
     result, doc, checks = run(cli, world)
     assert result.exit_code == 0 and doc["ok"] is True
     assert list(checks) == ["dynamodb-endpoint", "dynamodb-table", "postgres", "seed-handles", "cognito-user-ids",
-                            "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
+                            "item-shapes", "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
                             "group-row-users", "duplicate-conversations", "blocking-sessions"]
     assert {n: c["status"] for n, c in checks.items() if c["status"] != "ok"} == {"cognito-user-ids": "warn"}
     assert set(doc) == {"ok", "summary", "endpoint", "table", "database", "seed_file", "scan", "checks", "fixes"}
-    assert doc["summary"] == {"ok": 11, "warn": 1, "fail": 0, "n/a": 0}
+    assert doc["summary"] == {"ok": 12, "warn": 1, "fail": 0, "n/a": 0}
+    assert checks["item-shapes"]["found"].startswith("4 items follow the app's entities (2 GroupRow, 2 Message)")
     assert doc["scan"] == {"items": 4, "max_items": 100_000, "truncated": False}
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["database"]
     assert "scanned 4 items" in result.stderr
