@@ -126,3 +126,24 @@ def test_monthly_prices_need_table_classes(tmp_path):
                                 "on_demand": {"read_request_unit_per_million": 0.14, "write_request_unit_per_million": 0.7}}))
     with pytest.raises(Exception, match="table_classes: the monthly cost needs prices per table class"):
         cost.MonthlyPrices.load(path)
+
+
+def test_the_background_process_sweeps_until_stopped(ddb, cli, ddb_env, tmp_path):
+    import os
+
+    from cruddur_ops.local._proc import pid_alive
+
+    cli("ddb", "schema-load", MCP)
+    ddb.put_item(TableName="lending-library", Item={"pk": {"S": "X#gone"}, "sk": {"S": "Y"},
+                                                      "expires_at": {"N": str(int(time.time()) - 5)}})
+    pid = ttl.start_background(tmp_path, ddb_env, 0.2, dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while ddb.scan(TableName="lending-library")["Count"] and time.monotonic() < deadline:
+            time.sleep(0.2)  # waits for the sweeper's work to show, up to a minute
+        assert ddb.scan(TableName="lending-library")["Count"] == 0
+        assert (tmp_path / "ttl-sweep.pid").read_text() == str(pid)
+    finally:
+        assert ttl.stop_background(tmp_path)
+    assert not pid_alive(pid) and not (tmp_path / "ttl-sweep.pid").exists()
+    assert "lending-library: 1 expired item(s) deleted" in (tmp_path / "ttl-sweep.log").read_text()

@@ -349,4 +349,21 @@ def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "11 ok, 1 warn" in result.stdout
+    assert "12 ok, 1 warn" in result.stdout
+
+
+# --- 5b. items against the shipped entities -------------------------------------------------------------------------
+def test_items_that_do_not_follow_the_shipped_entities_fail_item_shapes(cli, world):
+    group = world.seed.conversations[0].group_uuid
+    item = message_item(group, "2026-01-01T00:00:00.000000+00:00", str(uuidlib.uuid4()), "hi", world.user("bo"))
+    del item["message_uuid"]  # an old writer forgot it
+    world.client.put_item(TableName=TABLE, Item=to_attrs(item))
+    world.client.put_item(TableName=TABLE, Item=to_attrs({"pk": "USR#stray", "sk": "x"}))
+    result, doc, checks = run(cli, world)
+    shapes = checks["item-shapes"]
+    assert result.exit_code == 1 and shapes["status"] == "fail"
+    assert shapes["found"].startswith("2 item(s) do not follow the app's entities")
+    problems = {(d["pk"], d["field"]): d["problem"] for d in shapes["details"]}
+    assert problems[(f"MSG#{group}", "message_uuid")] == "required attribute is missing"
+    assert problems[("USR#stray", None)].startswith("no entity matches this item")
+    assert "cruddur ddb validate cruddur-messages" in shapes["fix"]
