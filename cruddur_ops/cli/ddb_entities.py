@@ -115,6 +115,8 @@ def generate(
     from cruddur_ops.ddb import generate as gen
     from cruddur_ops.ddb import schema as schema_mod
 
+    if not dry_run:
+        settings(ctx).guard_write("dynamodb", f"generate items into {table}")  # before any file or client
     specs = _specs(schema)
     spec = _spec(specs, table)
     entities = {n: e for s in specs for n, e in s.entities.items()}
@@ -130,7 +132,6 @@ def generate(
             render.emit_rows((m.item for m in made), output if output is Output.csv else Output.jsonl)
         return
     s = settings(ctx)
-    s.guard_write("dynamodb", f"generate items into {table}")  # before any client
     client = s.dynamodb(validate=False, attempts=1)
     description = _require_table(client, table)
     from cruddur_ops.ddb.validate import ttl_attribute
