@@ -85,7 +85,7 @@ def analyze(client, table: str, *, patterns: list | None = None, top: int = 10, 
                      "hot_keys": _top(per_index[i["name"]], top, index_totals[i["name"]][0], index_totals[i["name"]][1]),
                      "used_by_patterns": sorted(p.name for p in patterns or [] if p.index == i["name"])}
                     for i in indexes],
-        "item_collections": [{"key": k, "bytes": v, "share_of_10_gb": round(v / ITEM_COLLECTION_CAP, 6)}
+        "item_collections": [{"key": k, "bytes": v, "share_of_10_gb": round(v / ITEM_COLLECTION_CAP, 12)}
                              for k, v in heapq.nlargest(top, collections.items(), key=lambda kv: kv[1])] if has_lsi else None,
         "unused_indexes": [i["name"] for i in indexes if i["name"] not in used] if patterns is not None else None,
     }

@@ -147,3 +147,21 @@ def test_the_background_process_sweeps_until_stopped(ddb, cli, ddb_env, tmp_path
         assert ttl.stop_background(tmp_path)
     assert not pid_alive(pid) and not (tmp_path / "ttl-sweep.pid").exists()
     assert "lending-library: 1 expired item(s) deleted" in (tmp_path / "ttl-sweep.log").read_text()
+
+
+def test_analyze_sizes_item_collections_when_an_lsi_caps_them(ddb, cli):
+    ddb.create_table(
+        TableName="with-lsi", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "at")],
+        LocalSecondaryIndexes=[{"IndexName": "by-at", "Projection": {"ProjectionType": "ALL"},
+                                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}]}])
+    for n in range(5):
+        ddb.put_item(TableName="with-lsi", Item={"pk": {"S": "hot"}, "sk": {"S": str(n)}, "at": {"S": f"t{n}"}})
+    ddb.put_item(TableName="with-lsi", Item={"pk": {"S": "cold"}, "sk": {"S": "0"}})
+    doc = cli.json("ddb", "analyze", "with-lsi")
+    assert [(k["key"], k["items"]) for k in doc["hot_keys"]] == [("hot", 5), ("cold", 1)]
+    (hot, cold) = doc["item_collections"]
+    assert hot["key"] == "hot" and hot["bytes"] > cold["bytes"] > 0  # the table's items and the LSI's, per key
+    assert 0 < hot["share_of_10_gb"] < 1e-6
+    assert doc["unused_indexes"] is None  # no declared patterns for this table: nothing to judge

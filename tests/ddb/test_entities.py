@@ -188,3 +188,21 @@ def test_templates_tell_overlaps_apart():
     assert not T("USER#{id}").overlaps(T("ORDER#{id}"))
     assert not T("PROFILE").overlaps(T("LOAN#{id}"))
     assert T("{anything}").overlaps(T("LOAN#{id}"))
+
+
+def test_model_export_writes_the_apps_entities_in_the_mcp_format(cli, tmp_path):
+    out = tmp_path / "schema.json"
+    result = cli("ddb", "model", "export", "--format", "entities", "--schema", SCHEMA, "--out", out)
+    assert "1 table(s) (cruddur-messages)" in " ".join(result.stderr.split())
+    (table,) = json.loads(out.read_text())["tables"]
+    assert table["table_config"] == {"table_name": "cruddur-messages", "partition_key": "pk", "sort_key": "sk",
+                                     "gsi_list": [{"name": "message-group-sk-index", "partition_key": "message_group_uuid",
+                                                   "sort_key": "sk"}]}
+    message = table["entities"]["Message"]
+    assert (message["pk_template"], message["sk_template"]) == ("MSG#{message_group_uuid}", "{created_at}")
+    assert "gsi_mappings" not in message
+    assert {f["name"]: f["type"] for f in message["fields"]}["message_uuid"] == "uuid"
+    assert [p["name"] for p in message["access_patterns"]] == ["get-conversation", "messages-since"]
+    since = message["access_patterns"][1]
+    assert since["range_condition"] == ">=" and [p["name"] for p in since["parameters"]] == ["message_group_uuid", "since"]
+    assert [s.name for s in schema.read([out]).tables] == ["cruddur-messages"]  # and it reads back
