@@ -206,3 +206,22 @@ def test_model_export_writes_the_apps_entities_in_the_mcp_format(cli, tmp_path):
     since = message["access_patterns"][1]
     assert since["range_condition"] == ">=" and [p["name"] for p in since["parameters"]] == ["message_group_uuid", "since"]
     assert [s.name for s in schema.read([out]).tables] == ["cruddur-messages"]  # and it reads back
+
+
+def test_an_mcp_schema_in_the_projects_schemas_folder_is_read_beside_the_yaml(tmp_path, monkeypatch):
+    from cruddur_ops import defaults
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    (tmp_path / "cruddur.toml").write_text('schemas = "tables"\n')
+    (folder / "app.yaml").write_text(SCHEMA.read_text())
+    (folder / "library.json").write_text(MCP.read_text())
+    (folder / "notes.json").write_text('{"not": "a schema"}')
+    monkeypatch.chdir(tmp_path)
+    defaults._cached_project.cache_clear()
+    try:
+        files = defaults.schema_files()
+    finally:
+        defaults._cached_project.cache_clear()
+    assert [f.name for f in files] == ["app.yaml", "library.json"]
+    assert [s.name for s in schema.read(files).tables] == ["cruddur-messages", "lending-library", "fleet-telemetry"]
