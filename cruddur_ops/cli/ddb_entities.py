@@ -143,7 +143,7 @@ def generate(
     keys = tuple(k["AttributeName"] for k in description["KeySchema"])
     schema_mod.require_keys(client, table, {None: spec.key_names()}, what=f"the entities of {spec.path}")
     with render.progress(f"generating into {table}", count) as advance:
-        result = gen.write(client, table, gen.take(plan, count, table=table, entity=entity, seed=seed),
+        result = gen.write(client, table, gen.take_ahead(plan, count, table=table, entity=entity, seed=seed),
                            key_names=keys, workers=workers, on_progress=advance)
     doc = result.to_dict()
     rows: list[dict] = [{"k": "items written", "v": f"{doc['items_written']:,}"}, {"k": "seconds", "v": doc["seconds"]},

@@ -33,6 +33,7 @@ class Made:
     table: str
     entity: str
     item: dict  # plain values (ddb/typed.py)
+    typed: dict | None = None  # the same item as DynamoDB attribute values, when made ahead (take_ahead)
 
 
 def _words(name: str) -> str:
@@ -303,6 +304,70 @@ def take(p: Plan, count: int, *, table: str | None = None, entity: str | None = 
         yield m
 
 
+AHEAD_CHUNK = 500  # items per message from the producer process
+
+
+def _produce(conn, p: Plan, count: int, table: str | None, entity: str | None, seed: int | None,
+             now: datetime | None) -> None:
+    from cruddur_ops.ddb.typed import to_attrs
+
+    try:
+        chunk: list[tuple[str, str, dict]] = []
+        for m in take(p, count, table=table, entity=entity, seed=seed, now=now):
+            chunk.append((m.table, m.entity, to_attrs(m.item)))
+            if len(chunk) == AHEAD_CHUNK:
+                conn.send(chunk)
+                chunk = []
+        if chunk:
+            conn.send(chunk)
+        conn.send(None)
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+    except Exception as exc:  # handed to the consumer, raised there
+        try:
+            conn.send(exc)
+        except Exception:
+            conn.send(InputError(str(exc)))
+    finally:
+        conn.close()
+
+
+def take_ahead(p: Plan, count: int, *, table: str | None = None, entity: str | None = None, seed: int | None = None,
+               now: datetime | None = None) -> Iterator[Made]:
+    """:func:`take`, made in a forked producer process (values and their DynamoDB form), so Faker's CPU runs
+    beside the writer's threads instead of between them. The same items in the same order; where fork is not
+    available, :func:`take` itself."""
+    import multiprocessing
+
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        yield from take(p, count, table=table, entity=entity, seed=seed, now=now)
+        return
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_produce, args=(sender, p, count, table, entity, seed, now), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise InputError("the item generator stopped without a word (see its exit status "
+                                 f"{proc.exitcode})") from None
+            if message is None:
+                return
+            if isinstance(message, BaseException):
+                raise message
+            for t, e, typed in message:
+                yield Made(t, e, {}, typed)
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
 @dataclass
 class Result:
     table: str
@@ -329,7 +394,7 @@ def write(client, table: str, made: Iterator[Made], *, key_names: tuple[str, ...
     def requests() -> Iterator[dict]:
         for m in made:
             counts[m.entity] = counts.get(m.entity, 0) + 1
-            yield {"PutRequest": {"Item": to_attrs(m.item)}}
+            yield {"PutRequest": {"Item": m.typed if m.typed is not None else to_attrs(m.item)}}
 
     writer = BatchWriter(client, table, workers=workers, capacity=False, on_progress=on_progress,
                          key_names=key_names, give_up_after=give_up_after)
