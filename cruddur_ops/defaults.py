@@ -109,9 +109,20 @@ def schemas_dir() -> Path:
 
 
 def schema_files() -> list[Path]:
-    """The DynamoDB table schemas: every *.yaml / *.yml in the schemas folder."""
+    """The DynamoDB table schemas: every *.yaml / *.yml in the schemas folder, and every *.json there that is an
+    AWS DynamoDB MCP ``schema.json`` (``{"tables": [{"table_config": …}]}``)."""
     folder = schemas_dir()
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") or (p.suffix == ".json" and _is_mcp_schema(p)))
+
+
+def _is_mcp_schema(path: Path) -> bool:
+    try:
+        head = path.read_text("utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return '"tables"' in head and '"table_config"' in head
 
 
 def seeds_dir() -> Path:

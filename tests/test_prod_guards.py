@@ -35,6 +35,8 @@ DDB_WRITES = [
       "--users-from", "yaml"], "write a message to cruddur-messages"),
     (["ddb", "stream", "process"], "move group rows in cruddur-messages"),
     (["ddb", "audit", "--fix", "--yes"], "turn on deletion protection and point-in-time recovery"),
+    (["ddb", "generate", "cruddur-messages", "--count", "5"], "generate items into cruddur-messages"),
+    (["ddb", "ttl", "sweep", "cruddur-messages", "--yes"], "delete expired items of cruddur-messages"),
 ]
 AWS_WRITES = [
     (["rds", "update-sg-rule", "--ip", "203.0.113.7", "--group-id", "sg-0abc", "--rule-id", "sgr-0def"], "ec2",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from cruddur_ops import defaults
-from cruddur_ops.cli import ddb_audit, ddb_data, ddb_messages, ddb_model, ddb_stream, render
+from cruddur_ops.cli import ddb_audit, ddb_data, ddb_entities, ddb_messages, ddb_model, ddb_stream, render
 from cruddur_ops.cli.options import (
     DryRunOpt,
     GiveUpOpt,
@@ -40,6 +40,7 @@ app.command("audit")(ddb_audit.audit)
 pattern_app.command("create-message-group")(ddb_messages.create_message_group)
 pattern_app.command("create-message")(ddb_messages.create_message)
 ddb_data.register(app)
+ddb_entities.register(app, pattern_app)
 
 SchemaOpt = Annotated[
     Optional[list[Path]],

@@ -16,6 +16,7 @@ app = typer.Typer(no_args_is_help=True, help="The data model of the schema files
 class Format(str, Enum):
     cloudformation = "cloudformation"
     workbench = "workbench"
+    entities = "entities"
 
 
 class Syntax(str, Enum):
@@ -26,7 +27,7 @@ class Syntax(str, Enum):
 @app.command("export")
 def export_model(
     ctx: typer.Context,
-    format: Annotated[Format, typer.Option("--format", "-f", help="cloudformation: a template with one AWS::DynamoDB::Table per table; workbench: a NoSQL Workbench data model (JSON).")] = Format.cloudformation,
+    format: Annotated[Format, typer.Option("--format", "-f", help="cloudformation: a template with one AWS::DynamoDB::Table per table; workbench: a NoSQL Workbench data model (JSON); entities: AWS's DynamoDB MCP schema.json (tables with entities).")] = Format.cloudformation,
     schema: Annotated[Optional[list[Path]], typer.Option("--schema", "-s", help="Schema file(s) to export (default: schemas/*.yaml).", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.", show_default=False)] = None,
     syntax: Annotated[Optional[Syntax], typer.Option("--syntax", help="Template syntax for cloudformation (default: json for a .json --out, else yaml); workbench is always json.", show_default=False)] = None,
@@ -49,7 +50,19 @@ def export_model(
     if not schema:
         render.note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
     tables = schemas.read(files).tables
-    if format is Format.workbench:
+    if format is Format.entities:
+        from cruddur_ops.ddb import mcp_format
+
+        if syntax is Syntax.yaml:
+            raise InputError("--syntax yaml: the MCP schema.json format is JSON")
+        document = mcp_format.export(tables)
+        if not document["tables"]:
+            raise InputError("no table of the schema files declares Entities: nothing to export in the entities format")
+        result = export.Export("entities", document, tables=[t["table_config"]["table_name"] for t in document["tables"]],
+                               patterns=[p["name"] for t in document["tables"] for e in t["entities"].values()
+                                         for p in e.get("access_patterns", [])])
+        text = export.dump(document, "json")
+    elif format is Format.workbench:
         if syntax is Syntax.yaml:
             raise InputError("--syntax yaml: NoSQL Workbench imports JSON models only")
         data = None
@@ -75,4 +88,7 @@ def export_model(
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from None
     render.note(f"wrote {out}: {len(result.tables)} table(s) ({', '.join(result.tables)}), "
-                f"{len(result.patterns)} access pattern(s) as {'facets' if format is Format.workbench else 'resource Metadata'}")
+                f"{len(result.patterns)} access pattern(s) as {_where_patterns[format]}")
+
+
+_where_patterns = {Format.workbench: "facets", Format.cloudformation: "resource Metadata", Format.entities: "entity access_patterns"}

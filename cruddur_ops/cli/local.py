@@ -79,6 +79,8 @@ def up(
     dynamodb: Annotated[bool, typer.Option("--dynamodb/--no-dynamodb", help="Start DynamoDB Local.")] = True,
     postgres_mode: PostgresOpt = PgMode.auto,
     pg_port: Annotated[Optional[int], typer.Option("--pg-port", help="Port of a private PostgreSQL cluster (default 5433, or the next free one).", show_default=False)] = None,
+    ttl_sweep: Annotated[bool, typer.Option("--ttl-sweep", help="Also start a background process that deletes expired TTL items every --ttl-sweep-every seconds (`cruddur ddb ttl sweep` of every table with TTL on); `local down` stops it.")] = False,
+    ttl_sweep_every: Annotated[float, typer.Option("--ttl-sweep-every", min=1, help="Seconds between TTL sweeps.")] = 60.0,
     yes: YesOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -108,6 +110,13 @@ def up(
                         f"{dynamodb_local.LOOPBACK_HINT}")
         doc["dynamodb"] = {**engine.to_dict(), "started": started}
         endpoint = engine.endpoint
+        if ttl_sweep:
+            from cruddur_ops.ddb import ttl
+
+            ttl.stop_background(s.data_dir)  # one sweeper per data dir
+            pid = ttl.start_background(s.data_dir, engine.endpoint, ttl_sweep_every, s.child_env())
+            render.note(f"TTL sweeper pid {pid}: every {ttl_sweep_every:g} s (log: {s.data_dir / 'ttl-sweep.log'})")
+            doc["ttl_sweep"] = {"pid": pid, "every": ttl_sweep_every}
     service, failure = None, None
     if postgres_mode is not PgMode.off:
         try:
@@ -138,6 +147,10 @@ def down(ctx: typer.Context, output: OutputOpt = None) -> None:
     from cruddur_ops.local import dynamodb_local, pgcluster
 
     s = settings(ctx)
+    from cruddur_ops.ddb import ttl
+
+    if ttl.stop_background(s.data_dir):
+        render.note("stopped the TTL sweeper")
     engine = dynamodb_local.down(s.data_dir)
     render.note(f"stopped DynamoDB Local pid {engine.pid}" if engine else "DynamoDB Local was not running")
     cluster = pgcluster.down(s.data_dir)

@@ -63,6 +63,8 @@ def declaration(pattern) -> dict:
         doc["reverse"] = True
     if pattern.limit:
         doc["limit"] = pattern.limit
+    if pattern.entity:
+        doc["entity"] = pattern.entity
     return doc
 
 
@@ -197,6 +199,20 @@ def _facet(pattern, spec: TableSpec, non_key: list[str]) -> dict:
             "DataAccess": {"MySql": {}}}
 
 
+def _entity_facet(entity, spec: TableSpec, items: list[dict]) -> dict:
+    hash_key, range_key = spec.key_names()
+    alias = {"PartitionKeyAlias": entity.keys[hash_key].text}
+    if range_key:
+        alias["SortKeyAlias"] = entity.keys[range_key].text
+    non_key = [n for m in entity.indexes.values() for n in m if n not in (hash_key, range_key)]
+    non_key += [n for n in entity.stored() if n not in non_key]
+    for item in items:  # and what its items really carry
+        if entity.key_values(item) is not None:
+            non_key += [n for n in item if n not in non_key and n not in (hash_key, range_key)]
+    return {"FacetName": entity.name, "KeyAttributeAlias": alias, "TableData": [], "NonKeyAttributes": non_key,
+            "DataAccess": {"MySql": {}}}
+
+
 def _model_description(tables: list[TableSpec]) -> str:
     """Every declared pattern, index patterns included, so the model carries the ones facets cannot."""
     lines = [f"Exported by cruddur ddb model export from {', '.join(sorted({t.path.name for t in tables}))}."]
@@ -256,7 +272,11 @@ def workbench(tables: list[TableSpec], *, name: str | None = None, author: str =
             entry["ProvisionedCapacitySettings"] = {"ProvisionedThroughput": request["ProvisionedThroughput"]}
         for index in request.get("LocalSecondaryIndexes") or []:
             out.notes.append(f"{spec.name}: local index {index['IndexName']} not exported: the Workbench model has no field for LSIs")
-        for pattern in spec.patterns.values():
+        if spec.entities:  # one facet per entity: its key templates as the aliases, its attributes
+            entry["TableFacets"] = [_entity_facet(e, spec, items) for e in spec.entities.values()]
+            out.notes.append(f"{spec.name}: one facet per entity ({', '.join(spec.entities)}); "
+                             "the access patterns are in the model's description")
+        for pattern in [] if spec.entities else spec.patterns.values():
             if pattern.index:
                 out.notes.append(f"{pattern.name}: not exported as a facet: it runs on index {pattern.index}, a facet aliases the table's own keys")
                 continue

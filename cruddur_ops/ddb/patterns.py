@@ -27,7 +27,7 @@ from cruddur_ops.ddb.typed import to_plain
 from cruddur_ops.errors import InputError, NotFoundError, SchemaError
 from cruddur_ops.io import yamlfile
 
-FIELDS = {"description", "index", "key", "sort", "newest_first", "reverse", "limit"}
+FIELDS = {"description", "index", "key", "sort", "newest_first", "reverse", "limit", "entity", "rps"}
 SORT_OPS = {"begins_with": "begins_with({name}, {v0})", "between": "{name} BETWEEN {v0} AND {v1}",
             "=": "{name} = {v0}", "<": "{name} < {v0}", "<=": "{name} <= {v0}", ">": "{name} > {v0}", ">=": "{name} >= {v0}"}
 
@@ -49,6 +49,8 @@ class Pattern:
     limit: int | None = None
     description: str = ""
     source: str = ""
+    entity: str | None = None  # the entity it returns (ddb/entities.py)
+    rps: float | None = None  # calls per second, for `ddb pattern cost`
 
     @property
     def parameters(self) -> list[str]:
@@ -63,7 +65,7 @@ class Pattern:
         doc: dict[str, Any] = {"name": self.name, "table": self.table, "index": self.index,
                "key": {self.key_attr: self.key_template}, "sort": None, "parameters": self.parameters,
                "newest_first": self.newest_first, "reverse": self.reverse, "limit": self.limit,
-               "description": self.description, "source": self.source}
+               "description": self.description, "source": self.source, "entity": self.entity}
         if self.sort_op:
             doc["sort"] = {self.sort_attr: {self.sort_op: list(self.sort_templates) if self.sort_op == "between" else self.sort_templates[0]}}
         return doc
@@ -127,6 +129,14 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
         limit = decl.get("limit")
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             fail(kp + ["limit"], f"pattern '{name}': limit must be a whole number ≥ 1")
+        entity = decl.get("entity")
+        # checked against the table's Entities; a file that declares none (a CloudFormation export) keeps the name
+        if entity is not None and getattr(spec, "entities", None) and entity not in spec.entities:
+            known = ", ".join(getattr(spec, "entities", {})) or "none"
+            fail(kp + ["entity"], f"pattern '{name}': unknown entity '{entity}' on table {spec.name} (entities: {known})")
+        rps = decl.get("rps")
+        if rps is not None and (not isinstance(rps, (int, float)) or isinstance(rps, bool) or rps < 0):
+            fail(kp + ["rps"], f"pattern '{name}': rps (calls per second) must be a number ≥ 0")
         for flag in ("newest_first", "reverse"):
             if flag in decl and not isinstance(decl[flag], bool):
                 fail(kp + [flag], f"pattern '{name}': {flag} must be true or false")
@@ -136,7 +146,7 @@ def parse(raw: Any, spec) -> dict[str, Pattern]:
             sort_type=spec.attribute_type(range_key) if range_key else "S", sort_op=sort_op,
             sort_templates=sort_templates, newest_first=bool(decl.get("newest_first", False)),
             reverse=bool(decl.get("reverse", False)), limit=limit, description=str(decl.get("description", "")),
-            source=str(spec.path),
+            source=str(spec.path), entity=entity, rps=float(rps) if rps is not None else None,
         )
     return patterns
 

@@ -17,6 +17,7 @@ from cruddur_ops.errors import SchemaError
 from cruddur_ops.io import cloudformation, yamlfile
 
 PATTERNS_FIELD = "AccessPatterns"
+ENTITIES_FIELD = "Entities"  # the item kinds of the table (ddb/entities.py); stripped like AccessPatterns
 # CloudFormation's spelling of what CreateTable does not take; accepted in CreateTable YAML as well.
 EXTRA_FIELDS = ("TimeToLiveSpecification", "PointInTimeRecoverySpecification")
 ATTRIBUTE_TYPES = {"S", "N", "B"}
@@ -57,6 +58,7 @@ class TableSpec:
     keypath: list = field(default_factory=list)  # where the table sits in its file
     patterns_keypath: list | None = None  # where its AccessPatterns sit (CloudFormation: the resource's Metadata)
     patterns: dict = field(default_factory=dict)  # name -> patterns.Pattern
+    entities: dict = field(default_factory=dict)  # name -> entities.Entity
     logical_id: str | None = None  # the CloudFormation resource it came from
     ttl: dict | None = None  # {"AttributeName", "Enabled"}
     pitr: bool | None = None  # PointInTimeRecoveryEnabled
@@ -101,6 +103,7 @@ class ReadResult:
 # --- reading ---------------------------------------------------------------------------------------------
 def read(files: list[Path], *, context: cloudformation.Context | None = None) -> ReadResult:
     """Read, resolve and validate every file; raise SchemaError naming file, line and field on the first problem."""
+    from cruddur_ops.ddb import entities as entities_mod
     from cruddur_ops.ddb import patterns as patterns_mod
 
     context = context or cloudformation.Context()
@@ -119,10 +122,20 @@ def read(files: list[Path], *, context: cloudformation.Context | None = None) ->
                 where = yamlfile.line_of(other.path, other.keypath + ["TableName"]) if other.path.suffix != ".json" else None
                 also = f"{'line ' if other.path == path else f'{other.path}:'}{where}" if where else str(other.path)
                 _fail(path, keypath + ["TableName"], f"duplicate table name '{spec.name}' (also at {also})")
+            if meta.get("entities") is not None:  # AWS MCP schema.json: built by ddb/mcp_format.py
+                spec.entities = meta["entities"](spec)
+            else:
+                spec.entities = entities_mod.parse(raw.get(ENTITIES_FIELD), spec, _sibling(keypath, patterns_keypath))
             spec.patterns = patterns_mod.parse(raw.get(PATTERNS_FIELD), spec)
             seen[spec.name] = spec
             result.tables.append(spec)
     return result
+
+
+def _sibling(keypath: list, patterns_keypath: list | None) -> list:
+    """Where a table's ``Entities`` sit: beside its ``AccessPatterns``."""
+    base = patterns_keypath if patterns_keypath is not None else keypath + [PATTERNS_FIELD]
+    return base[:-1] + [ENTITIES_FIELD]
 
 
 def _fail(path: Path, keypath: list, message: str) -> NoReturn:
@@ -145,6 +158,10 @@ def _tables_in_file(path: Path, context, result: ReadResult) -> list[tuple[dict,
             raise SchemaError(f"JSON error: {exc}", path=path, line=getattr(exc, "lineno", None)) from None
         if isinstance(doc, dict) and "DataModel" in doc:
             return _workbench_tables(doc, path)
+        from cruddur_ops.ddb import mcp_format
+
+        if mcp_format.is_mcp(doc):
+            return mcp_format.tables(doc, path)
         try:
             yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError:  # JSON that YAML does not read (tabs): the same data, re-spelled for the resolver
@@ -364,10 +381,10 @@ def _validate(raw: Any, path: Path, kp: list, *, cfn: bool = False) -> TableSpec
         _fail(path, kp, "expected a table (a CreateTable mapping)")
     fields = create_table_fields()
     for key in raw:
-        if key not in fields and key != PATTERNS_FIELD and key not in EXTRA_FIELDS:
+        if key not in fields and key not in (PATTERNS_FIELD, ENTITIES_FIELD) and key not in EXTRA_FIELDS:
             _fail(path, kp + [key], f"unknown field '{key}' (not a CreateTable parameter)")
     ttl, pitr = _check_extras(raw, path, kp, cfn)
-    request = {k: v for k, v in raw.items() if k != PATTERNS_FIELD and k not in EXTRA_FIELDS}
+    request = {k: v for k, v in raw.items() if k not in (PATTERNS_FIELD, ENTITIES_FIELD) and k not in EXTRA_FIELDS}
     if cfn:
         request = _coerce(request, create_table_shape())
         raw = {**raw, **request}

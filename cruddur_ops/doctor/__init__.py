@@ -11,6 +11,8 @@ failure of its own. The checks, in order:
 3. ``postgres``           the database answers and has a ``users`` table (fix: ``db setup``, local only)
 4. ``seed-handles``       every handle of the seed file is in ``users`` (fix: insert the seed file's users)
 5. ``cognito-user-ids``   users whose ``cognito_user_id`` is empty or a placeholder such as ``MOCK``
+5b. ``item-shapes``      every item follows the app's declared entities (GroupRow, Message in schemas/): keys,
+   index keys, attribute types, required attributes (``cruddur ddb validate``'s checks)
 6. ``message-timestamps`` messages and group rows whose time is in the future or not ISO 8601 (fail), or naive
    (warn: the app's ``datetime.now().isoformat()`` without a timezone; they sort as UTC)
 7. ``duplicate-group-rows`` a user's inbox holding one conversation more than once (fix: keep the newest)
@@ -52,6 +54,7 @@ from cruddur_ops.doctor.ddb import (
     check_group_row_users,
     check_group_rows_current,
     check_group_rows_year,
+    check_item_shapes,
     check_message_timestamps,
     check_orphan_conversations,
     fix_duplicate_group_rows,
@@ -89,6 +92,7 @@ CHECKS = [
     CheckSpec("postgres", "PostgreSQL and users table", check_postgres, fix_postgres),
     CheckSpec("seed-handles", "Seed file handles in users", check_seed_handles, fix_seed_handles),
     CheckSpec("cognito-user-ids", "Cognito user ids", check_cognito_user_ids),
+    CheckSpec("item-shapes", "Items follow the declared entities", check_item_shapes),
     CheckSpec("message-timestamps", "Message timestamps (UTC, not future)", check_message_timestamps),
     CheckSpec("duplicate-group-rows", "One group row per user per conversation", check_duplicate_group_rows,
               fix_duplicate_group_rows),

@@ -62,14 +62,31 @@ class Scan:
     items: list[dict]
     truncated: bool
     max_items: int
+    entities: dict = field(default_factory=dict)  # the app's declared entities (schemas/): they classify the items
+    _kinds: list | None = field(default=None, init=False, repr=False)
+
+    def kinds(self) -> list[str | None]:
+        """Each item's entity: the first declared entity whose key templates it follows (``GroupRow``,
+        ``Message``); without declarations, the app's key prefixes."""
+        if self._kinds is None:
+            if self.entities:
+                self._kinds = [next((e.name for e in self.entities.values() if e.key_values(i) is not None), None)
+                               for i in self.items]
+            else:
+                self._kinds = ["Message" if str(i.get("pk", "")).startswith(MESSAGE_PREFIX) else
+                               "GroupRow" if str(i.get("pk", "")).startswith(GROUP_PREFIX) else None for i in self.items]
+        return self._kinds
+
+    def of(self, entity: str) -> list[dict]:
+        return [i for i, kind in zip(self.items, self.kinds(), strict=True) if kind == entity]
 
     @property
     def messages(self) -> list[dict]:
-        return [i for i in self.items if str(i.get("pk", "")).startswith(MESSAGE_PREFIX)]
+        return self.of("Message")
 
     @property
     def group_rows(self) -> list[dict]:
-        return [i for i in self.items if str(i.get("pk", "")).startswith(GROUP_PREFIX)]
+        return self.of("GroupRow")
 
     def caveat(self) -> str:
         return f" (only the first {self.max_items:,} items were scanned: raise --max-items to see all)" if self.truncated else ""
@@ -150,10 +167,13 @@ class Context:
         """The table's items (plain values), at most ``max_items`` of them; scanned once."""
         if self._scan is None:
             from cruddur_ops.ddb.scan import iter_scan
+            from cruddur_ops.doctor.ddb import expected_spec
 
             self.require_table()
             items = list(iter_scan(self.dynamodb(), self.table, limit=self.max_items + 1))
-            self._scan = Scan(items[: self.max_items], len(items) > self.max_items, self.max_items)
+            spec = expected_spec(self.table)
+            self._scan = Scan(items[: self.max_items], len(items) > self.max_items, self.max_items,
+                              entities=spec.entities if spec is not None else {})
         return self._scan
 
     @property

@@ -136,6 +136,35 @@ def fix_dynamodb_table(ctx: Context) -> str:
     return f"stream of {ctx.table} enabled (NEW_IMAGE)"
 
 
+# --- 5b. items against the declared entities ------------------------------------------------------------------------------
+def check_item_shapes(ctx: Context) -> Check:
+    """Every scanned item against the entities of the app's schema (GroupRow, Message): the checks of
+    `cruddur ddb validate` (keys, index keys, types, required attributes, TTL)."""
+    from cruddur_ops.ddb.validate import checker_for
+
+    spec = expected_spec(ctx.table)
+    if spec is None or not spec.entities:
+        return Check("item-shapes", WARN, f"no entities declared for {ctx.table} in the schema files: items not checked",
+                     "declare Entities beside AccessPatterns (docs/entities.md)")
+    scan = ctx.scan()
+    checker = checker_for(ctx.dynamodb(), spec, table=ctx.table, now=ctx.now.timestamp())
+    problems = []
+    for item in scan.items:
+        entity, found = checker.check(item)
+        problems += [{"pk": item.get("pk"), "sk": item.get("sk"), "entity": entity, "field": f, "problem": p}
+                     for f, p in found]
+    counts = {name: len(scan.of(name)) for name in spec.entities}
+    if problems:
+        items = len({(p["pk"], p["sk"]) for p in problems})
+        return Check("item-shapes", FAIL,
+                     f"{items} item(s) do not follow the app's entities ({len(problems)} problem(s)), e.g. "
+                     f"{problems[0]['pk']}: {problems[0]['problem']}" + scan.caveat(),
+                     "written by something other than the app (or an older version): list them all with "
+                     f"`cruddur ddb validate {ctx.table}`", details=_capped(problems))
+    return Check("item-shapes", OK, f"{len(scan.items):,} items follow the app's entities ("
+                 + ", ".join(f"{n:,} {name}" for name, n in counts.items()) + ")" + scan.caveat())
+
+
 # --- 6. timestamps ------------------------------------------------------------------------------------------------------
 NAIVE_CAUSE = ("the app writes them with datetime.now().isoformat() without a timezone; they sort as UTC (correct "
                "when the app's clock is UTC)")
@@ -145,9 +174,9 @@ def check_message_timestamps(ctx: Context) -> Check:
     scan = ctx.scan()
     horizon = ctx.now + FUTURE_SLACK
     problems, naive = [], []
-    for item in scan.items:
+    for item, entity in zip(scan.items, scan.kinds(), strict=True):  # classified by the declared entities
         pk, sk = str(item.get("pk", "")), item.get("sk")
-        kind = "message" if pk.startswith(MESSAGE_PREFIX) else "group row" if pk.startswith(GROUP_PREFIX) else None
+        kind = {"Message": "message", "GroupRow": "group row"}.get(entity or "")
         if kind is None:
             continue
         try:

@@ -66,7 +66,8 @@ def test_pattern_list_json(cli, aws_env):
     assert by_name["messages-since"]["sort"] == {"sk": {">=": "{since}"}}
     assert by_name["list-conversations"]["description"].startswith("A user's conversations")
     assert set(rows) == {"name", "table", "index", "key", "sort", "parameters", "newest_first", "reverse", "limit",
-                         "description", "source"}
+                         "description", "source", "entity"}
+    assert rows["entity"] == "GroupRow"  # the entity it returns (schemas/cruddur-messages.yaml)
 
 
 def test_pattern_list_table(cli, aws_env, wide):

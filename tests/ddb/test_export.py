@@ -165,16 +165,18 @@ def test_workbench_model_of_the_project_schema():
     assert table["BillingMode"] == "PAY_PER_REQUEST" and "ProvisionedCapacitySettings" not in table
     assert table["TableData"] == [] and table["DataAccess"] == {"MySql": {}}
     facets = {f["FacetName"]: f for f in table["TableFacets"]}
-    assert list(facets) == ["get-conversation", "list-conversations", "messages-since"]
-    assert facets["get-conversation"]["KeyAttributeAlias"] == {"PartitionKeyAlias": "MSG#{message_group_uuid}", "SortKeyAlias": "sk"}
-    assert facets["messages-since"]["KeyAttributeAlias"]["SortKeyAlias"] == "sk >= {since}"
-    # each facet lists what the app's items of that kind really carry (ddb/model.py)
-    assert facets["get-conversation"]["NonKeyAttributes"] == ["message_uuid", "message", "user_uuid",
-                                                              "user_display_name", "user_handle"]
-    assert facets["list-conversations"]["NonKeyAttributes"] == ["message_group_uuid", "message", "user_uuid",
-                                                                "user_display_name", "user_handle"]
-    assert result.notes == ["conversation-rows: not exported as a facet: it runs on index message-group-sk-index, "
-                            "a facet aliases the table's own keys"]
+    # one facet per declared entity: its key templates as the aliases, what its items carry (ddb/model.py)
+    assert list(facets) == ["GroupRow", "Message"]
+    assert facets["Message"]["KeyAttributeAlias"] == {"PartitionKeyAlias": "MSG#{message_group_uuid}",
+                                                      "SortKeyAlias": "{created_at}"}
+    assert facets["GroupRow"]["KeyAttributeAlias"] == {"PartitionKeyAlias": "GRP#{owner_uuid}",
+                                                       "SortKeyAlias": "{last_message_at}"}
+    assert facets["Message"]["NonKeyAttributes"] == ["message_uuid", "message", "user_uuid",
+                                                     "user_display_name", "user_handle"]
+    assert facets["GroupRow"]["NonKeyAttributes"] == ["message_group_uuid", "message", "user_uuid",
+                                                      "user_display_name", "user_handle"]
+    assert result.notes == ["cruddur-messages: one facet per entity (GroupRow, Message); the access patterns are "
+                            "in the model's description"]
 
 
 def test_workbench_model_of_a_provisioned_table_with_an_lsi(rich):
@@ -196,7 +198,7 @@ def test_export_to_stdout_is_the_document_alone(cli, aws_env):
     assert list(template["Resources"]) == ["CruddurMessagesTable"]
     model = cli("ddb", "model", "export", "--format", "workbench", "--schema", SCHEMA)
     assert json.loads(model.stdout)["DataModel"][0]["TableName"] == "cruddur-messages"
-    assert "conversation-rows: not exported as a facet" in " ".join(model.stderr.split())
+    assert "one facet per entity (GroupRow, Message)" in " ".join(model.stderr.split())
 
 
 def test_export_out_file_syntax_follows_the_suffix(cli, aws_env, tmp_path):
@@ -283,5 +285,5 @@ def test_workbench_with_data_fills_table_data_from_the_table(cli, messages_table
     assert len(table["TableData"]) == 2
     assert {"pk": {"S": "MSG#g1"}}.items() <= next(i for i in table["TableData"] if i["pk"]["S"].startswith("MSG#")).items()
     facets = {f["FacetName"]: f for f in table["TableFacets"]}
-    assert "edits" in facets["get-conversation"]["NonKeyAttributes"]  # what the items really carry
-    assert sorted(facets["list-conversations"]["NonKeyAttributes"]) == ["message", "message_group_uuid"]
+    assert "edits" in facets["Message"]["NonKeyAttributes"]  # what the items really carry, beside the declared
+    assert "edits" not in facets["GroupRow"]["NonKeyAttributes"]

@@ -69,11 +69,13 @@ def test_a_healthy_world_passes_with_one_row_per_check(cli, world):
     result, doc, checks = run(cli, world)
     assert result.exit_code == 0 and doc["ok"] is True
     assert list(checks) == ["dynamodb-endpoint", "dynamodb-table", "postgres", "seed-handles", "cognito-user-ids",
-                            "message-timestamps", "duplicate-group-rows", "group-rows-current", "group-rows-year",
-                            "group-row-users", "duplicate-conversations", "orphan-conversations", "blocking-sessions"]
+                            "item-shapes", "message-timestamps", "duplicate-group-rows", "group-rows-current",
+                            "group-rows-year", "group-row-users", "duplicate-conversations", "orphan-conversations",
+                            "blocking-sessions"]
     assert {n: c["status"] for n, c in checks.items() if c["status"] != "ok"} == {"cognito-user-ids": "warn"}
     assert set(doc) == {"ok", "summary", "endpoint", "table", "database", "seed_file", "scan", "checks", "fixes"}
-    assert doc["summary"] == {"ok": 12, "warn": 1, "fail": 0, "n/a": 0}
+    assert doc["summary"] == {"ok": 13, "warn": 1, "fail": 0, "n/a": 0}
+    assert checks["item-shapes"]["found"].startswith("4 items follow the app's entities (2 GroupRow, 2 Message)")
     assert doc["scan"] == {"items": 4, "max_items": 100_000, "truncated": False}
     assert PASSWORD not in result.stdout + result.stderr and ":***@" in doc["database"]
     assert "scanned 4 items" in result.stderr
@@ -390,4 +392,21 @@ def test_the_table_output_has_one_row_per_check(cli, world):
     result = cli("doctor", "--seed", world.seed_file, "--output", "table")
     for name in ("dynamodb-endpoint", "blocking-sessions", "cognito-user-ids"):
         assert name in result.stdout
-    assert "12 ok, 1 warn" in result.stdout
+    assert "13 ok, 1 warn" in result.stdout
+
+
+# --- 5b. items against the shipped entities -------------------------------------------------------------------------
+def test_items_that_do_not_follow_the_shipped_entities_fail_item_shapes(cli, world):
+    group = world.seed.conversations[0].group_uuid
+    item = message_item(group, "2026-01-01T00:00:00.000000+00:00", str(uuidlib.uuid4()), "hi", world.user("bo"))
+    del item["message_uuid"]  # an old writer forgot it
+    world.client.put_item(TableName=TABLE, Item=to_attrs(item))
+    world.client.put_item(TableName=TABLE, Item=to_attrs({"pk": "USR#stray", "sk": "x"}))
+    result, doc, checks = run(cli, world)
+    shapes = checks["item-shapes"]
+    assert result.exit_code == 1 and shapes["status"] == "fail"
+    assert shapes["found"].startswith("2 item(s) do not follow the app's entities")
+    problems = {(d["pk"], d["field"]): d["problem"] for d in shapes["details"]}
+    assert problems[(f"MSG#{group}", "message_uuid")] == "required attribute is missing"
+    assert problems[("USR#stray", None)].startswith("no entity matches this item")
+    assert "cruddur ddb validate cruddur-messages" in shapes["fix"]

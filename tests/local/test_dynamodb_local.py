@@ -132,3 +132,17 @@ def test_a_forged_state_file_is_refused(home, ddb_local, cli):
     forged["endpoint"] = f"http://127.0.0.1:{forged['port']}"  # loopback, but the pid runs another data dir's engine
     state.write_text(json.dumps(forged))
     assert dynamodb_local.running(home) is None
+
+
+def test_up_with_ttl_sweep_starts_a_sweeper_that_down_stops(home, cli):
+    port = _proc.free_port(8870)
+    up = cli.json("local", "up", "--port", str(port), "--in-memory", "--postgres", "off", "--ttl-sweep",
+                  "--ttl-sweep-every", "5")
+    try:
+        sweeper = up["ttl_sweep"]
+        assert sweeper["every"] == 5 and _proc.pid_alive(sweeper["pid"])
+        assert (home / "ttl-sweep.pid").read_text() == str(sweeper["pid"])
+    finally:
+        down = cli("local", "down")
+    assert "stopped the TTL sweeper" in down.stderr
+    assert not _proc.pid_alive(sweeper["pid"]) and not (home / "ttl-sweep.pid").exists()
