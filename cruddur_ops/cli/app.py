@@ -160,7 +160,10 @@ def root(
 
     Global options may also follow the command: `cruddur ddb seed --prod`.
     """
-    ctx.obj = Settings.from_env(endpoint_url=endpoint_url, profile=profile, region=region, prod=prod, debug=debug, data_dir=data_dir)
+    from cruddur_ops.cli.options import confirm_action
+
+    ctx.obj = Settings.from_env(endpoint_url=endpoint_url, profile=profile, region=region, prod=prod, debug=debug,
+                                data_dir=data_dir, confirmer=confirm_action)
 
 
 def main() -> None:

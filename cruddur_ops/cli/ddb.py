@@ -17,8 +17,6 @@ from cruddur_ops.cli.options import (
     UsersFrom,
     UsersFromOpt,
     YesOpt,
-    confirm,
-    confirm_destructive,
     prices,
     require_terminal,
     settings,
@@ -27,6 +25,7 @@ from cruddur_ops.cli.options import (
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+from cruddur_ops.settings import Action
 
 if TYPE_CHECKING:
     from cruddur_ops.model import User
@@ -100,31 +99,32 @@ def schema_load(
 
     def account_id() -> str:  # asked of STS only when a template names AWS::AccountId: after the guard
         if not plan_only:
-            s.guard_write("dynamodb", "create tables")
+            s.authorize("dynamodb", Action("create tables"))
         return _account_id(s)
 
     context = Context(parameters=_overrides(parameter_overrides or []), stack_name=stack_name,
                       region=s.region or "us-east-1", account_id="000000000000" if local else account_id)
     read, used = _schemas(files, context=context)  # bad input is reported first, before the guard
-    if not plan_only:  # before the first request
-        s.guard_write("dynamodb", "create tables")
     where = s.describe_endpoint("dynamodb")
     if recreate and not plan_only:  # on production the names are typed at a terminal: refuse before any request
+        s.authorize("dynamodb", Action("create tables"))
         require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
-    client = s.dynamodb()
+    client = s.dynamodb(write=None if plan_only else Action("create tables"))  # the guard, before the first request
 
     def confirm_recreate(plans):
         lost = ", ".join(f"{p.spec.name} ({p.items:,} items)" for p in plans)
         for p in plans:  # on production each name is typed; locally one question covers them all
-            confirm_destructive(s, f"drop and recreate {p.spec.name} ({p.items:,} items lost)", p.spec.name,
-                                yes=yes, where=where, question=f"Drop and recreate {lost} on {where}? Their items are lost.")
+            s.confirm(Action(f"drop and recreate {p.spec.name} ({p.items:,} items lost)", name=p.spec.name,
+                             destructive=True, yes=yes, where=where,
+                             question=f"Drop and recreate {lost} on {where}? Their items are lost."),
+                      production=s.is_production("dynamodb"))
             if not s.is_production("dynamodb"):
                 break
 
     def confirm_update(plans):
-        if s.is_production("dynamodb"):
-            confirm(f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?", yes=yes,
-                    what="update tables")
+        s.confirm(Action("update tables", yes=yes,
+                         prod_question=f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?"),
+                  production=s.is_production("dynamodb"))
 
     results = schema.load(client, read.tables, update=update, recreate=recreate, wait=wait, local=local,
                           dry_run=plan_only, confirm_recreate=confirm_recreate, confirm_update=confirm_update,
@@ -189,11 +189,10 @@ def drop(
     from cruddur_ops.ddb import schema
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"drop table {table}")
     where = s.describe_endpoint("dynamodb")
-    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
-                        question=f"Delete table {table} on {where} and all its items?")
-    schema.drop(s.dynamodb(), table)
+    client = s.dynamodb(write=Action("drop table", table, destructive=True, yes=yes, where=where,
+                                     question=f"Delete table {table} on {where} and all its items?"))
+    schema.drop(client, table)
     render.note(f"dropped {table}")
 
 
@@ -265,6 +264,9 @@ def seed(
     from cruddur_ops.seeds import seedfile
 
     s = settings(ctx)
+    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call).
+    # Asked first: the guard refuses before PostgreSQL's users are read.
+    client = None if dry_run else s.dynamodb(validate=False, attempts=1, write=Action("seed", table))
     path = file or defaults.seed_file()
     if file is None:
         render.note(f"seed file: {path} (from {defaults.project().source('seeds')})")
@@ -287,9 +289,7 @@ def seed(
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
              Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
-    s.guard_write("dynamodb", f"seed {table}")
-    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
-    client = s.dynamodb(validate=False, attempts=1)
+    assert client is not None
     from cruddur_ops.ddb.schema import require_app_design
 
     require_app_design(client, table, what="ddb seed")

@@ -17,13 +17,13 @@ from cruddur_ops.cli.options import (
     OutputOpt,
     PriceFileOpt,
     YesOpt,
-    confirm_destructive,
     prices,
     require_terminal,
     settings,
 )
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.errors import CruddurError
+from cruddur_ops.settings import Action
 
 
 class Format(str, Enum):
@@ -84,11 +84,6 @@ def refuse_on_production_without_terminal(s, table: str, *, yes: bool, what: str
     require_terminal(s, what, table, yes=yes, where=s.describe_endpoint("dynamodb"))
 
 
-def confirm_table_action(s, table: str, question: str, *, yes: bool, what: str) -> None:
-    """Locally: ask (``--yes`` skips; no terminal and no --yes refuses). On production: type the table name."""
-    confirm_destructive(s, what, table, yes=yes, question=question, where=s.describe_endpoint("dynamodb"))
-
-
 # --- import / export / copy -------------------------------------------------------------------------------
 def import_(
     ctx: typer.Context,
@@ -118,9 +113,7 @@ def import_(
             if not sep:
                 raise CruddurError(f"--types takes col=TYPE,…, got '{pair}'")
             column_types[name.strip()] = kind.strip().upper()
-    if not dry_run:
-        s.guard_write("dynamodb", f"import into {table}")
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb(validate=False, attempts=1, write=None if dry_run else Action("import into", table))
     keys = query.table_keys(client, table)
     source = transfer.Source.open(file, sys.stdin.buffer)
     try:
@@ -219,9 +212,8 @@ def copy(
                                   profile=to_profile or s.profile, region=to_region or s.region)
     same = dst.endpoint_for("dynamodb") == s.endpoint_for("dynamodb") and dst.profile == s.profile and dst.region == s.region
     transfer.check_copy(source, dest, same)
-    dst.guard_write("dynamodb", f"copy into {dest}")
+    dst_client = dst.dynamodb(validate=False, attempts=1, write=Action("copy into", dest))
     src_client = s.dynamodb()
-    dst_client = dst.dynamodb(validate=False, attempts=1)
     with render.interrupts(_interrupted("copied to", "run the same copy again to complete it", dest)):
         with render.progress(f"copying {source} to {dest}", None) as advance:
             result = transfer.copy_table(src_client, source, dst_client, dest, segments=segments, workers=workers,
@@ -342,8 +334,7 @@ def put(
         assert item is not None  # exactly one of item and --file, checked above
         text, where = item, "ITEM"
     attrs = q.parse_item(text, where)
-    s.guard_write("dynamodb", f"put an item into {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("put an item into", table))
     keys = q.table_keys(client, table)
     result = q.put_item(client, keys, attrs, condition=condition, values=_values(value), names=_names(name))
     _emit_item(result.to_dict(prices(price_file)), output, f"Put into {table}")
@@ -365,10 +356,10 @@ def delete(
     from cruddur_ops.ddb import query as q
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"delete an item from {table}")
     shown = partition + (f" / {sort}" if sort else "")
-    confirm_table_action(s, table, f"Delete the item {shown} from {table}?", yes=yes, what=f"delete an item from {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("delete an item from", table, destructive=True, yes=yes, name=table,
+                                     question=f"Delete the item {shown} from {table}?",
+                                     where=s.describe_endpoint("dynamodb")))
     keys = q.table_keys(client, table)
     result = q.delete_item(client, keys, partition, sort)
     _emit_item(result.to_dict(prices(price_file)), output, f"Deleted from {table}")
@@ -392,8 +383,7 @@ def update(
     from cruddur_ops.ddb import query as q
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"update an item in {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("update an item in", table))
     keys = q.table_keys(client, table)
     result = q.update_item(client, keys, partition, sort, set_=q.parse_assignments(set_ or [], "--set"),
                            remove=list(remove or []), add=q.parse_assignments(add or [], "--add"))
@@ -417,13 +407,17 @@ def truncate(
     from cruddur_ops.ddb import scan, transfer
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"truncate {table}")
-    client = s.dynamodb(validate=False, attempts=1)
-    refuse_on_production_without_terminal(s, table, yes=yes, what=f"truncate {table}")
-    total = scan.count_items(client, table)
-    render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {total:,} items")
-    confirm_table_action(s, table, f"Delete all {total:,} items of {table}? The table stays.", yes=yes,
-                        what=f"truncate {table}")
+    counted: dict[str, int] = {}
+
+    def question(read) -> str:  # counted after the guard, before the question (or the typed name)
+        counted["total"] = scan.count_items(read, table)
+        render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {counted['total']:,} items")
+        return f"Delete all {counted['total']:,} items of {table}? The table stays."
+
+    client = s.dynamodb(validate=False, attempts=1, write=Action("truncate", table, destructive=True, yes=yes,
+                                                                 question=question,
+                                                                 where=s.describe_endpoint("dynamodb")))
+    total = counted["total"] if "total" in counted else scan.count_items(client, table)
     with render.interrupts(_interrupted("deleted from", "run the same truncate again to complete it", table)):
         with render.progress(f"truncating {table}", total) as advance:
             result = transfer.truncate(client, table, segments=segments, workers=workers, total=total,
@@ -449,18 +443,19 @@ def delete_items(
     from cruddur_ops.ddb import transfer
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"delete items from {table}")
+    s.authorize("dynamodb", Action("delete items from", table))  # the guard, before the query reads anything
     refuse_on_production_without_terminal(s, table, yes=yes, what=f"delete items from {table}")
-    client = s.dynamodb(validate=False, attempts=1)
-    keys = q.table_keys(client, table)
+    read = s.dynamodb()
+    keys = q.table_keys(read, table)
     request = q.build_query(keys, partition, sort=sort, index=index)
-    found = list(q.query_keys(s.dynamodb(), request, keys.key.names))
+    found = list(q.query_keys(read, request, keys.key.names))
     render.note(f"the query selects {len(found):,} items of {table}")
     if not found:
         _emit_write({"table": table, "items": 0, "items_written": 0, "items_deleted": 0}, output, "Nothing to delete")
         return
-    confirm_table_action(s, table, f"Delete these {len(found):,} items from {table}?", yes=yes,
-                        what=f"delete {len(found):,} items from {table}")
+    client = s.dynamodb(validate=False, attempts=1, write=Action(
+        f"delete {len(found):,} items from", table, destructive=True, yes=yes, name=table,
+        question=f"Delete these {len(found):,} items from {table}?", where=s.describe_endpoint("dynamodb")))
     with render.interrupts(_interrupted("deleted from", "run the same delete-items again to complete it", table)):
         with render.progress(f"deleting from {table}", len(found)) as advance:
             result = transfer.delete_keys(client, keys, found, workers=workers, on_progress=advance)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
 from cruddur_ops.errors import CruddurError
+from cruddur_ops.settings import Action
 
 PLACEHOLDERS = {"mock", "placeholder", "todo", "tbd", "none", "null", "nil", "changeme", "fake", "dummy", "test",
                 "xxx", "cognito_user_id", "-", "0"}
@@ -41,8 +42,7 @@ def check_postgres(ctx: Context) -> Check:
 def fix_postgres(ctx: Context) -> str:
     from cruddur_ops.pg.setup import setup_database
 
-    db = ctx.database()
-    db.guard_write(prod=ctx.settings.prod, action="set up the database")
+    db = ctx.settings.writable(ctx.database(), Action("set up the database"))
     done = setup_database(db, seed_path=ctx.seed_path)
     return (f"database {done['database']} " + ("created, " if done["created"] else "")
             + f"schema loaded, {done['seed']['users']['inserted']} users seeded")
@@ -81,11 +81,10 @@ def fix_seed_handles(ctx: Context) -> str:
     from cruddur_ops.pg import seed as pgseed
     from cruddur_ops.seeds import seedfile
 
-    db = ctx.database()
-    db.guard_write(prod=ctx.settings.prod, action="insert the seed file's users")
-    known = {u["handle"] for u in ctx.users()}
-    users = [u for u in seedfile.read(ctx.seed_file()).users if u.handle not in known]
-    report = pgseed.seed(ctx.require_pg(), users, [])
+    with ctx.write_pg(Action("insert the seed file's users")) as conn:
+        known = {u["handle"] for u in ctx.users()}
+        users = [u for u in seedfile.read(ctx.seed_file()).users if u.handle not in known]
+        report = pgseed.seed(conn, users, [])
     return f"inserted {report['users']['inserted']} user(s): {', '.join(u.handle for u in users)}"
 
 
@@ -129,8 +128,8 @@ def check_blocking_sessions(ctx: Context) -> Check:
 def fix_blocking_sessions(ctx: Context) -> str:
     from cruddur_ops.pg import sessions
 
-    ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
-    result = sessions.end_sessions(ctx.require_pg())
+    with ctx.write_pg(Action("end sessions")) as conn:
+        result = sessions.end_sessions(conn)
     text = f"ended {len(result['ended'])} session(s)"
     if result["not_ended"]:
         text += f"; {len(result['not_ended'])} could not be ended (not allowed for this user)"
