@@ -109,10 +109,13 @@ def up(
 
     try:
         doc = migrate.up(db, folder, to=to, on_note=note).to_dict()
-    except KeyboardInterrupt:
-        render.warn(f"interrupted: {len(done)} migration(s) applied ({', '.join(done) or 'none'}); the one running "
-                    "was rolled back with its transaction; `cruddur db migrate status` shows where it stands")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # SIGINT 130, SIGTERM 143, through the edge like every other way out
+        from cruddur_ops.cli.errors import signal_of
+        from cruddur_ops.errors import Interrupted
+
+        raise Interrupted(f"interrupted: {len(done)} migration(s) applied ({', '.join(done) or 'none'}); the one "
+                          "running was rolled back with its transaction; `cruddur db migrate status` shows where it "
+                          "stands", signum=signal_of(exc)) from None
     render.note(f"applied {len(doc['done'])} migration(s) on {db.masked}" if doc["done"]
                 else f"nothing to apply on {db.masked}: every migration is applied")
     render.emit(doc, output, lambda: _done_sections(doc))

@@ -60,14 +60,9 @@ def _schemas(files: list[Path] | None, *, context=None):
 
 # --- tables -----------------------------------------------------------------------------------------------
 def _overrides(pairs: list[str]) -> dict[str, str]:
-    values = {}
-    for pair in pairs:
-        for part in pair.split() if " " in pair and "=" in pair.split()[0] else [pair]:
-            name, sep, value = part.partition("=")
-            if not sep or not name:
-                raise CruddurError(f"--parameter-overrides takes KEY=VALUE, got '{part}'")
-            values[name.strip()] = value
-    return values
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs, "--parameter-overrides", split=" ")
 
 
 @app.command("schema-load")
@@ -553,13 +548,9 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise InputError(f"--param takes name=value, got '{pair}'")
-        params[name.strip()] = value
-    return params
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs, "--param", form="name=value")
 
 
 @pattern_app.command("run")

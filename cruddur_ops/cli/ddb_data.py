@@ -61,13 +61,9 @@ def _values(pairs: list[str] | None) -> dict:
 
 
 def _names(pairs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        name, sep, attr = pair.partition("=")
-        if not sep or not name.strip() or not attr:
-            raise CruddurError(f"--name takes #name=attribute, got '{pair}'")
-        out[name.strip()] = attr
-    return out
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs or [], "--name", form="#name=attribute", value_required=True)
 
 
 def _interrupted(verb: str, rerun: str, table: str):
@@ -106,13 +102,10 @@ def import_(
     from cruddur_ops.ddb import query, transfer
 
     s = settings(ctx)
-    column_types = {}
-    for pair in (types or "").split(","):
-        if pair.strip():
-            name, sep, kind = pair.partition("=")
-            if not sep:
-                raise CruddurError(f"--types takes col=TYPE,…, got '{pair}'")
-            column_types[name.strip()] = kind.strip().upper()
+    from cruddur_ops.io.pairs import parse_pairs
+
+    column_types = {name: kind.strip().upper()
+                    for name, kind in parse_pairs([types or ""], "--types", form="col=TYPE,…", split=",").items()}
     client = s.dynamodb(validate=False, attempts=1, write=None if dry_run else Action("import into", table))
     keys = query.table_keys(client, table)
     source = transfer.Source.open(file, sys.stdin.buffer)
@@ -249,10 +242,11 @@ def query(
     """
     from cruddur_ops.ddb import query as q
 
+    values, names = _values(value), _names(name)  # bad input first, before any request
     client = settings(ctx).dynamodb()
     keys = q.table_keys(client, table)
-    request = q.build_query(keys, partition, sort=sort, index=index, filter=filter, values=_values(value),
-                            names=_names(name), projection=[p.strip() for p in projection.split(",") if p.strip()]
+    request = q.build_query(keys, partition, sort=sort, index=index, filter=filter, values=values,
+                            names=names, projection=[p.strip() for p in projection.split(",") if p.strip()]
                             if projection else None, desc=desc, limit=limit, consistent=consistent)
     if explain:
         doc: dict = {"request": q.wire_request(request), "aws_cli": q.aws_cli(request)}
