@@ -206,7 +206,7 @@ def list_tables(ctx: typer.Context, output: OutputOpt = None) -> None:
 
 
 @app.command("describe")
-def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.")] = TABLE, output: OutputOpt = None) -> None:
+def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.", envvar="DDB_MESSAGE_TABLE")] = TABLE, output: OutputOpt = None) -> None:
     """Show a table's keys, indexes, stream, billing and size.
 
     Example: cruddur ddb describe cruddur-messages
@@ -318,7 +318,7 @@ TABLE_ROWS = 100  # what `scan` shows in table mode without --limit
 @app.command("scan")
 def scan(
     ctx: typer.Context,
-    table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
+    table: Annotated[str, typer.Argument(help="Table name.", envvar="DDB_MESSAGE_TABLE")] = TABLE,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items (sent as Limit; split across segments). Table mode shows 100 without it.", show_default=False)] = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
     price_file: PriceFileOpt = None,

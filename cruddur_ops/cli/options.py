@@ -21,7 +21,8 @@ GiveUpOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
-TableOpt = Annotated[str, typer.Option("--table", "-t", help="DynamoDB table name.")]
+# The app's variable names the messages table; every table that defaults to cruddur-messages reads it.
+TableOpt = Annotated[str, typer.Option("--table", "-t", envvar="DDB_MESSAGE_TABLE", help="DynamoDB table name.")]
 PriceFileOpt = Annotated[
     Optional[Path],
     typer.Option("--price-file", help="JSON file of on-demand prices (default: the bundled us-east-1 prices).", show_default=False),

@@ -987,6 +987,19 @@ def drop(client, name: str, *, wait: bool = True) -> dict:
 
 
 # --- writes only into the design they were made for ------------------------------------------------------
+def _choose_table_hint(client) -> str:
+    """What to do when the table asked for is missing: the tables that exist and how to choose one (never "run
+    the command you just ran")."""
+    try:
+        names = [n for page in client.get_paginator("list_tables").paginate() for n in page.get("TableNames", [])]
+    except Exception:  # the hint is best effort: the NotFoundError stands on its own
+        names = []
+    if not names:
+        return "the endpoint has no tables: load the schema with `cruddur ddb schema-load`"
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"tables there: {shown}; choose one with --table NAME or DDB_MESSAGE_TABLE=NAME"
+
+
 def require_keys(client, table: str, wanted: dict[str | None, tuple[str, str | None]], *, what: str) -> None:
     """Refuse, before the first write or query, a table whose keys (or whose index ``name``'s keys) are not
     ``wanted[name]`` (``None``: the table's own keys): one line naming what is missing."""
@@ -994,7 +1007,7 @@ def require_keys(client, table: str, wanted: dict[str | None, tuple[str, str | N
 
     d = existing(client, table)
     if d is None:
-        raise NotFoundError(f"no table {table}; create it first: cruddur ddb schema-load")
+        raise NotFoundError(f"no table {table} at {client.meta.endpoint_url}", hint=_choose_table_hint(client))
 
     def keys_of(schema):
         h = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)
