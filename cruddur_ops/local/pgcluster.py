@@ -323,6 +323,25 @@ def is_postmaster(pid: int, data: str | Path) -> bool:
         and os.fsencode(str(data)) in args
 
 
+def port_file(data_dir: Path) -> Path:
+    """The port this data dir's cluster last ran on; ``local up`` uses it again while it is free (as DynamoDB
+    Local does), so an app started earlier finds the database where it was after `local down`/`local up`."""
+    return Path(data_dir) / "postgres.port"
+
+
+def remembered_port(data_dir: Path) -> int | None:
+    try:
+        port = int(port_file(data_dir).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def remember_port(data_dir: Path, port: int) -> None:
+    with _proc.open_private(port_file(data_dir), "w") as out:
+        out.write(f"{port}\n")
+
+
 def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: int | None = None,
           timeout: float = 60.0) -> Cluster:
     """Start the (initialised) cluster on ``port`` or a free one from 5433 (``postgres`` itself, no shell);

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from cruddur_ops.cli.local import _env_lines
 from tests.conftest import SCHEMA, SEED
 
@@ -33,3 +35,27 @@ def test_ddb_message_table_is_the_default_table_and_the_hint_names_the_tables(dd
     seeded = cli.json("ddb", "seed", SEED, "--users-from", "yaml")
     assert seeded["items_written"] > 0
     assert "cruddur-message" in cli("ddb", "describe", "--output", "json").stdout
+
+
+def test_the_private_cluster_keeps_its_port_and_the_default_url_is_never_adopted(home, cli, monkeypatch):
+    import os
+
+    from cruddur_ops.local import pgcluster, postgres
+    from cruddur_ops.local._proc import free_port
+
+    if pgcluster.find_binaries(os.environ) is None:
+        pytest.skip("PostgreSQL binaries are not installed")
+    probed: list[str] = []
+    monkeypatch.setattr(postgres, "probe", lambda db: probed.append(db.masked))  # whatever answers on 5432
+    monkeypatch.delenv("CONNECTION_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    try:
+        port = free_port(5750)
+        cli("local", "up", "--no-dynamodb", "--pg-port", port)
+        assert probed == []  # no CONNECTION_URL / DATABASE_URL: the private cluster, never 127.0.0.1:5432
+        cli("local", "down")
+        again = cli("local", "up", "--no-dynamodb")
+        assert f"on port {port}" in again.stderr and pgcluster.running(home).port == port
+        assert f"CONNECTION_URL=postgresql://postgres@127.0.0.1:{port}/cruddur" in cli("local", "env").stdout
+    finally:
+        pgcluster.wipe(home)
