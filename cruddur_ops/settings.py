@@ -45,9 +45,9 @@ MESSAGE_TABLE_ENV = "DDB_MESSAGE_TABLE"  # the app's variable naming the message
 READ_OPERATIONS = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "TransactGet", "Lookup", "Select",
                    "AdminGet", "Head")
 
-# Every write client or connection asked for in this process, as (service, action): what the command-tree test
-# reads to learn which commands write (nothing keeps that list by hand).
-WRITE_REQUESTS: list[tuple[str, str]] = []
+# Every write client or connection asked for in this process, as (service, action, destructive): what the
+# command-tree test reads to learn which commands write (nothing keeps that list by hand).
+WRITE_REQUESTS: list[tuple[str, str, bool]] = []
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class Settings:
     def _guard(self, service: str, action: Action) -> None:
         """Refuse to write to a non-loopback endpoint (or one a proxy would carry off the machine) unless --prod.
         Sends no request."""
-        WRITE_REQUESTS.append((service, action.text))
+        WRITE_REQUESTS.append((service, action.text, action.destructive))
         endpoint = self.endpoint_for(service)
         problem = judge_endpoint(endpoint).problem if endpoint else None
         if problem:
@@ -269,7 +269,7 @@ class Settings:
 
     def writable(self, db, action: Action):
         """``db`` (any Database) made writable after the guard and the confirmation."""
-        WRITE_REQUESTS.append(("postgresql", action.text))
+        WRITE_REQUESTS.append(("postgresql", action.text, action.destructive))
         db.guard_write(prod=self.prod, action=action.text)
         self.confirm(dataclasses.replace(action, name=action.name or (db.require_name() if action.destructive else ""),
                                          where=action.where or db.masked),

@@ -122,6 +122,24 @@ def test_every_writing_command_refuses_an_invalid_target_before_any_connection(p
         assert no_network == [], f"{' '.join(path)} reached the network before refusing: {no_network}"
 
 
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_a_destructive_command_with_prod_and_yes_alone_is_refused_before_any_connection(path, command, no_network,
+                                                                                        tmp_path):
+    """On production --yes alone does not confirm a destructive action (the name is typed at a terminal): refused
+    before anything is read, e.g. `db migrate down --prod --yes` never connects (issue 25)."""
+    settings_module.WRITE_REQUESTS.clear()
+    result = CliRunner().invoke(app, ["--prod", *argv_for(path, command, tmp_path)], input="")
+    if any(destructive for _, _, destructive in settings_module.WRITE_REQUESTS):
+        assert result.exit_code == 6, (path, result.stdout, result.stderr, result.exception)
+        assert "--yes alone" in result.stderr or "no terminal" in result.stderr
+        assert no_network == [], f"{' '.join(path)} reached the network before refusing: {no_network}"
+
+
+def test_the_destructive_commands_are_among_them():
+    destructive = [p for p, c in COMMANDS if "destructive=True" in inspect.getsource(c.callback)]
+    assert {("ddb", "drop"), ("ddb", "truncate"), ("db", "drop"), ("rds", "stop")} <= set(destructive)
+
+
 def test_a_read_client_for_production_cannot_write(aws_env):
     """The fail-closed half: a command that forgot to ask for a write client still cannot write to production."""
     s = Settings.from_env(endpoint_url=INVALID_AWS, prod=True)
