@@ -237,7 +237,10 @@ class Settings:
         config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate,
                              "ignore_configured_endpoint_urls": True}
         if local:
-            config_args.update(connect_timeout=2, read_timeout=30)
+            # a loopback endpoint is reached directly: never through HTTP(S)_PROXY, which could carry a "local"
+            # write (signed, with its items) off the machine. An explicit empty map, so botocore does not read
+            # the environment's proxies; os.environ itself is left alone.
+            config_args.update(connect_timeout=2, read_timeout=30, proxies={})
         if attempts is not None:
             config_args["retries"] = {"mode": "standard", "total_max_attempts": attempts}
         elif not (self.env.get("AWS_MAX_ATTEMPTS") or self.env.get("AWS_RETRY_MODE")):
