@@ -132,7 +132,8 @@ def schema_load(
         for note in r.notes:
             render.note(f"{r.name}: {note}")
         if r.not_supported:
-            render.warn(f"{r.name}: not supported by DynamoDB Local: {', '.join(r.not_supported)}")
+            render.warn(f"{r.name}: not kept by {where} (the engine refused or dropped them): "
+                        f"{', '.join(r.not_supported)}")
         if r.not_applied:
             render.warn(f"{r.name}: not applied by cruddur: {', '.join(r.not_applied)}")
     for logical_id in read.skipped:
