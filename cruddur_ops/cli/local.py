@@ -127,7 +127,7 @@ def up(
         render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
         _print_lines([line for line in doc["env"]
-                      if line.startswith(("export AWS_ENDPOINT_URL", "export PGPASSFILE", "export CONNECTION_URL"))])
+                      if line.startswith(("export AWS_ENDPOINT_URL_DYNAMODB=", "export PGPASSFILE", "export CONNECTION_URL"))])
     if failure:
         raise failure
 
