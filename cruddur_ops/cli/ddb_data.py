@@ -214,6 +214,8 @@ def copy(
                                          on_pace=advance.pace, capacity=not dst.is_local("dynamodb"))
     doc = result.to_dict(prices(price_file))
     doc["to_endpoint"] = dst.describe_endpoint("dynamodb")
+    if doc.get("not_kept"):
+        render.warn(f"{dest}: not kept by {doc['to_endpoint']} (the engine refused them): {', '.join(doc['not_kept'])}")
     _emit_write(doc, output, f"Copied {doc['items_written']:,} items from {source} to {dest}"
                 + (" (created)" if doc["created"] else ""))
 

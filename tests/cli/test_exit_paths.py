@@ -71,3 +71,9 @@ def test_a_piped_error_is_a_json_document_on_stdout_too(aws_env):
     assert result.exit_code == 6
     assert json.loads(result.stdout)["error"]["code"] == "production"
     assert result.stderr.startswith("Error: refusing to drop table cruddur-messages")
+
+
+@pytest.mark.integration
+def test_a_query_with_no_match_is_an_empty_result_document(messages_table, cli):
+    doc = cli.json("ddb", "query", "cruddur-messages", "MSG#nobody")
+    assert doc["items"] == [] and doc["count"] == 0 and doc["table"] == "cruddur-messages"

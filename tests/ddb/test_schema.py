@@ -449,3 +449,22 @@ def test_moto_on_loopback_keeps_pitr_and_tags_the_address_is_no_verdict(moto_env
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     arn = client.describe_table(TableName=name)["Table"]["TableArn"]
     assert client.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "messages"}]
+
+
+def test_copy_carries_pitr_and_tags_to_an_engine_that_keeps_them(moto_env, cli, tmp_path):
+    """copy attempts what schema-load attempts: moto on 127.0.0.1 gets the source's PITR and tags."""
+    from cruddur_ops.settings import Settings
+
+    name = f"src-{__import__('secrets').token_hex(4)}"
+    path = write(tmp_path, TABLE.replace("things", name) + textwrap.dedent("""\
+        Tags: [{Key: team, Value: messages}]
+        PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+        """))
+    cli("ddb", "schema-load", path)
+    doc = json.loads(cli("ddb", "copy", name, f"{name}-copy", "-o", "json").stdout)
+    assert doc["created"] is True and doc["not_kept"] == []
+    client = Settings.from_env().dynamodb()
+    backups = client.describe_continuous_backups(TableName=f"{name}-copy")["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    arn = client.describe_table(TableName=f"{name}-copy")["Table"]["TableArn"]
+    assert client.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "messages"}]
