@@ -382,7 +382,8 @@ def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: i
                 tail = ""
             why = f"it exited (code {proc.returncode})" if proc.returncode is not None else f"not ready in {timeout:.0f}s"
             raise EngineError(f"PostgreSQL did not start on port {port}: {why}" + (f"; log {log}: {tail}" if tail else ""))
-        if pid == proc.pid and state == "ready":
+        # ready, and the listener on the port is the postmaster just started (not who took the port meanwhile)
+        if pid == proc.pid and state == "ready" and _proc.listens(proc.pid, port):
             break
         time.sleep(0.1)
     write_passfile(data_dir, password, port)
