@@ -128,8 +128,8 @@ def check_blocking_sessions(ctx: Context) -> Check:
 def fix_blocking_sessions(ctx: Context) -> str:
     from cruddur_ops.pg import sessions
 
-    with ctx.write_pg(Action("end sessions")) as conn:
-        result = sessions.end_sessions(conn)
+    ctx.settings.writable(ctx.database(), Action("end sessions"))  # the guard; ending a session writes nothing,
+    result = sessions.end_sessions(ctx.require_pg())  # so the doctor's own session does it (and is not ended)
     text = f"ended {len(result['ended'])} session(s)"
     if result["not_ended"]:
         text += f"; {len(result['not_ended'])} could not be ended (not allowed for this user)"
