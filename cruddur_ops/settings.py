@@ -171,8 +171,8 @@ class Settings:
         self._guard(service, Action(action))
 
     def _guard(self, service: str, action: Action) -> None:
-        """Refuse to write to a non-loopback endpoint (or one a proxy would carry off the machine) unless --prod.
-        Sends no request."""
+        """Refuse to write to a non-loopback endpoint unless --prod. Sends no request. (A loopback endpoint is
+        reached without any proxy, see :meth:`client`, so no proxy can carry a local write off the machine.)"""
         WRITE_REQUESTS.append((service, action.text, action.destructive))
         endpoint = self.endpoint_for(service)
         problem = judge_endpoint(endpoint).problem if endpoint else None
