@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cruddur_ops.errors import InputError, ProdGuardError
+from cruddur_ops.errors import ConfirmationError, InputError, ProdGuardError
 from cruddur_ops.targets import endpoint_host_is_local, is_loopback_host, judge_endpoint  # noqa: F401
 
 LOCAL_REGION = "us-east-1"
@@ -41,9 +42,63 @@ MESSAGE_TABLE_ENV = "DDB_MESSAGE_TABLE"  # the app's variable naming the message
 
 
 
+# Operations a read client may send to a production endpoint; any other operation needs a write client.
+READ_OPERATIONS = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "TransactGet", "Lookup", "Select",
+                   "AdminGet", "Head")
+
+# Every write client or connection asked for in this process, as (service, action, destructive): what the
+# command-tree test reads to learn which commands write (nothing keeps that list by hand).
+WRITE_REQUESTS: list[tuple[str, str, bool]] = []
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a write client is for: ``Action("drop table", "t", destructive=True, yes=yes)``.
+
+    ``destructive`` actions are confirmed where the client is made: locally ``question`` is asked (``--yes``
+    skips it); on production the user types ``resource`` at a terminal and ``--yes`` alone is refused.
+    ``question`` may be a callable that receives a read client (or read-only Database) of the same target, for a
+    question that needs a count; it runs after the production guard, so a refused write reads nothing either.
+    """
+
+    verb: str
+    resource: str = ""
+    destructive: bool = False
+    yes: bool = False
+    question: str | Callable[[Any], str | None] | None = None
+    where: str = ""
+    prod_question: str | None = None  # a non-destructive action that still asks once on production (seed, setup)
+    name: str = ""  # the name typed on production (default: resource)
+
+    @property
+    def text(self) -> str:
+        return f"{self.verb} {self.resource}" if self.resource else self.verb
+
+    @property
+    def typed(self) -> str:
+        return self.name or self.resource
+
+
+def is_production(prod: bool, local: bool) -> bool:
+    """The one answer to "is this production?": --prod, or a target that is not loopback (or a local socket)."""
+    return prod or not local
+
+
 def is_local_url(url: str | None) -> bool:
     """True only when urllib3 will send to a loopback host (see cruddur_ops.targets)."""
     return endpoint_host_is_local(url)
+
+
+def _read_only(client, where: str) -> None:
+    """A read client to production refuses every other operation before it is sent (fail closed: a command
+    that forgot to ask for a write client cannot write there)."""
+
+    def refuse(model, **_):
+        if not model.name.startswith(READ_OPERATIONS):
+            raise ProdGuardError(f"refusing {model.name} on {where}: this client was made for reading; "
+                                 "a write needs a write client (and the production guard)")
+
+    client.meta.events.register("before-parameter-build", refuse)
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -64,6 +119,9 @@ class Settings:
     debug: bool = False
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     data_dir: Path = Path(".cruddur")
+    # how a destructive action is confirmed: the CLI installs its prompt (cli/options.py); without one, a
+    # destructive action is refused unless --yes on a local target
+    confirmer: Callable[[Settings, Action, bool, Any], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **flags) -> Settings:
@@ -77,6 +135,7 @@ class Settings:
             debug=bool(flags.get("debug", False)),
             env=env,
             data_dir=Path(flags["data_dir"]) if flags.get("data_dir") else default_data_dir(env),
+            confirmer=flags.get("confirmer"),
         )
 
     # --- AWS -------------------------------------------------------------------------------------
@@ -106,22 +165,48 @@ class Settings:
 
     def is_production(self, service: str = "dynamodb") -> bool:
         """--prod, or an endpoint that is not loopback: destructive actions there need the typed name."""
-        return self.prod or not self.is_local(service)
+        return is_production(self.prod, self.is_local(service))
 
     def guard_write(self, service: str = "dynamodb", action: str = "write") -> None:
-        """Refuse to write to a non-loopback endpoint unless --prod was given. Sends no request."""
+        """The production guard alone (no confirmation), for callers not yet converted to ``client(write=...)``."""
+        self._guard(service, Action(action))
+
+    def _guard(self, service: str, action: Action) -> None:
+        """Refuse to write to a non-loopback endpoint unless --prod. Sends no request. (A loopback endpoint is
+        reached without any proxy, see :meth:`client`, so no proxy can carry a local write off the machine.)"""
+        WRITE_REQUESTS.append((service, action.text, action.destructive))
         endpoint = self.endpoint_for(service)
         problem = judge_endpoint(endpoint).problem if endpoint else None
         if problem:
-            raise ProdGuardError(f"refusing to {action} on {endpoint!r}: it is ambiguous ({problem}), so it counts "
-                                 "as production and is never sent; write it as http(s)://host:port")
+            raise ProdGuardError(f"refusing to {action.text} on {endpoint!r}: it is ambiguous ({problem}), so it "
+                                 "counts as production and is never sent; write it as http(s)://host:port")
         if not is_local_url(endpoint) and not self.prod:
             raise ProdGuardError(
-                f"refusing to {action} on {self.describe_endpoint(service)}: it is not a local endpoint; "
+                f"refusing to {action.text} on {self.describe_endpoint(service)}: it is not a local endpoint; "
                 "pass --prod to act on production"
             )
 
-    def client(self, service: str, *, validate: bool = True, attempts: int | None = None):
+    def confirm(self, action: Action, *, production: bool, read: Callable[[], Any] | None = None) -> None:
+        """Confirm a destructive (or production-asking) action once: the CLI's prompt, else --yes locally."""
+        if not (action.destructive or (production and action.prod_question)):
+            return
+        if self.confirmer is not None:
+            self.confirmer(self, action, production, read)
+            return
+        if production:
+            raise ProdGuardError(f"refusing to {action.text} on production: no terminal to type "
+                                 f"'{action.typed}' on")
+        if not action.yes:
+            raise ConfirmationError(f"refusing to {action.text} without confirmation: pass --yes")
+
+    def authorize(self, service: str, action: Action) -> None:
+        """The guard, then (for a destructive action) the confirmation: what every write client goes through."""
+        self._guard(service, action)
+        self.confirm(action, production=self.is_production(service),
+                     read=lambda: self.client(service))
+
+    def client(self, service: str, *, validate: bool = True, attempts: int | None = None,
+               write: Action | None = None):
         """A boto3 client for ``service`` with the endpoint, region, credentials and retries of these settings.
 
         ``validate=False`` skips botocore's parameter validation, for callers that build their requests
@@ -129,6 +214,8 @@ class Settings:
         HTTP attempts per call whatever the environment says, for callers that own their retries (the batch
         engine, ddb/batch.py, uses 1).
         """
+        if write is not None:
+            self.authorize(service, write)
         import boto3
         from botocore.config import Config
 
@@ -151,7 +238,10 @@ class Settings:
         config_args: dict = {"max_pool_connections": 32, "parameter_validation": validate,
                              "ignore_configured_endpoint_urls": True}
         if local:
-            config_args.update(connect_timeout=2, read_timeout=30)
+            # a loopback endpoint is reached directly: never through HTTP(S)_PROXY, which could carry a "local"
+            # write (signed, with its items) off the machine. An explicit empty map, so botocore does not read
+            # the environment's proxies; os.environ itself is left alone.
+            config_args.update(connect_timeout=2, read_timeout=30, proxies={})
         if service == "s3" and endpoint:  # an endpoint of one's own (moto, MinIO) has no bucket subdomains
             config_args["s3"] = {"addressing_style": "path"}
         if attempts is not None:
@@ -167,10 +257,30 @@ class Settings:
         if is_local_url(client.meta.endpoint_url) != local:  # judge what the SDK will really use
             raise ProdGuardError(f"the {service} client would use {client.meta.endpoint_url}, not {endpoint or 'AWS'}; "
                                  "refusing to guess which one is meant")
+        if write is None and not local:
+            _read_only(client, self.describe_endpoint(service))
         return client
 
-    def dynamodb(self, *, validate: bool = True, attempts: int | None = None):
-        return self.client("dynamodb", validate=validate, attempts=attempts)
+    def dynamodb(self, *, validate: bool = True, attempts: int | None = None, write: Action | None = None):
+        """A read client; with ``write=Action("drop table", "t", destructive=True)`` the guard (and, on
+        production, the typed confirmation) runs here, once, before a write-capable client exists."""
+        return self.client("dynamodb", validate=validate, attempts=attempts, write=write)
+
+    def database(self, *, write: Action | None = None):
+        """The PostgreSQL target of these settings; read-only on production unless asked ``write=Action(...)``,
+        which runs the guard (and the confirmation) first, before any connection."""
+        from cruddur_ops.pg.database import Database
+
+        return self.writable(Database.from_settings(self), write) if write is not None else Database.from_settings(self)
+
+    def writable(self, db, action: Action):
+        """``db`` (any Database) made writable after the guard and the confirmation."""
+        WRITE_REQUESTS.append(("postgresql", action.text, action.destructive))
+        db.guard_write(prod=self.prod, action=action.text)
+        self.confirm(dataclasses.replace(action, name=action.name or (db.require_name() if action.destructive else ""),
+                                         where=action.where or db.masked),
+                     production=is_production(self.prod, db.is_local), read=lambda: db)
+        return dataclasses.replace(db, writable=True)
 
     def dynamodb_streams(self):
         """The DynamoDB Streams client. DynamoDB Local serves streams on its own endpoint, so a local DynamoDB

@@ -65,6 +65,18 @@ def ddb_local():
         dynamodb_local.stop_pid(engine.pid)
 
 
+def no_result(stdout: str) -> bool:
+    """An error leaves no result on stdout: nothing, or (stdout piped and no -o, as under a test runner) only
+    the JSON error document, resolved at the edge like any result."""
+    if stdout == "":
+        return True
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and set(doc) == {"error"}
+
+
 @pytest.fixture
 def aws_env(monkeypatch, tmp_path):
     """An environment with no real AWS: dummy credentials, a region, no profile, an isolated data dir."""

@@ -67,6 +67,14 @@ def _silence_stdout() -> None:
         pass
 
 
+def _output_mode(flag: str | None) -> str:
+    """The output mode of this run, resolved once for results and errors alike (render.resolve's rule)."""
+    try:
+        return render.resolve(render.Output(flag) if flag else None).value
+    except ValueError:  # a bad -o value: typer reports it
+        return "table"
+
+
 class RootGroup(TyperGroup):
     """Hoists global flags and turns errors the user can fix into one line on stderr and their exit status."""
 
@@ -110,7 +118,8 @@ class RootGroup(TyperGroup):
         elif isinstance(err, Interrupted):
             render.warn(line(err))
         else:
-            if ctx.meta.get("cruddur.output") in ("json", "jsonl") and not render.WROTE["result"]:
+            mode = _output_mode(ctx.meta.get("cruddur.output"))  # as results resolve it: -o, else JSON when piped
+            if mode in ("json", "jsonl") and not render.WROTE["result"]:
                 try:
                     render.emit(document(err), render.Output.json)
                 except BrokenPipeError:
@@ -161,7 +170,10 @@ def root(
 
     Global options may also follow the command: `cruddur ddb seed --prod`.
     """
-    ctx.obj = Settings.from_env(endpoint_url=endpoint_url, profile=profile, region=region, prod=prod, debug=debug, data_dir=data_dir)
+    from cruddur_ops.cli.options import confirm_action
+
+    ctx.obj = Settings.from_env(endpoint_url=endpoint_url, profile=profile, region=region, prod=prod, debug=debug,
+                                data_dir=data_dir, confirmer=confirm_action)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from cruddur_ops.cli import render
 from cruddur_ops.cli.options import DryRunOpt, OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import ConflictError, CruddurError
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 app = typer.Typer(no_args_is_help=True, help="Cognito: list the pool's users; copy their ids into PostgreSQL users.")
 
@@ -68,13 +68,11 @@ def update_user_ids(ctx: typer.Context, pool_id: PoolOpt = None, dry_run: DryRun
     Example: cruddur cognito update-user-ids --dry-run
     """
     from cruddur_ops.aws import cognito
-    from cruddur_ops.pg.database import Database
 
     s = settings(ctx)
     pool = _pool(s, pool_id)
-    db = Database.from_settings(s)
-    if not dry_run:  # refused before any request (sync_user_ids checks it too)
-        db.guard_write(prod=s.prod, action="update users.cognito_user_id")
+    # refused before any request (sync_user_ids checks it too)
+    db = s.database(write=None if dry_run else Action("update users.cognito_user_id"))
 
     def ask(relinks: list[dict]) -> None:
         render.warn(f"relinking {len(relinks)} user(s):")

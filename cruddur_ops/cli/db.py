@@ -9,11 +9,11 @@ import typer
 from cruddur_ops import defaults
 from cruddur_ops.cli import db_migrate, render
 from cruddur_ops.cli.errors import interruptible
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, require_terminal, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, require_terminal, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import EngineError
 from cruddur_ops.pg.database import DEFAULT_URL, Database
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings, is_production
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -43,18 +43,12 @@ def _target(ctx: typer.Context) -> tuple[Settings, Database]:
 
 
 def _production(s: Settings, db: Database) -> bool:
-    return s.prod or not db.is_local
+    return is_production(s.prod, db.is_local)
 
 
-def _confirm_destroy(s: Settings, db: Database, question: str, *, yes: bool, what: str) -> None:
-    """Destructive: ask (or --yes); on production the user types the database name, and --yes alone is refused."""
-    confirm_destructive(_production(s, db), what, db.require_name(), yes=yes, question=question, where=db.masked)
-
-
-def _confirm_prod(s: Settings, db: Database, *, yes: bool, what: str) -> None:
-    """Not destructive, but production: ask once unless --yes."""
-    if s.prod:
-        confirm(f"{what[0].upper()}{what[1:]} on PRODUCTION ({db.masked})?", yes=yes, what=what)
+def _on_production(what: str, db: Database) -> str:
+    """Not destructive, but production: asked once unless --yes."""
+    return f"{what[0].upper()}{what[1:]} on PRODUCTION ({db.masked})?"
 
 
 def _facts(title: str | None, pairs: list[tuple[str, object]]) -> Section:
@@ -123,7 +117,7 @@ def create(ctx: typer.Context, output: OutputOpt = None) -> None:
     from cruddur_ops.pg import admin
 
     s, db = _target(ctx)
-    db.guard_write(prod=s.prod, action="create a database")
+    db = s.writable(db, Action("create a database"))
     doc = {**admin.create_database(db), "url": db.masked}
     render.note(("created database " if doc["created"] else "database exists: ") + doc["database"])
     render.emit(doc, output, lambda: [_facts(None, [("database", doc["database"]), ("created", doc["created"]), ("url", doc["url"])])])
@@ -139,8 +133,8 @@ def drop(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) -> N
 
     s, db = _target(ctx)
     name = db.require_name()
-    db.guard_write(prod=s.prod, action=f"drop database {name}")
-    _confirm_destroy(s, db, f"Drop database {name} on {db.host} and everything in it?", yes=yes, what=f"drop database {name}")
+    db = s.writable(db, Action(f"drop database {name}", destructive=True, yes=yes,
+                               question=f"Drop database {name} on {db.host} and everything in it?"))
     doc = {**admin.drop_database(db), "url": db.masked}
     if doc["dropped"]:
         render.note(f"dropped database {name}" + (f", ending {doc['sessions_ended']} open session(s)" if doc["sessions_ended"] else ""))
@@ -173,20 +167,21 @@ def schema_load(
     s, db = _target(ctx)
     path = file or defaults.sql_schema_file()
     schema.read(path)
-    db.guard_write(prod=s.prod, action="load the schema")
-    if reset:
-        _confirm_destroy(s, db, f"Drop and recreate the tables of {path.name} in {db.name or 'the database'}? Their rows are lost.",
-                         yes=yes, what="reset the schema")
-    else:
-        with db.connect(autocommit=True) as conn:
+    def question(read) -> str | None:  # after the guard: what the file would destroy, counted on the live tables
+        if reset:
+            return f"Drop and recreate the tables of {path.name} in {db.name or 'the database'}? Their rows are lost."
+        with read.connect(autocommit=True) as conn:
             risk = schema.plan(conn, path)
-        if risk["destructive"]:
-            hits = {t["name"]: t["rows"] for d in risk["destructive"] for t in d["tables"]}
-            lines = ", ".join(str(d["line"]) for d in risk["destructive"])
-            tables = ", ".join(f"{name} ({rows} rows)" for name, rows in hits.items())
-            _confirm_destroy(s, db, f"{path.name} drops or empties tables that exist (line {lines}): {tables}. "
-                                    f"Run it whole on {db.name or 'the database'}? Their rows are lost.",
-                             yes=yes, what="run the schema file whole")
+        if not risk["destructive"]:
+            return None
+        hits = {t["name"]: t["rows"] for d in risk["destructive"] for t in d["tables"]}
+        lines = ", ".join(str(d["line"]) for d in risk["destructive"])
+        tables = ", ".join(f"{name} ({rows} rows)" for name, rows in hits.items())
+        return (f"{path.name} drops or empties tables that exist (line {lines}): {tables}. "
+                f"Run it whole on {db.name or 'the database'}? Their rows are lost.")
+
+    db = s.writable(db, Action("reset the schema" if reset else "run the schema file whole", destructive=True,
+                               yes=yes, question=question))
     with db.connect() as conn:
         doc = {"database": conn.info.dbname, "url": db.masked, **schema.load(conn, path, whole=True, reset=reset)}
     _schema_notes(doc)
@@ -220,8 +215,7 @@ def seed(
 
     s, db = _target(ctx)
     data = _seed_input(file, activities)
-    db.guard_write(prod=s.prod, action="seed the database")
-    _confirm_prod(s, db, yes=yes, what="seed test users")
+    db = s.writable(db, Action("seed the database", yes=yes, prod_question=_on_production("seed test users", db)))
     committed: list[bool] = []
 
     def summary() -> str:  # what a SIGINT/SIGTERM leaves behind: the seed is one transaction
@@ -263,8 +257,7 @@ def setup(
     s, db = _target(ctx)
     schema_path = schema_file or defaults.sql_schema_file()
     data = _seed_input(file, activities)
-    db.guard_write(prod=s.prod, action="set up the database")
-    _confirm_prod(s, db, yes=yes, what="set up the database")
+    db = s.writable(db, Action("set up the database", yes=yes, prod_question=_on_production("set up the database", db)))
     doc = setup_database(db, seed=data, schema_path=schema_path)
     seeded, loaded, changed = doc["seed"], doc["schema"], doc["changed"]
     render.note(f"migrations: {doc['migrations']['dir']} ({len(doc['migrations']['files'])} file(s), "
@@ -334,14 +327,16 @@ def kill_all(ctx: typer.Context, yes: YesOpt = False, output: OutputOpt = None) 
     from cruddur_ops.pg import sessions as pgsessions
 
     s, db = _target(ctx)
-    db.guard_write(prod=s.prod, action="end sessions")
+    db = s.writable(db, Action("end sessions"))
     if _production(s, db):  # the name is typed at a terminal: without one, refuse before connecting
         require_terminal(True, f"end the sessions on {db.require_name()}", db.require_name(), yes=yes, where=db.masked)
     with db.connect(autocommit=True) as conn:
         name = conn.info.dbname
         others = pgsessions.list_sessions(conn)
         if others:
-            _confirm_destroy(s, db, f"End {len(others)} session(s) on {name}?", yes=yes, what=f"end the sessions on {name}")
+            s.confirm(Action(f"end the sessions on {name}", destructive=True, yes=yes, name=db.require_name(),
+                             question=f"End {len(others)} session(s) on {name}?", where=db.masked),
+                      production=_production(s, db))
             result = pgsessions.end_sessions(conn)
         else:
             result = {"ended": [], "not_ended": []}

@@ -6,8 +6,9 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, confirm_destructive, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, settings
 from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.settings import Action
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -48,11 +49,6 @@ def _target(ctx: typer.Context):
 
     s = settings(ctx)
     return s, Database.from_settings(s)
-
-
-def _confirm_destroy(s, db, question: str, *, yes: bool, what: str) -> None:
-    """As every `db` command: ask locally (--yes skips); on production type the database name (--yes alone is refused)."""
-    confirm_destructive(s.prod or not db.is_local, what, db.require_name(), yes=yes, question=question, where=db.masked)
 
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the SQL and the version rows it would write; send "
@@ -129,9 +125,8 @@ def up(
     if dry_run:
         _dry_run(db, folder, output, action="up", to=to)
         return
-    db.guard_write(prod=s.prod, action="apply migrations")
-    if s.prod:
-        confirm(f"Apply the pending migrations on PRODUCTION ({db.masked})?", yes=yes, what="apply migrations")
+    db = s.writable(db, Action("apply migrations", yes=yes,
+                               prod_question=f"Apply the pending migrations on PRODUCTION ({db.masked})?"))
     done: list[str] = []
 
     def note(message: str) -> None:
@@ -141,10 +136,13 @@ def up(
 
     try:
         doc = migrate.up(db, folder, to=to, on_note=note).to_dict()
-    except KeyboardInterrupt:
-        render.warn(f"interrupted: {len(done)} migration(s) applied ({', '.join(done) or 'none'}); the one running "
-                    "was rolled back with its transaction; `cruddur db migrate status` shows where it stands")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # SIGINT 130, SIGTERM 143, through the edge like every other way out
+        from cruddur_ops.cli.errors import signal_of
+        from cruddur_ops.errors import Interrupted
+
+        raise Interrupted(f"interrupted: {len(done)} migration(s) applied ({', '.join(done) or 'none'}); the one "
+                          "running was rolled back with its transaction; `cruddur db migrate status` shows where it "
+                          "stands", signum=signal_of(exc)) from None
     render.note(f"applied {len(doc['done'])} migration(s) on {db.masked}" if doc["done"]
                 else f"nothing to apply on {db.masked}: every migration is applied")
     render.emit(doc, output, lambda: _done_sections(doc))
@@ -160,14 +158,17 @@ def _revert(ctx: typer.Context, *, steps: int, redo: bool, migrations_dir: Path 
         migrate.read_dir(folder)
         _dry_run(db, folder, output, action="down", steps=steps)
         return
-    db.guard_write(prod=s.prod, action="revert migrations")
-    targets = migrate.plan_down(db, folder, 1 if redo else steps)
-    if targets:
+
+    def question(read) -> str | None:  # read after the guard (and, on production, after --yes alone is refused)
+        targets = migrate.plan_down(read, folder, 1 if redo else steps)
+        if not targets:
+            return None
         files = ", ".join(m.file for m in targets)
         verb = "Revert and apply again" if redo else "Revert"
-        what = "redo the newest migration" if redo else f"revert {len(targets)} migration(s)"
-        _confirm_destroy(s, db, f"{verb} {files} on {db.name or db.masked}? What their down sections drop is lost.",
-                         yes=yes, what=what)
+        return f"{verb} {files} on {db.name or db.masked}? What their down sections drop is lost."
+
+    db = s.writable(db, Action("redo the newest migration" if redo else "revert migrations", destructive=True,
+                               yes=yes, question=question))
     doc = migrate.down(db, folder, steps=steps, redo=redo, on_note=render.note).to_dict()
     render.emit(doc, output, lambda: _done_sections(doc))
 

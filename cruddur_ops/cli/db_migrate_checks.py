@@ -11,8 +11,9 @@ import typer
 from cruddur_ops.cli import render
 from cruddur_ops.cli.db_migrate import DirOpt, _folder, _target, app, schema_app
 from cruddur_ops.cli.errors import interruptible
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm
+from cruddur_ops.cli.options import OutputOpt, YesOpt
 from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.settings import Action
 
 ScratchOpt = Annotated[
     Optional[str],
@@ -132,10 +133,8 @@ def baseline(
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
     migrate.read_dir(folder)
-    db.guard_write(prod=s.prod, action="record migrations as applied")
-    if s.prod:
-        confirm(f"Record the migrations up to {version} as applied on PRODUCTION ({db.masked})?", yes=yes,
-                what="baseline")
+    db = s.writable(db, Action("record migrations as applied", yes=yes,
+                               prod_question=f"Record the migrations up to {version} as applied on PRODUCTION ({db.masked})?"))
     doc = drift.baseline(db, folder, version, on_note=render.note)
     for item in doc["missing_effects"]:
         render.warn(f"{item['file']} is now recorded as applied but {', '.join(item['objects'])} "
@@ -163,9 +162,8 @@ def reapply(
     s, db = _target(ctx)
     folder = _folder(migrations_dir)
     migrate.read_dir(folder)
-    db.guard_write(prod=s.prod, action="reapply a migration")
-    if s.prod:
-        confirm(f"Run migration {version}'s up section again on PRODUCTION ({db.masked})?", yes=yes, what="reapply")
+    db = s.writable(db, Action("reapply a migration", yes=yes,
+                               prod_question=f"Run migration {version}'s up section again on PRODUCTION ({db.masked})?"))
     doc = drift.reapply(db, folder, version, on_note=render.note)
     render.note(f"reapplied {Path(doc['file']).name} ({doc['statements']} statement(s)) on {db.masked}")
     for item in doc["still_missing"]:

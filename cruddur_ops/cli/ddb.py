@@ -17,8 +17,6 @@ from cruddur_ops.cli.options import (
     UsersFrom,
     UsersFromOpt,
     YesOpt,
-    confirm,
-    confirm_destructive,
     prices,
     require_terminal,
     settings,
@@ -27,6 +25,7 @@ from cruddur_ops.cli.options import (
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import CruddurError, InputError, TableDiffersError
+from cruddur_ops.settings import Action
 
 if TYPE_CHECKING:
     from cruddur_ops.model import User
@@ -79,14 +78,9 @@ def _pattern_tables(files: list[Path] | None) -> tuple[list, list[str], list[dic
 
 # --- tables -----------------------------------------------------------------------------------------------
 def _overrides(pairs: list[str]) -> dict[str, str]:
-    values = {}
-    for pair in pairs:
-        for part in pair.split() if " " in pair and "=" in pair.split()[0] else [pair]:
-            name, sep, value = part.partition("=")
-            if not sep or not name:
-                raise CruddurError(f"--parameter-overrides takes KEY=VALUE, got '{part}'")
-            values[name.strip()] = value
-    return values
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs, "--parameter-overrides", split=" ")
 
 
 @app.command("schema-load")
@@ -118,12 +112,12 @@ def schema_load(
 
     def account_id() -> str:  # asked of STS only when a template names AWS::AccountId: after the guard
         if not plan_only:
-            s.guard_write("dynamodb", "create tables")
+            s.authorize("dynamodb", Action("create tables"))
         return _account_id(s)
 
     def ssm_value(name: str) -> str:  # asked only when a table uses an SSM-typed parameter
         if not plan_only:
-            s.guard_write("dynamodb", "create tables")
+            s.authorize("dynamodb", Action("create tables"))
         return s.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
 
     # Locally AWS::AccountId is the documented placeholder 000000000000 and SSM is not asked
@@ -131,25 +125,26 @@ def schema_load(
                       region=s.region or "us-east-1", account_id=LOCAL_ACCOUNT_ID if local else account_id,
                       ssm=None if local else ssm_value)
     read, used = _schemas(files, context=context)  # bad input is reported first, before the guard
-    if not plan_only:  # before the first request
-        s.guard_write("dynamodb", "create tables")
     where = s.describe_endpoint("dynamodb")
     if recreate and not plan_only:  # on production the names are typed at a terminal: refuse before any request
+        s.authorize("dynamodb", Action("create tables"))
         require_terminal(s, "recreate tables", ", ".join(t.name for t in read.tables), yes=yes, where=where)
-    client = s.dynamodb()
+    client = s.dynamodb(write=None if plan_only else Action("create tables"))  # the guard, before the first request
 
     def confirm_recreate(plans):
         lost = ", ".join(f"{p.spec.name} ({p.items:,} items)" for p in plans)
         for p in plans:  # on production each name is typed; locally one question covers them all
-            confirm_destructive(s, f"drop and recreate {p.spec.name} ({p.items:,} items lost)", p.spec.name,
-                                yes=yes, where=where, question=f"Drop and recreate {lost} on {where}? Their items are lost.")
+            s.confirm(Action(f"drop and recreate {p.spec.name} ({p.items:,} items lost)", name=p.spec.name,
+                             destructive=True, yes=yes, where=where,
+                             question=f"Drop and recreate {lost} on {where}? Their items are lost."),
+                      production=s.is_production("dynamodb"))
             if not s.is_production("dynamodb"):
                 break
 
     def confirm_update(plans):
-        if s.is_production("dynamodb"):
-            confirm(f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?", yes=yes,
-                    what="update tables")
+        s.confirm(Action("update tables", yes=yes,
+                         prod_question=f"Change {', '.join(p.spec.name for p in plans)} in place on PRODUCTION {where}?"),
+                  production=s.is_production("dynamodb"))
 
     results = schema.load(client, read.tables, update=update, recreate=recreate, wait=wait, local=local,
                           dry_run=plan_only, confirm_recreate=confirm_recreate, confirm_update=confirm_update,
@@ -162,7 +157,8 @@ def schema_load(
         for note in r.notes:
             render.note(f"{r.name}: {note}")
         if r.not_supported:
-            render.warn(f"{r.name}: not supported by DynamoDB Local: {', '.join(r.not_supported)}")
+            render.warn(f"{r.name}: not kept by {where} (the engine refused or dropped them): "
+                        f"{', '.join(r.not_supported)}")
         if r.not_applied:
             render.warn(f"{r.name}: not applied by cruddur: {', '.join(r.not_applied)}")
     for logical_id in read.skipped:
@@ -226,11 +222,10 @@ def drop(
     from cruddur_ops.ddb import schema
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"drop table {table}")
     where = s.describe_endpoint("dynamodb")
-    confirm_destructive(s, f"drop table {table}", table, yes=yes, where=where,
-                        question=f"Delete table {table} on {where} and all its items?")
-    schema.drop(s.dynamodb(), table)
+    client = s.dynamodb(write=Action("drop table", table, destructive=True, yes=yes, where=where,
+                                     question=f"Delete table {table} on {where} and all its items?"))
+    schema.drop(client, table)
     render.note(f"dropped {table}")
 
 
@@ -249,7 +244,7 @@ def list_tables(ctx: typer.Context, output: OutputOpt = None) -> None:
 
 
 @app.command("describe")
-def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.")] = TABLE, output: OutputOpt = None) -> None:
+def describe(ctx: typer.Context, table: Annotated[str, typer.Argument(help="Table name.", envvar="DDB_MESSAGE_TABLE")] = TABLE, output: OutputOpt = None) -> None:
     """Show everything DescribeTable and DescribeTimeToLive say of a table: keys, indexes (projections with
     their INCLUDE attributes, GSI throughput), billing, stream, TTL, encryption, table class, deletion
     protection, point-in-time recovery (when the engine answers) and size.
@@ -320,6 +315,9 @@ def seed(
     from cruddur_ops.seeds import seedfile
 
     s = settings(ctx)
+    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call).
+    # Asked first: the guard refuses before PostgreSQL's users are read.
+    client = None if dry_run else s.dynamodb(write=Action("seed", table))
     path = file or defaults.seed_file()
     if file is None:
         render.note(f"seed file: {path} (from {defaults.project().source('seeds')})")
@@ -342,9 +340,7 @@ def seed(
             [Column("group", "message_group_uuid"), Column("between", "between"), Column("messages", "messages", justify="right"),
              Column("first / last message at", lambda r: f"{r['first_at']}\n{r['last_at']}", wrap=False)], doc["plan"])])
         return
-    s.guard_write("dynamodb", f"seed {table}")
-    # the seed builds its own requests; the batch engine owns every retry (one HTTP attempt per call)
-    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
+    assert client is not None
     from cruddur_ops.ddb.schema import require_app_design
 
     require_app_design(client, table, what="ddb seed")
@@ -378,7 +374,7 @@ TABLE_ROWS = 100  # what `scan` shows in table mode without --limit
 @app.command("scan")
 def scan(
     ctx: typer.Context,
-    table: Annotated[str, typer.Argument(help="Table name.")] = TABLE,
+    table: Annotated[str, typer.Argument(help="Table name.", envvar="DDB_MESSAGE_TABLE")] = TABLE,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Stop after N items (sent as Limit; split across segments). Table mode shows 100 without it.", show_default=False)] = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments.")] = 1,
     csv_safe: Annotated[bool, typer.Option("--csv-safe", help="CSV: a cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a ' in front.")] = False,
@@ -616,13 +612,9 @@ def pattern_list(ctx: typer.Context, schema: SchemaOpt = None, output: OutputOpt
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise InputError(f"--param takes name=value, got '{pair}'")
-        params[name.strip()] = value
-    return params
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs, "--param", form="name=value")
 
 
 @pattern_app.command("run")

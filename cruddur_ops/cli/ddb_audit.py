@@ -8,6 +8,7 @@ from cruddur_ops.cli import render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import CruddurError
+from cruddur_ops.settings import Action
 
 
 class AuditFailed(CruddurError):
@@ -33,8 +34,7 @@ def audit(
     from cruddur_ops.ddb import audit as auditing
 
     s = settings(ctx)
-    if fix:
-        s.guard_write("dynamodb", "turn on deletion protection and point-in-time recovery")
+    writer = s.dynamodb(write=Action("turn on deletion protection and point-in-time recovery")) if fix else None
     clients = auditing.Clients.from_settings(s)
     names: list[str] | None = tables or None
 
@@ -49,7 +49,7 @@ def audit(
         confirm(f"Turn on {what} ({s.describe_endpoint('dynamodb')})?", yes=yes, what="apply the audit's fixes")
 
     run = fix_then_recheck(
-        check, fix=fix, fixable=auditing.fixable, apply=lambda todo: auditing.apply_fixes(clients.dynamodb, todo),
+        check, fix=fix, fixable=auditing.fixable, apply=lambda todo: auditing.apply_fixes(writer, todo),
         confirm=ask, on_nothing=lambda: render.note(
             "--fix: nothing to turn on (deletion protection and point-in-time recovery are on or n/a)"))
     report, fixed = run.report, run.fixes

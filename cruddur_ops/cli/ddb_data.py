@@ -17,13 +17,13 @@ from cruddur_ops.cli.options import (
     OutputOpt,
     PriceFileOpt,
     YesOpt,
-    confirm_destructive,
     prices,
     require_terminal,
     settings,
 )
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.errors import CruddurError, InputError
+from cruddur_ops.settings import Action
 
 
 class Format(str, Enum):
@@ -63,13 +63,9 @@ def _values(pairs: list[str] | None) -> dict:
 
 
 def _names(pairs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        name, sep, attr = pair.partition("=")
-        if not sep or not name.strip() or not attr:
-            raise CruddurError(f"--name takes #name=attribute, got '{pair}'")
-        out[name.strip()] = attr
-    return out
+    from cruddur_ops.io.pairs import parse_pairs
+
+    return parse_pairs(pairs or [], "--name", form="#name=attribute", value_required=True)
 
 
 def _interrupted(verb: str, rerun: str, table: str):
@@ -84,11 +80,6 @@ def refuse_on_production_without_terminal(s, table: str, *, yes: bool, what: str
     """On production a destructive command needs the typed table name: without a terminal it is refused here,
     before any request (``--yes`` alone does not do)."""
     require_terminal(s, what, table, yes=yes, where=s.describe_endpoint("dynamodb"))
-
-
-def confirm_table_action(s, table: str, question: str, *, yes: bool, what: str) -> None:
-    """Locally: ask (``--yes`` skips; no terminal and no --yes refuses). On production: type the table name."""
-    confirm_destructive(s, what, table, yes=yes, question=question, where=s.describe_endpoint("dynamodb"))
 
 
 # --- import / export / copy -------------------------------------------------------------------------------
@@ -143,16 +134,11 @@ def import_(
         ddb_s3.import_export(s, table, file, workers=workers, give_up_after=give_up_after, dry_run=dry_run,
                              output=output)
         return
-    column_types = {}
-    for pair in (types or "").split(","):
-        if pair.strip():
-            name, sep, kind = pair.partition("=")
-            if not sep:
-                raise CruddurError(f"--types takes col=TYPE,…, got '{pair}'")
-            column_types[name.strip()] = kind.strip().upper()
-    if not dry_run:
-        s.guard_write("dynamodb", f"import into {table}")
-    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
+    from cruddur_ops.io.pairs import parse_pairs
+
+    column_types = {name: kind.strip().upper()
+                    for name, kind in parse_pairs([types or ""], "--types", form="col=TYPE,…", split=",").items()}
+    client = s.dynamodb(write=None if dry_run else Action("import into", table))
     keys = query.table_keys(client, table)
     source = transfer.Source.open(file, sys.stdin.buffer)
     try:
@@ -289,9 +275,8 @@ def copy(
                                   profile=to_profile or s.profile, region=to_region or s.region)
     same = dst.endpoint_for("dynamodb") == s.endpoint_for("dynamodb") and dst.profile == s.profile and dst.region == s.region
     transfer.check_copy(source, dest, same)
-    dst.guard_write("dynamodb", f"copy into {dest}")
+    dst_client = dst.dynamodb(write=Action("copy into", dest))
     src_client = s.dynamodb()
-    dst_client = dst.dynamodb()
     with render.interrupts(_interrupted("copied to", "run the same copy again to complete it", dest)):
         with render.progress(f"copying {source} to {dest}", None) as advance:
             result = transfer.copy_table(src_client, source, dst_client, dest, segments=segments, workers=workers,
@@ -299,6 +284,8 @@ def copy(
                                          on_pace=advance.pace, capacity=not dst.is_local("dynamodb"))
     doc = result.to_dict(prices(price_file))
     doc["to_endpoint"] = dst.describe_endpoint("dynamodb")
+    if doc.get("not_kept"):
+        render.warn(f"{dest}: not kept by {doc['to_endpoint']} (the engine refused them): {', '.join(doc['not_kept'])}")
     _emit_write(doc, output, f"Copied {doc['items_written']:,} items from {source} to {dest}"
                 + (" (created)" if doc["created"] else ""))
 
@@ -328,10 +315,11 @@ def query(
     """
     from cruddur_ops.ddb import query as q
 
+    values, names = _values(value), _names(name)  # bad input first, before any request
     client = settings(ctx).dynamodb()
     keys = q.table_keys(client, table)
-    request = q.build_query(keys, partition, sort=sort, index=index, filter=filter, values=_values(value),
-                            names=_names(name), projection=[p.strip() for p in projection.split(",") if p.strip()]
+    request = q.build_query(keys, partition, sort=sort, index=index, filter=filter, values=values,
+                            names=names, projection=[p.strip() for p in projection.split(",") if p.strip()]
                             if projection else None, desc=desc, limit=limit, consistent=consistent)
     if explain:
         doc: dict = {"request": q.wire_request(request), "aws_cli": q.aws_cli(request)}
@@ -418,8 +406,7 @@ def put(
         assert item is not None  # exactly one of item and --file, checked above
         text, where = item, "ITEM"
     attrs = q.parse_item(text, where)
-    s.guard_write("dynamodb", f"put an item into {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("put an item into", table))
     keys = q.table_keys(client, table)
     limits.validate([(None, attrs)], keys, path=where, unique=False)  # what DynamoDB would refuse, named here
     result = q.put_item(client, keys, attrs, condition=condition, values=_values(value), names=_names(name))
@@ -442,10 +429,10 @@ def delete(
     from cruddur_ops.ddb import query as q
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"delete an item from {table}")
     shown = partition + (f" / {sort}" if sort else "")
-    confirm_table_action(s, table, f"Delete the item {shown} from {table}?", yes=yes, what=f"delete an item from {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("delete an item from", table, destructive=True, yes=yes, name=table,
+                                     question=f"Delete the item {shown} from {table}?",
+                                     where=s.describe_endpoint("dynamodb")))
     keys = q.table_keys(client, table)
     result = q.delete_item(client, keys, partition, sort)
     _emit_item(result.to_dict(prices(price_file)), output, f"Deleted from {table}")
@@ -482,8 +469,7 @@ def update(
                 limits.check_value(typed.attr_value(value, name), f"{option} {name}")
             except typed.TypeMappingError as exc:
                 raise InputError(f"{option} {exc}") from None
-    s.guard_write("dynamodb", f"update an item in {table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("update an item in", table))
     keys = q.table_keys(client, table)
     result = q.update_item(client, keys, partition, sort, plan=plan)
     _emit_item(result.to_dict(prices(price_file)), output, f"Updated in {table}")
@@ -506,13 +492,17 @@ def truncate(
     from cruddur_ops.ddb import scan, transfer
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"truncate {table}")
-    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
-    refuse_on_production_without_terminal(s, table, yes=yes, what=f"truncate {table}")
-    total = scan.count_items(client, table)
-    render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {total:,} items")
-    confirm_table_action(s, table, f"Delete all {total:,} items of {table}? The table stays.", yes=yes,
-                        what=f"truncate {table}")
+    counted: dict[str, int] = {}
+
+    def question(read) -> str:  # counted after the guard, before the question (or the typed name)
+        counted["total"] = scan.count_items(read, table)
+        render.note(f"{table} on {s.describe_endpoint('dynamodb')} holds {counted['total']:,} items")
+        return f"Delete all {counted['total']:,} items of {table}? The table stays."
+
+    client = s.dynamodb(write=Action("truncate", table, destructive=True, yes=yes,
+                                                                 question=question,
+                                                                 where=s.describe_endpoint("dynamodb")))
+    total = counted["total"] if "total" in counted else scan.count_items(client, table)
     with render.interrupts(_interrupted("deleted from", "run the same truncate again to complete it", table)):
         with render.progress(f"truncating {table}", total) as advance:
             result = transfer.truncate(client, table, segments=segments, workers=workers, total=total,
@@ -538,18 +528,19 @@ def delete_items(
     from cruddur_ops.ddb import transfer
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"delete items from {table}")
+    s.authorize("dynamodb", Action("delete items from", table))  # the guard, before the query reads anything
     refuse_on_production_without_terminal(s, table, yes=yes, what=f"delete items from {table}")
-    client = s.dynamodb()  # normal retries: the batch engine makes its own client from it
-    keys = q.table_keys(client, table)
+    read = s.dynamodb()
+    keys = q.table_keys(read, table)
     request = q.build_query(keys, partition, sort=sort, index=index)
-    found = list(q.query_keys(client, request, keys.key.names))
+    found = list(q.query_keys(read, request, keys.key.names))
     render.note(f"the query selects {len(found):,} items of {table}")
     if not found:
         _emit_write({"table": table, "items": 0, "items_written": 0, "items_deleted": 0}, output, "Nothing to delete")
         return
-    confirm_table_action(s, table, f"Delete these {len(found):,} items from {table}?", yes=yes,
-                        what=f"delete {len(found):,} items from {table}")
+    client = s.dynamodb(write=Action(
+        f"delete {len(found):,} items from", table, destructive=True, yes=yes, name=table,
+        question=f"Delete these {len(found):,} items from {table}?", where=s.describe_endpoint("dynamodb")))
     with render.interrupts(_interrupted("deleted from", "run the same delete-items again to complete it", table)):
         with render.progress(f"deleting from {table}", len(found)) as advance:
             result = transfer.delete_keys(client, keys, found, workers=workers, on_progress=advance)

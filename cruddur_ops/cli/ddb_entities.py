@@ -10,9 +10,10 @@ import typer
 
 from cruddur_ops import defaults
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm_destructive, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, settings
 from cruddur_ops.cli.render import Column, Output, Section
 from cruddur_ops.errors import CruddurError, InputError, NotFoundError
+from cruddur_ops.settings import Action
 
 TableArg = Annotated[str, typer.Argument(help="Table name (declared with Entities in the schema files).")]
 SchemaOpt = Annotated[
@@ -132,7 +133,7 @@ def generate(
             render.emit_rows((m.item for m in made), output if output is Output.csv else Output.jsonl)
         return
     s = settings(ctx)
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb(write=Action("generate items into", table))
     description = _require_table(client, table)
     from cruddur_ops.ddb.validate import ttl_attribute
 
@@ -306,12 +307,10 @@ def ttl_sweep(
     from cruddur_ops.ddb import ttl
 
     s = settings(ctx)
-    if not dry_run:
-        s.guard_write("dynamodb", f"delete expired items of {table}")  # before any client
-        if s.is_production("dynamodb"):
-            confirm_destructive(s, f"delete the expired items of {table}", table, yes=yes,
-                                where=s.describe_endpoint("dynamodb"))
-    client = s.dynamodb(validate=False, attempts=1)
+    # locally a sweep does what DynamoDB would have done: no question; on production the table's name is typed
+    client = s.dynamodb(write=None if dry_run else Action("delete the expired items of", table, yes=yes,
+                                                          destructive=s.is_production("dynamodb"),
+                                                          where=s.describe_endpoint("dynamodb")))
     _require_table(client, table)
     with render.progress(f"sweeping {table}", None) as advance:
         result = ttl.sweep(client, table, dry_run=dry_run, on_progress=advance)

@@ -22,7 +22,7 @@ from cruddur_ops.cli.options import (
 )
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 HandleOpt = Annotated[str, typer.Option("--handle", help="The sender's handle.")]
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="The message text.")]
@@ -75,14 +75,14 @@ def create_message_group(
     from cruddur_ops.ddb import messages
 
     s = settings(ctx)
+    client = s.dynamodb(write=Action("write a conversation to", table))  # the guard, before the users are read
     users, source, chosen = _users(s, users_from, seed)
     sender = messages.resolve_user(users, handle, source)
     other = messages.resolve_user(users, other_handle, source)
-    s.guard_write("dynamodb", f"write a conversation to {table}")
     from cruddur_ops.ddb.schema import require_app_design
 
-    require_app_design(s.dynamodb(), table, what="pattern C")
-    written = messages.create_message_group(s.dynamodb(), sender, other, message, table=table)
+    require_app_design(client, table, what="pattern C")
+    written = messages.create_message_group(client, sender, other, message, table=table)
     doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     render.emit(doc, output, lambda: [Section(
         f"New conversation {written.group} in {table}: {doc['items_written']} items, one transaction",
@@ -110,13 +110,13 @@ def create_message(
     from cruddur_ops.ddb import messages
 
     s = settings(ctx)
+    client = s.dynamodb(write=Action("write a message to", table))  # the guard, before the users are read
     users, source, chosen = _users(s, users_from, seed)
     sender = messages.resolve_user(users, handle, source)
-    s.guard_write("dynamodb", f"write a message to {table}")
     from cruddur_ops.ddb.schema import require_app_design
 
-    require_app_design(s.dynamodb(), table, what="pattern D")
-    written = messages.create_message(s.dynamodb(), group, sender, message, table=table)
+    require_app_design(client, table, what="pattern D")
+    written = messages.create_message(client, group, sender, message, table=table)
     doc = {**written.to_dict(prices(price_file)), "users_from": chosen.value}
     for move in written.moves:
         if move.outcome != "moved":

@@ -6,7 +6,7 @@ from pathlib import Path
 from cruddur_ops.cli import render
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import InputError, ServiceError
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 POLL_LOCAL, POLL_AWS = 0.2, 5.0
 
@@ -58,7 +58,7 @@ def export_to_s3(s: Settings, table: str, dest: str, *, fmt: str, incremental: b
         spec = s3.Incremental(s3.bad_time(start, "--from"), s3.bad_time(end, "--to"), s3.VIEW_TYPES[view])
     elif start or end:
         raise InputError("--from and --to go with --incremental")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("export to S3", table))  # it writes to a bucket and is billed: --prod on AWS
     started = time.monotonic()
     status = s3.start_export(client, table, uri, fmt=fmt, incremental=spec)
     render.note(f"export started: {status.export_arn}")
@@ -90,9 +90,7 @@ def import_export(s: Settings, table: str, source: str, *, workers: int, give_up
     """An export (folder, s3:// prefix or one data file) into TABLE through the batch engine."""
     from cruddur_ops.ddb import query, s3
 
-    if not dry_run:
-        s.guard_write("dynamodb", f"import into {table}")
-    client = s.dynamodb(validate=False, attempts=1)
+    client = s.dynamodb(write=None if dry_run else Action("import into", table))
     keys = query.table_keys(client, table)
     local = s3.open_source(source, lambda: s.client("s3"))
     try:
@@ -150,8 +148,7 @@ def import_table(s: Settings, source: str, new_table: str, *, schema_files: list
     uri = s3.S3Uri.parse(source)
     request = _table_definition(new_table, schema_files)
     s3.table_parameters(request)  # bad input before the guard and any request
-    s.guard_write("dynamodb", f"import into a new table {new_table}")
-    client = s.dynamodb()
+    client = s.dynamodb(write=Action("import into a new table", new_table))
     data, compression = s3.data_prefix(s.client("s3"), uri)
     if data != uri:
         render.note(f"reading the export's data files under {data}")

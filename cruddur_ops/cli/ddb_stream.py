@@ -10,7 +10,7 @@ from cruddur_ops.cli import render
 from cruddur_ops.cli.options import OutputOpt, TableOpt, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 app = typer.Typer(no_args_is_help=True, help="The table's stream: apply new messages to the group rows, show checkpoints.")
 
@@ -65,15 +65,15 @@ def process(
     from cruddur_ops.ddb import stream
 
     s = settings(ctx)
-    s.guard_write("dynamodb", f"move group rows in {table}")
+    client = s.dynamodb(write=Action("move group rows in", table))
     store = _checkpoints(s, checkpoints)
     if follow:
         render.note(f"following the stream of {table} on {s.describe_endpoint('dynamodb')}; Ctrl-C to stop")
     from cruddur_ops.ddb.schema import require_app_design
 
-    require_app_design(s.dynamodb(), table, what="stream process")
+    require_app_design(client, table, what="stream process")
     run = stream.process_stream(
-        s.dynamodb(), _streams(s), table, store, start=start.value, follow=follow, poll_interval=poll,
+        client, _streams(s), table, store, start=start.value, follow=follow, poll_interval=poll,
         on_change=lambda change: render.note(_change_line(change), style="green"), on_note=render.warn)
     doc = {**run.to_dict(), "checkpoint_file": str(store.path), "from": start.value, "follow": follow}
 

@@ -9,6 +9,7 @@ from cruddur_ops.cli import render
 from cruddur_ops.cli.options import OutputOpt, TableOpt, YesOpt, confirm, confirm_destructive, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.ddb.model import TABLE
+from cruddur_ops.settings import Action
 
 STATUS_MARK = {"ok": "✔ ok", "warn": "! warn", "fail": "✘ fail", "n/a": "- n/a"}
 
@@ -52,7 +53,7 @@ def doctor(
         from cruddur_ops.pg.database import Database
 
         db = Database.from_settings(s)
-        db.guard_write(prod=s.prod, action="end sessions")  # before any connection
+        s.writable(db, Action("end sessions"))  # the guard, before any connection
         require_terminal(s.prod or not db.is_local, "end sessions", db.name or "the database", yes=yes, where=db.masked)
 
         def ask_sessions(shown: list) -> None:

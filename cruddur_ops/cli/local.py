@@ -10,6 +10,7 @@ import typer
 from cruddur_ops.cli import local_snapshot, render
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, prices, settings
 from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.errors import EngineError
 from cruddur_ops.settings import Settings
 
@@ -50,7 +51,9 @@ def _env_lines(endpoint: str | None, service=None) -> list[str]:
     lines = []
     if endpoint:
         lines += [
+            f"export AWS_ENDPOINT_URL={endpoint}",  # the app's older boto3 reads only this one
             f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
+            f"export DDB_MESSAGE_TABLE=${{DDB_MESSAGE_TABLE:-{TABLE}}}",  # the app's (and cruddur's) messages table
             "export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}",
             "export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}",  # boto3 and the AWS CLI read this one
             "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
@@ -133,7 +136,7 @@ def up(
         render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
         _print_lines([line for line in doc["env"]
-                      if line.startswith(("export AWS_ENDPOINT_URL", "export PGPASSFILE", "export CONNECTION_URL"))])
+                      if line.startswith(("export AWS_ENDPOINT_URL_DYNAMODB=", "export PGPASSFILE", "export CONNECTION_URL"))])
     if failure:
         raise failure
 

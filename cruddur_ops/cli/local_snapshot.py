@@ -5,8 +5,10 @@ from typing import Annotated
 import typer
 
 from cruddur_ops.cli import render
+from cruddur_ops.cli.errors import signal_of
 from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm, settings
 from cruddur_ops.cli.render import Column, Section
+from cruddur_ops.errors import Interrupted
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -61,9 +63,9 @@ def save(
     try:
         with render.progress("saving items", None) as advance:
             info = snapshot.save(s, name, force=force, on_note=render.note, on_progress=advance)
-    except KeyboardInterrupt:
-        render.warn(f"interrupted: snapshot {name} was not written (an archive is written whole or not at all)")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # SIGINT 130, SIGTERM 143
+        raise Interrupted(f"interrupted: snapshot {name} was not written (an archive is written whole or not at all)",
+                          signum=signal_of(exc)) from None
     doc = info.to_dict()
     render.note(f"saved snapshot {name}: {doc['tables']} table(s), {doc['items']} item(s), {doc['rows'] or 0} row(s) "
                 f"in {doc['seconds']:.1f} s → {doc['file']}")
@@ -90,10 +92,10 @@ def load(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputO
     try:
         with render.progress("loading items", info.items) as advance:
             loaded = snapshot.load(s, name, on_note=render.note, on_progress=advance)
-    except KeyboardInterrupt:
-        render.warn(f"interrupted: the local data may be partly replaced (the notes above say what was loaded); "
-                    f"run `cruddur local snapshot load {name} --yes` again to finish")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # SIGINT 130, SIGTERM 143
+        raise Interrupted(f"interrupted: the local data may be partly replaced (the notes above say what was loaded); "
+                          f"run `cruddur local snapshot load {name} --yes` again to finish",
+                          signum=signal_of(exc)) from None
     doc = loaded.to_dict()
     render.note(f"loaded snapshot {name} in {doc['seconds']:.1f} s")
     render.emit(doc, output, lambda: _sections(doc, f"Loaded snapshot {name}"))

@@ -9,7 +9,7 @@ import typer
 
 from cruddur_ops.cli.render import Output
 from cruddur_ops.errors import ConfirmationError, Declined, ProdGuardError
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 OutputOpt = Annotated[
     Optional[Output],
@@ -21,7 +21,8 @@ GiveUpOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
-TableOpt = Annotated[str, typer.Option("--table", "-t", help="DynamoDB table name.")]
+# The app's variable names the messages table; every table that defaults to cruddur-messages reads it.
+TableOpt = Annotated[str, typer.Option("--table", "-t", envvar="DDB_MESSAGE_TABLE", help="DynamoDB table name.")]
 PriceFileOpt = Annotated[
     Optional[Path],
     typer.Option("--price-file", help="JSON file of on-demand prices (default: the bundled us-east-1 prices).", show_default=False),
@@ -58,22 +59,40 @@ def settings(ctx: typer.Context) -> Settings:
     """The Settings the root callback built from the global flags and the environment."""
     root = ctx.find_root()
     if not isinstance(root.obj, Settings):
-        root.obj = Settings.from_env()
+        root.obj = Settings.from_env(confirmer=confirm_action)
     return root.obj
+
+
+def confirm_action(s: Settings, action: Action, production: bool, read) -> None:
+    """The Settings' confirmer: how a write client's destructive action is confirmed at a terminal.
+
+    On production the user types ``action.typed`` (``--yes`` alone is refused, and so is a missing terminal,
+    before anything is read); locally ``action.question`` is asked unless ``--yes``. A question that is a
+    callable receives a read client (or the read-only Database) to count what is about to be lost."""
+    if production and not action.destructive:
+        if action.prod_question:
+            confirm(action.prod_question, yes=action.yes, what=action.text)
+        return
+    if production:
+        require_terminal(True, action.text, action.typed, yes=action.yes, where=action.where)
+    question = action.question
+    if callable(question):  # None back: nothing would be lost, nothing to confirm
+        question = question(read()) if read is not None else None
+        if question is None or (action.yes and not production):
+            return
+    confirm_destructive(production, action.text, action.typed, yes=action.yes, question=question, where=action.where)
 
 
 def confirm(question: str, *, yes: bool, what: str) -> None:
     """Ask before an action on a local target. ``--yes`` skips; without a terminal and without --yes, refuse.
     A "no" is ``Declined``: the edge prints one plain line and exits with its own status."""
-    from cruddur_ops.cli.clicklib import Abort
-
     if yes:
         return
     if not sys.stdin.isatty():
         raise ConfirmationError(f"refusing to {what} without confirmation: no terminal to ask on; pass --yes")
     try:
         answer = typer.confirm(question, default=False, err=True)
-    except Abort:
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # n, Ctrl-C, Ctrl-D: declined (exit 10)
         answer = False
     if not answer:
         raise Declined(f"not done: {what} (declined)")
@@ -106,8 +125,6 @@ def confirm_destructive(target: bool | Settings, action: str, resource: str, *, 
         confirm_destructive(s, f"truncate {table}", table, yes=yes)              # DynamoDB
         confirm_destructive(s.prod or not db.is_local, "migrate down", db.require_name(), yes=yes)
     """
-    from cruddur_ops.cli.clicklib import Abort
-
     if not _production(target, service):
         confirm(question or f"{action[0].upper()}{action[1:]}?", yes=yes, what=action)
         return
@@ -116,7 +133,7 @@ def confirm_destructive(target: bool | Settings, action: str, resource: str, *, 
     try:
         typed = typer.prompt(f"This acts on PRODUCTION{on}. Type '{resource}' to {action}", err=True,
                              default="", show_default=False)
-    except Abort:
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # n, Ctrl-C, Ctrl-D: declined (exit 10)
         typed = None
     if typed is None or typed.strip() != resource:
         raise Declined(f"not done: {action} (the typed name did not match '{resource}')")

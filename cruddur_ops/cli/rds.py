@@ -5,10 +5,10 @@ from typing import Annotated, Optional
 import typer
 
 from cruddur_ops.cli import render
-from cruddur_ops.cli.options import OutputOpt, YesOpt, confirm_destructive, settings
+from cruddur_ops.cli.options import OutputOpt, YesOpt, settings
 from cruddur_ops.cli.render import Column, Section
 from cruddur_ops.errors import InputError
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -53,8 +53,7 @@ def update_sg_rule(
     cidr, source = rds.client_cidr(ip, dict([s.client_ip]) if s.client_ip else {})
     if create:
         group = _required(group_id, "--group-id", "DB_SG_ID", s)
-        s.guard_write("ec2", "add a security group rule")
-        doc = rds.create_rule(s.client("ec2"), group, cidr, port=port)
+        doc = rds.create_rule(s.client("ec2", write=Action("add a security group rule")), group, cidr, port=port)
         if doc["created"]:
             render.note(f"added rule {doc['rule_id']} to {group}; keep its id:")
             render.note(f"export DB_SG_RULE_ID={doc['rule_id']}")
@@ -62,8 +61,7 @@ def update_sg_rule(
             render.note(f"{group} already allows {cidr} on port {port} (rule {doc['rule_id']})")
     else:
         rule = _required(rule_id, "--rule-id", "DB_SG_RULE_ID", s)
-        s.guard_write("ec2", "modify a security group rule")
-        doc = rds.update_rule(s.client("ec2"), rule, cidr, group_id=group_id or s.db_sg_id, port=port)
+        doc = rds.update_rule(s.client("ec2", write=Action("modify a security group rule")), rule, cidr, group_id=group_id or s.db_sg_id, port=port)
         render.note(f"rule {doc['rule_id']} now allows {doc['cidr']} (was {doc['previous_cidr'] or 'nothing'})")
     doc = {**doc, "ip_source": source}
     render.emit(doc, output, lambda: [_facts("Security group rule", doc, [
@@ -96,8 +94,7 @@ def start(ctx: typer.Context, instance_id: InstanceOpt = None, output: OutputOpt
 
     s = settings(ctx)
     instance = _required(instance_id, "--instance-id", "DB_INSTANCE_ID", s)
-    s.guard_write("rds", f"start {instance}")
-    doc = rds.start_instance(s.client("rds"), instance)
+    doc = rds.start_instance(s.client("rds", write=Action("start", instance)), instance)
     render.note(f"{instance}: {doc['previous_status']} → {doc['status']}" if doc["changed"] else f"{instance} is available already")
     render.emit(doc, output, lambda: [_facts("RDS instance", doc, INSTANCE_KEYS + ["previous_status", "changed"])])
 
@@ -112,9 +109,8 @@ def stop(ctx: typer.Context, instance_id: InstanceOpt = None, yes: YesOpt = Fals
 
     s = settings(ctx)
     instance = _required(instance_id, "--instance-id", "DB_INSTANCE_ID", s)
-    s.guard_write("rds", f"stop {instance}")
-    confirm_destructive(s, f"stop {instance}", instance, yes=yes, where=s.describe_endpoint("rds"), service="rds",
-                        question=f"Stop RDS instance {instance}? The app loses its database until it is started again.")
-    doc = rds.stop_instance(s.client("rds"), instance)
+    client = s.client("rds", write=Action("stop", instance, destructive=True, yes=yes, where=s.describe_endpoint("rds"),
+                                          question=f"Stop RDS instance {instance}? The app loses its database until it is started again."))
+    doc = rds.stop_instance(client, instance)
     render.note(f"{instance}: {doc['previous_status']} → {doc['status']}" if doc["changed"] else f"{instance} is stopped already")
     render.emit(doc, output, lambda: [_facts("RDS instance", doc, INSTANCE_KEYS + ["previous_status", "changed"])])

@@ -108,8 +108,8 @@ class _TableAudit:
 
     def ask(self, what: str, fn: Callable, **kwargs) -> tuple[Any, str | None]:
         response, why = _call(fn, **kwargs)
-        if why == "not supported by this endpoint" and self.c.local:
-            why = f"DynamoDB Local has no {what}"
+        if why == "not supported by this endpoint":  # the engine's own answer (DynamoDB Local's), not its address
+            why = f"this endpoint has no {what} (it answers UnknownOperationException, as DynamoDB Local does)"
         return response, why
 
     def aws(self, command: str) -> str:
@@ -143,9 +143,11 @@ class _TableAudit:
     def encryption(self) -> Finding:
         sse = self.table.get("SSEDescription")
         fix = self.aws(f"update-table --table-name {self.name} --sse-specification Enabled=true,SSEType=KMS")
-        if self.c.local:
-            return self.finding("encryption", NA, "DynamoDB Local does not encrypt at rest")
         if not sse:
+            _, why = _call(self.c.dynamodb.describe_continuous_backups, TableName=self.name)
+            if why == "not supported by this endpoint":  # known by its answers: DynamoDB Local keeps no SSE either
+                return self.finding("encryption", NA, "this endpoint keeps no encryption settings (it refuses "
+                                    "DynamoDB's backup calls, as DynamoDB Local does)")
             return self.finding("encryption", WARN, "AWS owned key (the default): encrypted, but key use is not "
                                 "visible in CloudTrail and no key policy limits it", fix)
         status, kind = sse.get("Status", "ENABLED"), sse.get("SSEType", "KMS")

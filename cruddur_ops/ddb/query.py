@@ -170,15 +170,14 @@ def parse_sort(text: str, kind: str = "S") -> tuple[str, list[str]]:
 
 def parse_assignments(pairs: list[str], what: str) -> dict[str, Any]:
     """``name=value`` pairs; a value that parses as JSON is taken as JSON (typed forms too), else as a string."""
+    from cruddur_ops.io.pairs import parse_pairs
+
     out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"{what} takes name=value, got '{pair}'")
+    for name, value in parse_pairs(pairs, what, form="name=value").items():
         try:
-            out[name.strip()] = typed.loads(value)
+            out[name] = typed.loads(value)
         except ValueError:
-            out[name.strip()] = value
+            out[name] = value
     return out
 
 

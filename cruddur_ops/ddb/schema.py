@@ -26,7 +26,9 @@ TABLE_NAME = NAME
 PROJECTIONS = {"ALL", "KEYS_ONLY", "INCLUDE"}
 # DynamoDB's own limits (default quotas)
 MAX_GSIS, MAX_LSIS, MAX_NON_KEY_ATTRIBUTES, MAX_THROUGHPUT = 20, 5, 100, 40_000
-# What DynamoDB Local accepts but does not keep (or refuses to do), in the order notes name them.
+# What an engine may accept but not keep (DynamoDB Local: all of them), in the order notes name them. Which ones
+# an endpoint keeps is learnt from its answers (its own UnknownOperationException, or a described table that
+# lacks what was declared), never from its address: moto and LocalStack on 127.0.0.1 keep them all.
 NOT_KEPT_LOCALLY = ("PointInTimeRecovery", "Tags", "SSE", "TableClass", "ContributorInsights")
 
 
@@ -570,6 +572,12 @@ class Live:
     pitr: bool | None = None
     tags: dict | None = None
 
+    @property
+    def reports_extras(self) -> bool:
+        """Whether the engine answered PITR or tag calls: one that refused both (DynamoDB Local's own
+        UnknownOperationException) keeps no SSE or table class either, so their absence is no difference."""
+        return self.pitr is not None or self.tags is not None
+
 
 def _unsupported(exc) -> bool:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
@@ -678,8 +686,12 @@ def _facts(d: dict, *, ttl=None, pitr=None, tags=None, describes: bool, local: b
     return out
 
 
-def drift(spec: TableSpec, live: Live, *, local: bool) -> list[Difference]:
-    """Every difference between what the schema declares and the live table, one row per property."""
+def drift(spec: TableSpec, live: Live, *, local: bool = False) -> list[Difference]:
+    """Every difference between what the schema declares and the live table, one row per property.
+
+    SSE and table class are compared only where the engine answers for its extras (``Live.reports_extras``);
+    ``local`` (ignored otherwise) is kept for callers that want only keys and indexes."""
+    local = local or not live.reports_extras
     ttl_wanted = spec.ttl or {"AttributeName": None, "Enabled": False}
     want = _facts(spec.request, ttl=ttl_wanted if live.ttl is not None else None,
                   pitr=(bool(spec.pitr) if live.pitr is not None else None),
@@ -701,14 +713,23 @@ def drift(spec: TableSpec, live: Live, *, local: bool) -> list[Difference]:
     return rows
 
 
-def not_kept(spec: TableSpec, *, local: bool) -> list[str]:
-    """The declared properties the engine cannot keep (DynamoDB Local has no PITR, tags, SSE, table class)."""
-    if not local:
+def not_kept(spec: TableSpec, live: Live | None) -> list[str]:
+    """The declared properties the engine did not keep, measured on the live table (None: not there yet)."""
+    if live is None:
         return []
-    r = spec.request
-    declared = {"PointInTimeRecovery": spec.pitr, "Tags": bool(r.get("Tags")), "SSE": "SSESpecification" in r,
-                "TableClass": "TableClass" in r,
-                "ContributorInsights": any("ContributorInsights" in n for n in spec.not_applied)}
+    r, d = spec.request, live.description
+    sse_wanted = bool((r.get("SSESpecification") or {}).get("Enabled"))
+    declared = {
+        "PointInTimeRecovery": bool(spec.pitr) and live.pitr is None,
+        "Tags": bool(r.get("Tags")) and live.tags is None,
+        "SSE": sse_wanted and not d.get("SSEDescription"),
+        "TableClass": r.get("TableClass", "STANDARD") != "STANDARD" and not d.get("TableClassSummary"),
+        "ContributorInsights": not live.reports_extras and any("ContributorInsights" in n for n in spec.not_applied),
+    }
+    if "SSESpecification" in r and not live.reports_extras:
+        declared["SSE"] = True
+    if "TableClass" in r and not live.reports_extras:
+        declared["TableClass"] = True
     return [name for name in NOT_KEPT_LOCALLY if declared.get(name)]
 
 
@@ -757,15 +778,15 @@ class Plan:
         return [d.property for d in self.differences if d.change == "update"]
 
 
-def plan(client, specs: list[TableSpec], *, local: bool = True) -> list[Plan]:
-    """Compare every table with the endpoint; read-only."""
+def plan(client, specs: list[TableSpec], *, local: bool = False) -> list[Plan]:
+    """Compare every table with the endpoint; read-only. (``local`` is ignored: the engine's answers decide.)"""
     plans = []
     for spec in specs:
         live = read_live(client, spec.name)
         if live is None:
             plans.append(Plan(spec, "create"))
             continue
-        diffs = drift(spec, live, local=local)
+        diffs = drift(spec, live)
         action = "leave" if not diffs else "recreate" if any(d.change == "recreate" for d in diffs) else "update"
         plans.append(Plan(spec, action, diffs, live))
     return plans
@@ -827,11 +848,15 @@ def _apply_extras(client, spec: TableSpec, *, local: bool, live: Live | None = N
             "AttributeName": live.ttl["AttributeName"], "Enabled": False})
     if spec.ttl and spec.ttl["Enabled"] and (live is None or live.ttl is None or live.ttl.get("AttributeName") != spec.ttl["AttributeName"]):
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=spec.ttl)
-    if local:
-        return
+    from botocore.exceptions import ClientError
+
     if spec.pitr is not None and (live is None or live.pitr != spec.pitr):
-        client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
-            "PointInTimeRecoveryEnabled": spec.pitr})
+        try:  # attempted wherever the endpoint takes it; an engine's own refusal means "not kept"
+            client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": spec.pitr})
+        except ClientError as exc:
+            if not _unsupported(exc):
+                raise
     if live is not None and live.tags is not None:
         want, have = spec.tags(), live.tags
         gone = [k for k in have if k not in want]
@@ -844,9 +869,7 @@ def _apply_extras(client, spec: TableSpec, *, local: bool, live: Live | None = N
 
 
 def _create(client, spec: TableSpec, *, local: bool, wait: bool) -> None:
-    request = create_request(spec)
-    if local:
-        request.pop("Tags", None)  # DynamoDB Local refuses tagging; said per table as not supported
+    request = create_request(spec)  # Tags included: DynamoDB Local takes them (and keeps none: measured after)
     client.create_table(**request)
     if wait or spec.ttl or spec.pitr is not None:
         client.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
@@ -956,7 +979,7 @@ def load(client, specs: list[TableSpec], *, update: bool = False, recreate: bool
     """
     from botocore.exceptions import ClientError
 
-    plans = plan(client, specs, local=local)
+    plans = plan(client, specs)
     if not dry_run:
         doomed = [p for p in plans if p.action == "recreate" and recreate]
         for p in doomed:
@@ -994,12 +1017,13 @@ def load(client, specs: list[TableSpec], *, update: bool = False, recreate: bool
             status = "recreated"
         else:
             status = "differs"
-        described = existing(client, spec.name) if status not in ("create",) else None
+        live = read_live(client, spec.name) if status not in ("create",) else None
+        described = live.description if live is not None else None
         info = summary_of(described, describes=True) if described else summary(spec)
         results.append(LoadResult(spec.name, status, info["keys"], info["indexes"], info["billing"], info["stream"],
                                   p.differences, str(spec.path), spec.logical_id,
                                   p.updates if p.action == "update" else [], p.items,
-                                  not_kept(spec, local=local), list(spec.not_applied), list(spec.notes)))
+                                  not_kept(spec, live), list(spec.not_applied), list(spec.notes)))
     return results
 
 
@@ -1012,6 +1036,19 @@ def drop(client, name: str, *, wait: bool = True) -> dict:
 
 
 # --- writes only into the design they were made for ------------------------------------------------------
+def _choose_table_hint(client) -> str:
+    """What to do when the table asked for is missing: the tables that exist and how to choose one (never "run
+    the command you just ran")."""
+    try:
+        names = [n for page in client.get_paginator("list_tables").paginate() for n in page.get("TableNames", [])]
+    except Exception:  # the hint is best effort: the NotFoundError stands on its own
+        names = []
+    if not names:
+        return "the endpoint has no tables: load the schema with `cruddur ddb schema-load`"
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"tables there: {shown}; choose one with --table NAME or DDB_MESSAGE_TABLE=NAME"
+
+
 def require_keys(client, table: str, wanted: dict[str | None, tuple[str, str | None]], *, what: str) -> None:
     """Refuse, before the first write or query, a table whose keys (or whose index ``name``'s keys) are not
     ``wanted[name]`` (``None``: the table's own keys): one line naming what is missing."""
@@ -1019,7 +1056,7 @@ def require_keys(client, table: str, wanted: dict[str | None, tuple[str, str | N
 
     d = existing(client, table)
     if d is None:
-        raise NotFoundError(f"no table {table}; create it first: cruddur ddb schema-load")
+        raise NotFoundError(f"no table {table} at {client.meta.endpoint_url}", hint=_choose_table_hint(client))
 
     def keys_of(schema):
         h = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)

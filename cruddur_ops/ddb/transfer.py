@@ -718,7 +718,36 @@ def create_request_from(description: dict, name: str) -> dict:
     stream = d.get("StreamSpecification") or {}
     if stream.get("StreamEnabled"):
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    sse = d.get("SSEDescription") or {}
+    if sse.get("SSEType") == "KMS" and sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING"):
+        request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS",
+                                       **({"KMSMasterKeyId": sse["KMSMasterKeyArn"]} if sse.get("KMSMasterKeyArn") else {})}
+    table_class = (d.get("TableClassSummary") or {}).get("TableClass")
+    if table_class and table_class != "STANDARD":
+        request["TableClass"] = table_class
     return request
+
+
+def _extras(client, table: str, arn: str) -> tuple[bool | None, list | None]:
+    """(PITR on?, tags) of ``table`` as the engine answers; None for what it refuses (its own error)."""
+    from botocore.exceptions import ClientError
+
+    from cruddur_ops.ddb.schema import _unsupported
+
+    pitr: bool | None = None
+    tags: list | None = None
+    try:
+        b = client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        pitr = (b.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+    except ClientError as exc:
+        if not _unsupported(exc):
+            raise
+    try:
+        tags = client.list_tags_of_resource(ResourceArn=arn).get("Tags") or []
+    except ClientError as exc:
+        if not _unsupported(exc):
+            raise
+    return pitr, tags
 
 
 def ensure_table(src_client, source: str, dst_client, dest: str) -> dict:
@@ -740,7 +769,30 @@ def ensure_table(src_client, source: str, dst_client, dest: str) -> dict:
     if ttl and ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
         dst_client.update_time_to_live(TableName=dest, TimeToLiveSpecification={
             "Enabled": True, "AttributeName": ttl["AttributeName"]})
-    return {"created": True, "ttl": ttl.get("AttributeName") if ttl else None}
+    # PITR and tags: attempted wherever the destination takes them; what it refuses is said, not assumed
+    from botocore.exceptions import ClientError
+
+    from cruddur_ops.ddb.schema import _unsupported
+
+    not_kept = []
+    pitr, tags = _extras(src_client, source, description["TableArn"])
+    if pitr:
+        try:
+            dst_client.update_continuous_backups(TableName=dest, PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": True})
+        except ClientError as exc:
+            if not _unsupported(exc):
+                raise
+            not_kept.append("PointInTimeRecovery")
+    if tags:
+        arn = dst_client.describe_table(TableName=dest)["Table"]["TableArn"]
+        try:
+            dst_client.tag_resource(ResourceArn=arn, Tags=tags)
+        except ClientError as exc:
+            if not _unsupported(exc):
+                raise
+            not_kept.append("Tags")
+    return {"created": True, "ttl": ttl.get("AttributeName") if ttl else None, "not_kept": not_kept}
 
 
 def copy_table(src_client, source: str, dst_client, dest: str, *, segments: int = 4, workers: int = 16,
@@ -772,7 +824,8 @@ def copy_table(src_client, source: str, dst_client, dest: str, *, segments: int 
     stats = _run(writer, requests(), total, "items written", "run the same copy again")
     return WriteResult(dest, seen.n, stats.written, stats.deleted, time.perf_counter() - started, stats.retries,
                        workers, stats.capacity if capacity else None,
-                       {"source": source, "created": made["created"], "read_units": round(read.total, 4)})
+                       {"source": source, "created": made["created"], "read_units": round(read.total, 4),
+                        "not_kept": made.get("not_kept", [])})
 
 
 # --- deletes ----------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ from cruddur_ops.doctor.pg import (
     fix_seed_handles,
 )
 from cruddur_ops.errors import CruddurError
-from cruddur_ops.settings import Settings
+from cruddur_ops.settings import Action, Settings
 
 __all__ = ["CHECKS", "NAMES", "Check", "CheckSpec", "Context", "DoctorReport", "apply_fixes", "describe_session",
            "diagnose", "end_sessions", "report", "run_checks"]
@@ -221,7 +221,7 @@ def end_sessions(settings: Settings, confirm: Callable[[list[dict]], None],
 
     ctx = Context(settings)
     try:
-        ctx.database().guard_write(prod=settings.prod, action="end sessions")
+        settings.writable(ctx.database(), Action("end sessions"))  # the guard, before any connection
         shown = pgchecks.other_sessions(ctx)
         if not shown:
             result = "no other sessions to end"

@@ -144,6 +144,10 @@ class Context:
                 self._ddb_problem = _short(exc)
         return self._ddb_problem
 
+    def write_dynamodb(self, action):
+        """A write client for a fix: the production guard runs first (Settings.dynamodb(write=...))."""
+        return self.settings.dynamodb(write=action)
+
     def require_dynamodb(self):
         if self.dynamodb_problem():
             raise NotApplicable("DynamoDB does not answer (see dynamodb-endpoint)")
@@ -195,6 +199,11 @@ class Context:
             except CruddurError as exc:
                 self._pg_problem = str(exc)
         return self._pg_problem
+
+    def write_pg(self, action):
+        """An autocommit connection for a fix, made after the guard (Settings.writable); the caller closes it."""
+        self.require_pg()
+        return self.settings.writable(self.database(), action).connect(autocommit=True)
 
     def require_pg(self):
         if self.pg_problem():

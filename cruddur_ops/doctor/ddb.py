@@ -9,7 +9,7 @@ from typing import Any
 from cruddur_ops.ddb.model import GROUP_INDEX, GROUP_PREFIX, MESSAGE_PREFIX, TABLE
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, Scan, _capped, _short
 from cruddur_ops.errors import CruddurError
-from cruddur_ops.settings import LOCAL_REGION, Settings
+from cruddur_ops.settings import LOCAL_REGION, Action, Settings
 
 FUTURE_SLACK = timedelta(minutes=1)  # clocks differ a little
 STREAM_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")  # the processor reads NewImage
@@ -126,8 +126,8 @@ def check_dynamodb_table(ctx: Context) -> Check:
 def fix_dynamodb_table(ctx: Context) -> str:
     from cruddur_ops.ddb import schema
 
-    ctx.settings.guard_write("dynamodb", f"change table {ctx.table}")
-    client = ctx.require_dynamodb()
+    ctx.require_dynamodb()
+    client = ctx.write_dynamodb(Action("change table", ctx.table))
     if ctx.description() is None:
         spec = expected_spec(ctx.table)
         result = schema.load(client, [spec])[0]
@@ -284,14 +284,14 @@ def check_group_rows_current(ctx: Context) -> Check:
 def fix_group_rows_current(ctx: Context) -> str:
     from cruddur_ops.ddb import stream
 
-    ctx.settings.guard_write("dynamodb", f"move group rows in {ctx.table}")
+    client = ctx.write_dynamodb(Action("move group rows in", ctx.table))
     scan = ctx.scan()
     last = _last_messages(scan)
     stale, _, _ = _stale_rows(scan)
     moved = unmoved = 0
     for group in dict.fromkeys(s["message_group_uuid"] for s in stale if s["behind"]):
         sk, text = last[group]
-        for move in stream.apply_message(ctx.dynamodb(), ctx.table, group, sk, text):
+        for move in stream.apply_message(client, ctx.table, group, sk, text):
             if move.outcome == "moved":
                 moved += 1
             else:
@@ -324,10 +324,10 @@ def check_duplicate_group_rows(ctx: Context) -> Check:
 def fix_duplicate_group_rows(ctx: Context) -> str:
     from cruddur_ops.ddb import grouprows
 
-    ctx.settings.guard_write("dynamodb", f"delete duplicate group rows in {ctx.table}")
+    client = ctx.write_dynamodb(Action("delete duplicate group rows in", ctx.table))
     deleted = 0
     for group in dict.fromkeys(d["message_group_uuid"] for d in _duplicates(ctx.scan())):
-        for placed in grouprows.place(ctx.dynamodb(), ctx.table, group, None, None):
+        for placed in grouprows.place(client, ctx.table, group, None, None):
             deleted += placed.deleted
     return f"deleted {deleted} older duplicate group row(s), kept the newest of each"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cruddur_ops.aws.cognito import PLACEHOLDERS, is_placeholder  # noqa: F401  (one definition, shared)
 from cruddur_ops.doctor.context import FAIL, OK, WARN, Check, Context, _capped
 from cruddur_ops.errors import CruddurError
+from cruddur_ops.settings import Action
 
 
 # --- 3. PostgreSQL --------------------------------------------------------------------------------------------------
@@ -39,8 +40,7 @@ def check_postgres(ctx: Context) -> Check:
 def fix_postgres(ctx: Context) -> str:
     from cruddur_ops.pg.setup import setup_database
 
-    db = ctx.database()
-    db.guard_write(prod=ctx.settings.prod, action="set up the database")
+    db = ctx.settings.writable(ctx.database(), Action("set up the database"))
     done = setup_database(db, seed_path=ctx.seed_path)
     return (f"database {done['database']} " + ("created, " if done["created"] else "")
             + f"schema loaded, {done['seed']['users']['inserted']} users seeded")
@@ -79,11 +79,10 @@ def fix_seed_handles(ctx: Context) -> str:
     from cruddur_ops.pg import seed as pgseed
     from cruddur_ops.seeds import seedfile
 
-    db = ctx.database()
-    db.guard_write(prod=ctx.settings.prod, action="insert the seed file's users")
-    known = {u["handle"] for u in ctx.users()}
-    users = [u for u in seedfile.read(ctx.seed_file()).users if u.handle not in known]
-    report = pgseed.seed(ctx.require_pg(), users, [])
+    with ctx.write_pg(Action("insert the seed file's users")) as conn:
+        known = {u["handle"] for u in ctx.users()}
+        users = [u for u in seedfile.read(ctx.seed_file()).users if u.handle not in known]
+        report = pgseed.seed(conn, users, [])
     return f"inserted {report['users']['inserted']} user(s): {', '.join(u.handle for u in users)}"
 
 
@@ -133,7 +132,7 @@ def other_sessions(ctx: Context) -> list[dict]:
     """The sessions `doctor --end-sessions` would end: every other client session on the database."""
     from cruddur_ops.pg import sessions
 
-    ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
+    ctx.settings.writable(ctx.database(), Action("end sessions"))  # the guard, before any connection
     if ctx.pg_problem():
         raise CruddurError(f"PostgreSQL does not answer: {ctx.pg_problem()}")
     return sessions.list_sessions(ctx.require_pg())
@@ -144,7 +143,7 @@ def end_sessions(ctx: Context, shown: list[dict]) -> str:
     connected since is left alone). Not a --fix: ending a running app's connections is a process action."""
     from cruddur_ops.pg import sessions
 
-    ctx.database().guard_write(prod=ctx.settings.prod, action="end sessions")
+    ctx.settings.writable(ctx.database(), Action("end sessions"))  # the guard, before any connection
     result = sessions.end_sessions(ctx.require_pg(), [s["pid"] for s in shown])
     by_pid = {s["pid"]: s for s in shown}
     text = f"ended {len(result['ended'])} session(s)"

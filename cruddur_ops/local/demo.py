@@ -15,6 +15,7 @@ from typing import Any
 
 from cruddur_ops.errors import EngineError, NotFoundError
 from cruddur_ops.model import User
+from cruddur_ops.settings import Action
 
 Progress = Callable[[str, "int | None"], AbstractContextManager[Callable[[int], None]]]
 
@@ -60,13 +61,11 @@ def run(settings, *, handle: str | None = None, postgres_mode: str | None = "aut
             warn(f"{exc}\n→ going on without PostgreSQL: DynamoDB is seeded with the seed file's users")
 
     local = dataclasses.replace(settings, endpoint_url=engine.endpoint)
-    local.guard_write("dynamodb", action="load the schema and seed the demo")  # like every other writer
+    client = local.dynamodb(write=Action("load the schema and seed the demo"))  # like every other writer
     if service is not None:
         from cruddur_ops.pg.database import Database
 
-        Database.from_url(service.connect_url, service.source).guard_write(prod=settings.prod,
-                                                                           action="read the demo's users")
-    client = local.dynamodb()
+        settings.writable(Database.from_url(service.connect_url, service.source), Action("read the demo's users"))
     files = defaults.schema_files()
     note(f"schema files: {', '.join(map(str, files))} (from {defaults.project().source('schemas')})")
     read = schema.read(files)

@@ -237,19 +237,38 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-600:]
-            raise EngineError(f"DynamoDB Local exited at start (code {proc.returncode}); log {log}: {tail.strip()}")
-        if _answers(engine.endpoint) and proc.poll() is None:
+            text = log.read_text(errors="replace")
+            cause = _cause(text)
+            if "Address already in use" in text or "BindException" in text:
+                raise PortTaken(f"DynamoDB Local could not listen on port {port}: it was taken meanwhile "
+                                f"({cause}); log {log}")
+            raise EngineError(f"DynamoDB Local exited at start (code {proc.returncode}): {cause}; log {log}")
+        # it answers, and the listener is the process just started (not someone who took the port meanwhile)
+        if _answers(engine.endpoint) and proc.poll() is None and _proc.listens(proc.pid, port):
             return engine
         time.sleep(0.1)
     stop_pid(proc.pid)
     raise EngineError(f"DynamoDB Local did not answer on port {port} within {timeout:.0f}s; log: {log}")
 
 
+class PortTaken(EngineError):
+    """The port was free when probed but another process listened on it before the engine could."""
+
+
+def _cause(log_text: str) -> str:
+    """The log's one line that says why the engine stopped (an exception's line), else its last line."""
+    lines = [line.strip() for line in log_text.splitlines() if line.strip()]
+    for marker in ("Address already in use", "BindException", "Caused by:", "Exception", "Error"):
+        found = [line for line in lines if marker in line]
+        if found:  # the innermost cause: Java prints it last
+            return found[-1][:300]
+    return lines[-1][:300] if lines else "no output"
+
+
 def _answers(endpoint: str) -> bool:
-    """DynamoDB Local answers any HTTP request (400 for a bare GET) once it is ready."""
+    """DynamoDB Local answers any HTTP request (400 for a bare GET) once it is ready. Never through a proxy."""
     try:
-        urllib.request.urlopen(endpoint, timeout=0.5)
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(endpoint, timeout=0.5)
     except urllib.error.HTTPError:
         return True
     except OSError:
@@ -344,7 +363,13 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
         except EngineError:  # taken meanwhile (or not bindable): a free port instead
             engine = None
     if engine is None:
-        engine = start(data_dir, port=port or free_port(DEFAULT_PORT, data_dir), in_memory=bool(in_memory))
+        chosen = port or free_port(DEFAULT_PORT, data_dir)
+        try:
+            engine = start(data_dir, port=chosen, in_memory=bool(in_memory))
+        except PortTaken:
+            if port is not None:  # the user chose this port: say so, do not pick another
+                raise
+            engine = start(data_dir, port=free_port(chosen + 1, data_dir), in_memory=bool(in_memory))
     _proc.write_state(state_file(data_dir), engine)
     with _proc.open_private(port_file(data_dir), "w") as out:
         out.write(f"{engine.port}\n")

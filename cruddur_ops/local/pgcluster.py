@@ -323,6 +323,25 @@ def is_postmaster(pid: int, data: str | Path) -> bool:
         and os.fsencode(str(data)) in args
 
 
+def port_file(data_dir: Path) -> Path:
+    """The port this data dir's cluster last ran on; ``local up`` uses it again while it is free (as DynamoDB
+    Local does), so an app started earlier finds the database where it was after `local down`/`local up`."""
+    return Path(data_dir) / "postgres.port"
+
+
+def remembered_port(data_dir: Path) -> int | None:
+    try:
+        port = int(port_file(data_dir).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def remember_port(data_dir: Path, port: int) -> None:
+    with _proc.open_private(port_file(data_dir), "w") as out:
+        out.write(f"{port}\n")
+
+
 def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: int | None = None,
           timeout: float = 60.0) -> Cluster:
     """Start the (initialised) cluster on ``port`` or a free one from 5433 (``postgres`` itself, no shell);
@@ -363,7 +382,8 @@ def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: i
                 tail = ""
             why = f"it exited (code {proc.returncode})" if proc.returncode is not None else f"not ready in {timeout:.0f}s"
             raise EngineError(f"PostgreSQL did not start on port {port}: {why}" + (f"; log {log}: {tail}" if tail else ""))
-        if pid == proc.pid and state == "ready":
+        # ready, and the listener on the port is the postmaster just started (not who took the port meanwhile)
+        if pid == proc.pid and state == "ready" and _proc.listens(proc.pid, port):
             break
         time.sleep(0.1)
     write_passfile(data_dir, password, port)

@@ -137,8 +137,9 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
 
     problem = None
     db = settings_database(settings)
-    # A URL the user set wins over a stopped private cluster; the default URL does not (up, down, up keeps the data).
-    if mode == "auto" and (db.source != "default" or not pgcluster.initialised_on_disk(data_dir)):
+    # Only a URL the user set (CONNECTION_URL / DATABASE_URL) names a server to use; without one the private
+    # cluster is used, never whatever answers on 127.0.0.1:5432 (a shared server someone else runs).
+    if mode == "auto" and db.source != "default":
         if not db.is_local:
             note(f"{db.masked} is not on this machine; `local up` leaves it alone and starts a private cluster")
         else:
@@ -156,8 +157,17 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     if initialised:
         note(f"initialised a PostgreSQL cluster in {pgcluster.home_link(data_dir)}; its superuser's generated "
              f"password is in {pgcluster.passfile(data_dir)} (PGPASSFILE, mode 0600)")
-    cluster = pgcluster.start(data_dir, binaries, settings.child_env(), port=port)
+    cluster = None
+    last = pgcluster.remembered_port(data_dir) if port is None else None
+    if last is not None and not pgcluster.port_open(last):  # the port of last time, while it is free
+        try:
+            cluster = pgcluster.start(data_dir, binaries, settings.child_env(), port=last)
+        except EngineError:  # taken meanwhile (or not bindable): a free port instead
+            cluster = None
+    if cluster is None:
+        cluster = pgcluster.start(data_dir, binaries, settings.child_env(), port=port)
     pgcluster.write_state(data_dir, cluster)
+    pgcluster.remember_port(data_dir, cluster.port)
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
         setup = _setup_private(cluster, seed_path)

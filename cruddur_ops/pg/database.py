@@ -302,6 +302,7 @@ class Database:
     source: str = "URL"  # where the URL came from: CONNECTION_URL, DATABASE_URL, PROD_CONNECTION_URL, default
     params: dict = field(default_factory=dict, compare=False, repr=False)
     libpq_env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # libpq's PG* defaults
+    writable: bool = False  # made by Settings.database(write=...) after the guard; else read-only on production
 
     @classmethod
     def from_url(cls, url: str, source: str = "URL", env: Mapping[str, str] | None = None) -> Database:
@@ -371,6 +372,8 @@ class Database:
             extra["connect_timeout"] = CONNECT_TIMEOUT
         if dbname is not None:
             extra["dbname"] = dbname
+        if not self.writable and not self.is_local:  # fail closed: production is read-only without the guard
+            extra["options"] = (self.params.get("options", "") + " -c default_transaction_read_only=on").strip()
         return make_conninfo(self.url, **extra)
 
     def describe(self, dbname: str | None = None) -> str:

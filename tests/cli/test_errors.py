@@ -70,7 +70,7 @@ def test_input_with_output_json(cli, aws_env, tmp_path):
     assert result.exit_code == 3
     assert json.loads(result.stdout)["error"]["code"] == "input"
     without = cli("ddb", "schema-load", tmp_path / "nope.yaml", ok=False)
-    assert without.stdout == ""  # without --output json, stdout stays empty
+    assert json.loads(without.stdout)["error"]["code"] == "input"  # piped, no -o: JSON for errors as for results
 
 
 @pytest.mark.integration

@@ -303,7 +303,8 @@ def test_dynamodb_local_says_what_it_cannot_keep(ddb, cli, tmp_path):
         TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
         """))
     result = cli("ddb", "schema-load", path, "-o", "json")
-    assert "things: not supported by DynamoDB Local: PointInTimeRecovery, Tags" in result.stderr
+    assert "things: not kept by http://127.0.0.1:" in result.stderr
+    assert "(the engine refused or dropped them): PointInTimeRecovery, Tags" in result.stderr
     assert json.loads(result.stdout)["tables"][0]["not_supported"] == ["PointInTimeRecovery", "Tags"]
     assert ddb.describe_time_to_live(TableName="things")["TimeToLiveDescription"]["AttributeName"] == "expires_at"
 
@@ -488,3 +489,42 @@ def test_a_failed_account_id_lookup_is_an_error_not_a_made_up_account(cli, aws_e
     assert result.exit_code in (8, 11), result.stderr
     assert "AWS::AccountId" in result.stderr and "--parameter-overrides AWS::AccountId=" in result.stderr
     assert "000000000000" not in result.stdout
+
+
+def test_moto_on_loopback_keeps_pitr_and_tags_the_address_is_no_verdict(moto_env, cli, tmp_path):
+    """An engine is known by what it answers: moto listens on 127.0.0.1 like DynamoDB Local, yet keeps PITR and
+    tags, so schema-load applies them and reports nothing as not kept (issue 19)."""
+    from cruddur_ops.settings import Settings
+
+    name = f"kept-{__import__('secrets').token_hex(4)}"
+    path = write(tmp_path, TABLE.replace("things", name) + textwrap.dedent("""\
+        Tags: [{Key: team, Value: messages}]
+        PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+        """))
+    result = cli("ddb", "schema-load", path, "-o", "json")
+    assert json.loads(result.stdout)["tables"][0]["not_supported"] == []
+    assert "not kept" not in result.stderr
+    client = Settings.from_env().dynamodb()
+    backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+    assert client.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "messages"}]
+
+
+def test_copy_carries_pitr_and_tags_to_an_engine_that_keeps_them(moto_env, cli, tmp_path):
+    """copy attempts what schema-load attempts: moto on 127.0.0.1 gets the source's PITR and tags."""
+    from cruddur_ops.settings import Settings
+
+    name = f"src-{__import__('secrets').token_hex(4)}"
+    path = write(tmp_path, TABLE.replace("things", name) + textwrap.dedent("""\
+        Tags: [{Key: team, Value: messages}]
+        PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+        """))
+    cli("ddb", "schema-load", path)
+    doc = json.loads(cli("ddb", "copy", name, f"{name}-copy", "-o", "json").stdout)
+    assert doc["created"] is True and doc["not_kept"] == []
+    client = Settings.from_env().dynamodb()
+    backups = client.describe_continuous_backups(TableName=f"{name}-copy")["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    arn = client.describe_table(TableName=f"{name}-copy")["Table"]["TableArn"]
+    assert client.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "messages"}]

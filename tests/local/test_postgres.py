@@ -7,7 +7,7 @@ import pytest
 from cruddur_ops.local import pgcluster
 from cruddur_ops.local._proc import free_port, pid_alive
 from cruddur_ops.seeds import seedfile
-from tests.conftest import SEED
+from tests.conftest import SEED, no_result
 from tests.pg.fixtures import unavailable
 
 pytestmark = pytest.mark.integration
@@ -79,6 +79,6 @@ def test_neither_a_server_nor_binaries_is_one_line_with_the_install_hint(home, c
     monkeypatch.setattr(pgcluster, "find_binaries", lambda env: None)
     monkeypatch.setenv("CONNECTION_URL", f"postgresql://postgres@127.0.0.1:{free_port(5700)}/cruddur")
     result = cli("local", "up", "--no-dynamodb", ok=False)
-    assert result.exit_code == 8 and result.stdout == ""
+    assert result.exit_code == 8 and no_result(result.stdout)
     assert "no PostgreSQL server answers" in result.stderr and "apt-get install -y postgresql" in result.stderr
     assert "Traceback" not in result.stderr

@@ -26,7 +26,7 @@ import logging
 
 from cruddur_ops.ddb.model import TABLE
 from cruddur_ops.ddb.stream.apply import apply_records
-from cruddur_ops.settings import MESSAGE_TABLE_ENV, Settings
+from cruddur_ops.settings import MESSAGE_TABLE_ENV, Action, Settings
 
 TABLE_ENV = MESSAGE_TABLE_ENV  # "DDB_MESSAGE_TABLE"
 
@@ -34,20 +34,22 @@ log = logging.getLogger("cruddur_ops.stream")
 _clients: dict[tuple, object] = {}  # reused across warm invocations, one per endpoint and region
 
 
-def _client(settings: Settings):
-    key = (settings.endpoint_for("dynamodb"), settings.region, settings.profile)
+def _client(settings: Settings, table: str):
+    """The write client for the table. The function deployed on AWS acts on production by design (deploying it
+    is the --prod), so its settings carry ``prod``; the guard still refuses an ambiguous endpoint."""
+    key = (settings.endpoint_for("dynamodb"), settings.region, settings.profile, table)
     if key not in _clients:
-        _clients[key] = settings.dynamodb()
+        _clients[key] = settings.dynamodb(write=Action("move group rows in", table))
     return _clients[key]
 
 
 def handler(event: dict, context=None) -> dict:
     """Apply a DynamoDB stream batch: move both group rows of each new message's conversation to it."""
-    settings = Settings.from_env()
+    settings = Settings.from_env(prod=True)
     log.setLevel(settings.log_level)
     table = settings.message_table or TABLE
     records = (event or {}).get("Records") or []
-    summary = apply_records(_client(settings), records, table=table)
+    summary = apply_records(_client(settings, table), records, table=table)
     doc = summary.to_dict()
     log.info(json.dumps({"table": table, **{k: v for k, v in doc.items() if k != "changes"}}))
     for change in summary.changes:
