@@ -27,6 +27,9 @@ INVALID_AWS = "http://aws.example.invalid"
 INVALID_PG = "postgresql://cruddur:pw@db.example.invalid:5432/cruddur"
 # groups whose commands act only on the data dir's private engines (never a --prod target); tests/local covers them
 PRIVATE_ENGINE_GROUPS = {"local"}
+# a server that runs until stopped and never asks for a write client (read-only by construction; tests/web proves
+# its refusals: 405 for every method that would write)
+SERVERS = {"web"}
 WRITES_IN_CODE = ("write=", ".writable(", ".authorize(")
 
 
@@ -38,15 +41,24 @@ def leaves(command, path: tuple[str, ...] = ()):
         yield path, command
 
 
-COMMANDS = [(p, c) for p, c in leaves(typer.main.get_command(app)) if p[0] not in PRIVATE_ENGINE_GROUPS]
+COMMANDS = [(p, c) for p, c in leaves(typer.main.get_command(app))
+            if p[0] not in PRIVATE_ENGINE_GROUPS and p[0] not in SERVERS]
+
+
+# Options without which a command only reads (its write is a mode): how to reach that write.
+WRITE_MODES = {("ddb", "export"): ["--s3", "s3://exports.invalid/p"],
+               ("ddb", "import"): ["cruddur-messages", "{input}"],  # TABLE FILE (optional: --s3 is its other mode)
+               ("ddb", "update"): ["--set", "views=1"],
+               ("doctor",): ["--end-sessions"]}
 
 
 def argv_for(path: tuple[str, ...], command, tmp_path) -> list[str]:
-    """The command with a value for every required parameter, and --yes / --fix where it takes them: the way to
-    its write, found from its parameters."""
-    argv = list(path)
+    """The command with a value for every required parameter (and its TABLE/FILE arguments, optional where the
+    command has another mode), and --yes / --fix where it takes them: the way to its write, found from its
+    parameters."""
     empty = tmp_path / "input.txt"
     empty.write_text("{}\n")
+    argv = list(path) + [a.replace("{input}", str(empty)) for a in WRITE_MODES.get(path, [])]
     names = iter(["cruddur-messages", "cruddur-copy", "pk-1", "sk-1"])  # table names first, then keys
     for param in command.params:
         if param.param_type_name == "argument" and (param.required or param.name == "item"):
@@ -57,7 +69,9 @@ def argv_for(path: tuple[str, ...], command, tmp_path) -> list[str]:
             argv += [value] * (param.nargs if param.nargs > 0 else 1)
         elif param.param_type_name == "option":
             if param.required:
-                argv += [param.opts[0], "4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611" if "group" in param.name else "mira"]
+                value = ("5" if "int" in param.type.name else
+                         "4b1f7c2e-8d3a-4e6b-9a05-c2d8e1f7a611" if "group" in param.name else "mira")
+                argv += [param.opts[0], value]
             elif param.opts[0] in ("--yes", "--fix"):
                 argv.append(param.opts[0])
     return argv

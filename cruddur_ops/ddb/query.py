@@ -401,7 +401,7 @@ _PATH_TOKEN = re.compile(r"`((?:[^`]|``)+)`|([^.\[\]`]+)|\[(\d+)\]|(\.)", re.S)
 def parse_path(text: str, what: str) -> tuple[PathPart, ...]:
     """A document path as the AWS CLI's update expressions take it: ``a.b[0].c`` is the attribute ``a``, its
     map key ``b``, list element 0, map key ``c``. A name holding a dot or bracket is quoted in backticks
-    (``\`meta.x\```, a backtick doubled inside)."""
+    (`` `meta.x` ``, a backtick doubled inside)."""
     parts: list[PathPart] = []
     pos, expect_name = 0, True
     text = text.strip()
