@@ -13,11 +13,11 @@ SECRET = "s3cr3t-Pw"
 
 
 @pytest.mark.parametrize("url, masked", [
-    (f"postgresql://app:{SECRET}@db.example.com:5432/cruddur", "postgresql://app:***@db.example.com:5432/cruddur"),
+    (f"postgresql://app:{SECRET}@db.prod.invalid:5432/cruddur", "postgresql://app:***@db.prod.invalid:5432/cruddur"),
     (f"postgres://app:{SECRET}@127.0.0.1/cruddur?sslmode=require", "postgresql://app:***@127.0.0.1/cruddur?sslmode=require"),
-    (f"postgresql://app@h/db?password={SECRET}&sslmode=disable", "postgresql://app:***@h/db?sslmode=disable"),
+    (f"postgresql://app@h.invalid/db?password={SECRET}&sslmode=disable", "postgresql://app:***@h.invalid/db?sslmode=disable"),
     (f"postgresql://app:p%40ss{SECRET}@[::1]:5433/db", "postgresql://app:***@[::1]:5433/db"),
-    (f"host=h user=app password={SECRET} dbname=db", "user=app password=*** dbname=db host=h"),
+    (f"host=h.invalid user=app password={SECRET} dbname=db", "user=app password=*** dbname=db host=h.invalid"),
 ])
 def test_mask_url_hides_the_password_and_keeps_the_rest(url, masked):
     assert mask_url(url) == masked
@@ -25,7 +25,7 @@ def test_mask_url_hides_the_password_and_keeps_the_rest(url, masked):
 
 def test_mask_url_leaves_a_url_without_password_as_written():
     assert mask_url(DEFAULT_URL) == DEFAULT_URL
-    assert mask_url("postgres://u@h/db") == "postgres://u@h/db"
+    assert mask_url("postgres://u@h.invalid/db") == "postgres://u@h.invalid/db"
 
 
 @pytest.mark.parametrize("text", [
@@ -79,18 +79,18 @@ def test_the_maintenance_database_of_postgres_is_template1():
     ("postgresql:///db", True),  # local socket
     ("postgresql:///db?host=/var/run/postgresql", True),
     ("postgresql://u@10.0.0.5/db", False),
-    ("postgresql://u@cruddur.abc.us-east-1.rds.amazonaws.com/db", False),
-    ("postgresql://u@localhost,db.example.com/db", False),
+    ("postgresql://u@cruddur.abc.rds.invalid/db", False),
+    ("postgresql://u@localhost,db.prod.invalid/db", False),
 ])
 def test_only_loopback_and_sockets_are_local(url, local):
     assert Database.from_url(url).is_local is local
 
 
 def test_writing_to_a_remote_database_needs_prod_and_the_message_hides_the_password():
-    db = Database.from_url(f"postgresql://u:{SECRET}@db.example.com/cruddur")
+    db = Database.from_url(f"postgresql://u:{SECRET}@db.prod.invalid/cruddur")
     with pytest.raises(ProdGuardError) as err:
         db.guard_write(prod=False, action="drop database cruddur")
-    assert "--prod" in str(err.value) and "db.example.com" in str(err.value) and SECRET not in str(err.value)
+    assert "--prod" in str(err.value) and "db.prod.invalid" in str(err.value) and SECRET not in str(err.value)
     db.guard_write(prod=True, action="drop database cruddur")
 
 
