@@ -88,6 +88,30 @@ def shared_botocore_loader():
     patch.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def click_tree_built_once():
+    """``CliRunner.invoke(app)`` turns the Typer app into its Click command tree once per app, not per call.
+
+    Building the tree inspects every command's signature and type hints (~0.1 s of CPU each time), which was most
+    of the in-process CLI tests' time; a real ``cruddur`` builds it once per process too. The tree is stateless
+    between invocations (options are parsed into a new context each time), so what each test proves is unchanged.
+    """
+    import typer.testing
+
+    built: dict[int, tuple[object, object]] = {}
+    original = typer.testing._get_command
+
+    def get_command(app):
+        if id(app) not in built or built[id(app)][0] is not app:
+            built[id(app)] = (app, original(app))
+        return built[id(app)][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(typer.testing, "_get_command", get_command)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def ddb_local():
     """One in-memory DynamoDB Local for the test session; yields its endpoint URL."""
