@@ -67,8 +67,8 @@ def test_every_environment_key_has_a_typed_property():
 
 
 def test_the_connection_url_names_its_source():
-    assert Settings.from_env({"CONNECTION_URL": "postgresql://a@x/y", "DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "CONNECTION_URL"
-    assert Settings.from_env({"DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "DATABASE_URL"
+    assert Settings.from_env({"CONNECTION_URL": "postgresql://a@x.invalid/y", "DATABASE_URL": "postgresql://b@x.invalid/y"}).connection_url_source == "CONNECTION_URL"
+    assert Settings.from_env({"DATABASE_URL": "postgresql://b@x.invalid/y"}).connection_url_source == "DATABASE_URL"
     assert Settings.from_env({}).connection_url_source == "default"
     assert Settings.from_env({}, prod=True).connection_url_source == "PROD_CONNECTION_URL"
 
