@@ -53,6 +53,65 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+class _PathList(list):
+    """A loader's search paths: boto3 appends its data folder once per Session; a shared loader keeps one copy."""
+
+    def append(self, path):
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader():
+    """Every boto3/botocore session of the test run shares one botocore data loader (and so its cache).
+
+    The service models and endpoints.json are read-only data; reparsing them for every ``Settings`` (each makes
+    its own boto3 Session) was most of the CPU time of the fast tier. What the code under test does with its
+    sessions and clients is unchanged: each test still gets its own Session, credentials and clients.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.session.create_loader
+    loaders: dict = {}
+
+    def create_loader(search_path_string=None):
+        if search_path_string not in loaders:
+            loader = original(search_path_string)
+            loader._search_paths = _PathList(loader.search_paths)
+            loaders[search_path_string] = loader
+        return loaders[search_path_string]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(botocore.session, "create_loader", create_loader)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def click_tree_built_once():
+    """``CliRunner.invoke(app)`` turns the Typer app into its Click command tree once per app, not per call.
+
+    Building the tree inspects every command's signature and type hints (~0.1 s of CPU each time), which was most
+    of the in-process CLI tests' time; a real ``cruddur`` builds it once per process too. The tree is stateless
+    between invocations (options are parsed into a new context each time), so what each test proves is unchanged.
+    """
+    import typer.testing
+
+    built: dict[int, tuple[object, object]] = {}
+    original = typer.testing._get_command
+
+    def get_command(app):
+        if id(app) not in built or built[id(app)][0] is not app:
+            built[id(app)] = (app, original(app))
+        return built[id(app)][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(typer.testing, "_get_command", get_command)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def ddb_local():
     """One in-memory DynamoDB Local for the test session; yields its endpoint URL."""

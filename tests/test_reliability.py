@@ -19,7 +19,7 @@ from cruddur_ops.cli.app import app
 
 pytestmark = pytest.mark.integration
 
-USERS = 8000
+USERS = 500
 
 
 def write_users(path, count: int):
@@ -38,14 +38,14 @@ def counts(url: str) -> tuple[int, int]:
     return users, activities
 
 
-def seeding_backend(url: str) -> int | None:
-    """The pid of a cruddur session that is inside a transaction that has written something."""
+def blocked_seeding_backend(url: str) -> int | None:
+    """The pid of a cruddur session inside a transaction that has written something and now waits on a lock."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
         row = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND application_name = 'cruddur' AND backend_xid IS NOT NULL").fetchone()
+            "AND application_name = 'cruddur' AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'").fetchone()
     return row[0] if row else None
 
 
@@ -57,6 +57,8 @@ def backend_alive(url: str, pid: int) -> bool:
 
 
 def test_db_seed_killed_mid_transaction_leaves_nothing_and_a_rerun_completes(pg_env, tmp_path):
+    import psycopg
+
     url = pg_env
     load = CliRunner().invoke(app, ["db", "schema-load"])
     assert load.exit_code == 0, load.output
@@ -64,17 +66,25 @@ def test_db_seed_killed_mid_transaction_leaves_nothing_and_a_rerun_completes(pg_
     cmd = [sys.executable, "-m", "cruddur_ops", "db", "seed", str(path), "--yes", "--output", "json"]
     env = {**os.environ, "CONNECTION_URL": url}
 
+    # The seed inserts every user, then waits for the activities table, which the test holds: it is killed
+    # mid-transaction, with its users written and uncommitted, however fast it runs.
+    holder = psycopg.connect(url, connect_timeout=3)
+    holder.execute("LOCK TABLE public.activities IN ACCESS EXCLUSIVE MODE")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while (backend := seeding_backend(url)) is None:
-        assert proc.poll() is None, f"the seed finished before it could be interrupted: {proc.stderr.read()}"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.2)  # well into its inserts
-    assert proc.poll() is None, "the seed finished before it could be interrupted"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
-    while backend_alive(url, backend):  # the server notices the lost client and rolls back
+    try:
+        deadline = time.monotonic() + 60
+        while (backend := blocked_seeding_backend(url)) is None:
+            assert proc.poll() is None, f"the seed ended before it reached the locked table: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "the seed never reached the locked table"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        holder.rollback()  # the seed's backend goes on, finds its client gone and rolls back
+        holder.close()
+    while backend_alive(url, backend):
         assert time.monotonic() < deadline
         time.sleep(0.05)
 

@@ -6,8 +6,8 @@ from cruddur_ops.settings import Settings, is_loopback_host
 
 @pytest.mark.parametrize("host,local", [
     ("localhost", True), ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True),
-    ("dynamodb.us-east-1.amazonaws.com", False), ("10.0.0.5", False), ("192.168.1.2", False), ("", False),
-    ("localhost.example.com", False),
+    ("dynamodb.aws.invalid", False), ("10.0.0.5", False), ("192.168.1.2", False), ("", False),
+    ("localhost.prod.invalid", False),
 ])
 def test_loopback_hosts(host, local):
     assert is_loopback_host(host) is local
@@ -67,8 +67,8 @@ def test_every_environment_key_has_a_typed_property():
 
 
 def test_the_connection_url_names_its_source():
-    assert Settings.from_env({"CONNECTION_URL": "postgresql://a@x/y", "DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "CONNECTION_URL"
-    assert Settings.from_env({"DATABASE_URL": "postgresql://b@x/y"}).connection_url_source == "DATABASE_URL"
+    assert Settings.from_env({"CONNECTION_URL": "postgresql://a@x.invalid/y", "DATABASE_URL": "postgresql://b@x.invalid/y"}).connection_url_source == "CONNECTION_URL"
+    assert Settings.from_env({"DATABASE_URL": "postgresql://b@x.invalid/y"}).connection_url_source == "DATABASE_URL"
     assert Settings.from_env({}).connection_url_source == "default"
     assert Settings.from_env({}, prod=True).connection_url_source == "PROD_CONNECTION_URL"
 
@@ -79,5 +79,7 @@ def test_streams_follow_a_local_dynamodb_unless_they_have_an_endpoint_of_their_o
     own = Settings.from_env({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
                              "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8001"})
     assert own.dynamodb_streams().meta.endpoint_url == "http://127.0.0.1:8001"
-    aws = Settings.from_env({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.eu-west-1.amazonaws.com"})
-    assert aws.dynamodb_streams().meta.endpoint_url == "https://streams.dynamodb.eu-west-1.amazonaws.com"
+    # A remote DynamoDB endpoint is not borrowed for streams: the SDK's own streams endpoint is used.
+    remote = Settings.from_env({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.aws.invalid"})
+    sdk_default = Settings.from_env({"AWS_REGION": "eu-west-1"}).dynamodb_streams().meta.endpoint_url
+    assert remote.dynamodb_streams().meta.endpoint_url == sdk_default != "https://dynamodb.aws.invalid"

@@ -26,7 +26,7 @@ def test_loopback_endpoints_are_local(url, host):
     "http://10.0.0.5:8000",
     "http://127.1:8000",                 # a shorthand some resolvers expand; not a plain loopback address
     "http://[::ffff:127.0.0.1]:8000",
-    "https://dynamodb.us-east-1.amazonaws.com",
+    "https://dynamodb.us-east-1.aws.invalid",
 ])
 def test_other_hosts_are_production(url):
     endpoint = judge_endpoint(url)

@@ -9,8 +9,8 @@ from tests.conftest import no_result
 
 def test_global_flags_may_follow_the_command():
     assert hoist_global_flags(["ddb", "seed", "--prod", "x.yaml"]) == ["--prod", "ddb", "seed", "x.yaml"]
-    assert hoist_global_flags(["ddb", "scan", "--endpoint-url", "http://h:1", "-o", "json"]) == [
-        "--endpoint-url", "http://h:1", "ddb", "scan", "-o", "json"]
+    assert hoist_global_flags(["ddb", "scan", "--endpoint-url", "http://h.invalid:1", "-o", "json"]) == [
+        "--endpoint-url", "http://h.invalid:1", "ddb", "scan", "-o", "json"]
     assert hoist_global_flags(["ddb", "scan", "--region=eu-west-1"]) == ["--region=eu-west-1", "ddb", "scan"]
     assert hoist_global_flags(["x", "--", "--prod"]) == ["x", "--", "--prod"]
 

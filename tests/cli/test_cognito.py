@@ -95,7 +95,7 @@ def test_update_user_ids_matches_across_pages_and_reports_the_rest(cli, aws, pg_
 @pytest.mark.integration
 def test_update_user_ids_on_a_remote_database_needs_prod(cli, aws, aws_env):
     pool = make_pool(aws("cognito-idp"), [{"username": "ada", "preferred_username": "ada"}])
-    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com/cruddur")
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.prod.invalid/cruddur")
     result = cli("cognito", "update-user-ids", "--pool-id", pool, ok=False)
     assert result.exit_code == 6 and "pass --prod" in result.stderr and PASSWORD not in result.stderr
 

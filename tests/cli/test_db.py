@@ -170,7 +170,7 @@ def test_connect_runs_psql_or_says_it_is_missing(cli, pg_env, aws_env, tmp_path)
 
 
 def test_a_remote_host_needs_prod_and_nothing_is_contacted(cli, aws_env):
-    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com:5432/cruddur")
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.prod.invalid:5432/cruddur")
     for args in (["db", "drop", "--yes"], ["db", "create"], ["db", "schema-load", "--reset", "--yes"],
                  ["db", "kill-all", "--yes"], ["db", "seed"]):
         started = time.monotonic()

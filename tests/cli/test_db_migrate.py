@@ -91,7 +91,7 @@ def test_a_failing_migration_is_one_line_with_file_and_line(cli, created, folder
 
 
 def test_production_needs_prod_and_the_typed_name(cli, aws_env, created, folder):
-    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com:5432/cruddur")
+    aws_env.setenv("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.prod.invalid:5432/cruddur")
     for args in (["up"], ["down", "--yes"], ["redo", "--yes"]):
         result = cli("db", "migrate", *args, "--migrations-dir", folder, ok=False)
         _clean(result)

@@ -1,5 +1,8 @@
 """SIGINT / SIGTERM during seed, import and export: the workers stop, one line on stderr says what was written and
-that a rerun completes it, exit status 130 / 143; the table holds exactly what the line says."""
+that a rerun completes it, exit status 130 / 143; the table holds exactly what the line says.
+
+The work never races the test: it talks to DynamoDB Local through tests/holding_proxy.py, which lets a few calls
+through and then holds the next ones until the signal has been taken."""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.cli.test_ddb_data import create_orders
 from tests.ddb.test_throttling import write_seed
+from tests.holding_proxy import HoldingProxy, wait_delivered
 
 pytestmark = pytest.mark.integration
 
@@ -31,44 +34,57 @@ def start(args: list[str], endpoint: str, tmp_path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def interrupt_when_writing(proc, client, table: str, signum: int) -> tuple[int, str, str]:
-    deadline = time.monotonic() + 60
-    while count(client, table) == 0:
-        assert proc.poll() is None, f"finished before it could be interrupted: {proc.stderr.read()}"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+def interrupt_when_held(args: list[str], ddb_local: str, tmp_path, target: str, passes: int,
+                        signum: int) -> tuple[int, str, str]:
+    """Run ``cruddur ARGS`` through a proxy that holds call ``passes + 1`` of ``target``; once it is held (the
+    work is mid-way and cannot finish), send ``signum``, wait until the process has taken it, then let the held
+    calls through."""
+    proxy = HoldingProxy(ddb_local, target, passes)
+    try:
+        proc = start(args, proxy.url, tmp_path)
+        try:
+            proxy.wait_held()
+            assert proc.poll() is None
+            proc.send_signal(signum)
+            wait_delivered(proc.pid, signum)
+            proxy.release()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    finally:
+        proxy.close()
     return proc.returncode, out, err
 
 
 def test_sigint_mid_seed_says_what_was_written_and_a_rerun_completes(messages_table, ddb_local, tmp_path):
-    path = write_seed(tmp_path / "big.yaml", conversations=40, messages=198)  # 8,000 items
-    proc = start(["ddb", "seed", str(path), "--workers", "2", "--output", "json"], ddb_local, tmp_path)
-    rc, out, err = interrupt_when_writing(proc, messages_table, "cruddur-messages", signal.SIGINT)
+    path = write_seed(tmp_path / "big.yaml", conversations=10, messages=98)  # 1,000 items
+    rc, out, err = interrupt_when_held(["ddb", "seed", str(path), "--workers", "2", "--output", "json"], ddb_local,
+                                       tmp_path, "BatchWriteItem", 4, signal.SIGINT)
     assert rc == 130 and out == ""
     line = err.strip().splitlines()[-1]
-    m = re.fullmatch(r"interrupted: ([\d,]+) of 8,000 items written to cruddur-messages; run the same seed again "
+    m = re.fullmatch(r"interrupted: ([\d,]+) of 1,000 items written to cruddur-messages; run the same seed again "
                      r"to complete it \(seeding is idempotent\)", line)
     assert m, err
     written = int(m.group(1).replace(",", ""))
-    assert 0 < written < 8_000 and count(messages_table, "cruddur-messages") == written
+    assert 0 < written < 1_000 and count(messages_table, "cruddur-messages") == written
     assert "Traceback" not in err
 
     proc = start(["ddb", "seed", str(path), "--output", "json"], ddb_local, tmp_path)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
-    assert count(messages_table, "cruddur-messages") == 8_000
+    assert count(messages_table, "cruddur-messages") == 1_000
 
 
 def test_sigterm_mid_import_then_the_same_import_completes(ddb, ddb_local, tmp_path):
     create_orders(ddb)
     path = tmp_path / "orders.jsonl"
-    path.write_text("".join(json.dumps({"pk": f"C#{i % 97}", "sk": i, "note": "n" * 200}) + "\n" for i in range(10_000)))
-    proc = start(["ddb", "import", "orders", str(path), "--workers", "2"], ddb_local, tmp_path)
-    rc, out, err = interrupt_when_writing(proc, ddb, "orders", signal.SIGTERM)
+    path.write_text("".join(json.dumps({"pk": f"C#{i % 97}", "sk": i, "note": "n" * 200}) + "\n" for i in range(2_000)))
+    rc, out, err = interrupt_when_held(["ddb", "import", "orders", str(path), "--workers", "2"], ddb_local, tmp_path,
+                                       "BatchWriteItem", 4, signal.SIGTERM)
     assert rc == 143 and out == ""
-    m = re.fullmatch(r"interrupted: ([\d,]+) of 10,000 items written to orders; run the same import again to "
+    m = re.fullmatch(r"interrupted: ([\d,]+) of 2,000 items written to orders; run the same import again to "
                      r"complete it", err.strip().splitlines()[-1])
     assert m, err
     assert count(ddb, "orders") == int(m.group(1).replace(",", ""))
@@ -76,26 +92,20 @@ def test_sigterm_mid_import_then_the_same_import_completes(ddb, ddb_local, tmp_p
     proc = start(["ddb", "import", "orders", str(path), "--output", "json"], ddb_local, tmp_path)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
-    assert json.loads(out)["items_written"] == 10_000 and count(ddb, "orders") == 10_000
+    assert json.loads(out)["items_written"] == 2_000 and count(ddb, "orders") == 2_000
 
 
 def test_sigint_mid_export_leaves_no_partial_file(ddb, ddb_local, tmp_path):
     create_orders(ddb)
     for i in range(0, 3000, 25):
         ddb.batch_write_item(RequestItems={"orders": [
-            {"PutRequest": {"Item": {"pk": {"S": f"C#{j}"}, "sk": {"N": str(j)}, "note": {"S": "x" * 2000}}}}
+            {"PutRequest": {"Item": {"pk": {"S": f"C#{j}"}, "sk": {"N": str(j)}, "note": {"S": "x" * 200}}}}
             for j in range(i, i + 25)]})
     out_file = tmp_path / "orders.jsonl"
-    proc = start(["ddb", "export", "orders", "--out", str(out_file), "--segments", "1"], ddb_local, tmp_path)
-    time.sleep(0.3)
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "orders.jsonl.partial").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the export finished before the signal arrived")
-    assert proc.returncode == 130
+    # the first Scan page (1,000 items) goes through and is written to the .partial file; the second is held
+    rc, _, err = interrupt_when_held(["ddb", "export", "orders", "--out", str(out_file), "--segments", "1"],
+                                     ddb_local, tmp_path, "Scan", 1, signal.SIGINT)
+    assert rc == 130, err
     assert re.fullmatch(r"interrupted: ([\d,]+ items )?exported from orders; run it again to export the whole table",
                         err.strip().splitlines()[-1]), err
     assert not out_file.exists() and not (tmp_path / "orders.jsonl.partial").exists()

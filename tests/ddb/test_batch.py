@@ -158,29 +158,35 @@ def test_nothing_accepted_for_give_up_after_stops_and_says_how_many_of_how_many(
 
 
 class Segments:
-    """A DynamoDB client (not our code) whose segment 0 fails at once while the others page slowly forever."""
+    """A DynamoDB client (not our code) whose segment 0 fails at once while each other segment's first page is
+    in flight until the test lets it answer (and would page forever after)."""
 
     def __init__(self):
-        self.calls = 0
+        self.calls: dict[int, int] = {}
+        self.answer = threading.Event()
 
     def scan(self, **args):
-        self.calls += 1
-        if args.get("Segment") == 0:
+        segment = args.get("Segment")
+        self.calls[segment] = self.calls.get(segment, 0) + 1
+        if segment == 0:
             raise RuntimeError("segment 0 failed")
-        time.sleep(0.2)
+        assert self.answer.wait(timeout=30), "the test never let the page answer"
         return {"Items": [{"pk": {"S": "x"}}], "LastEvaluatedKey": {"pk": {"S": "x"}}}
 
 
 def test_a_failing_segment_surfaces_at_once_and_stops_the_others():
     client = Segments()
-    started = time.monotonic()
+    before = set(threading.enumerate())
     with pytest.raises(RuntimeError, match="segment 0 failed"):
         for _ in iter_pages(client, "t", segments=4):
             pass
-    assert time.monotonic() - started < 2
-    calls = client.calls
-    time.sleep(0.6)
-    assert client.calls - calls <= 3  # the other segments stopped (at most their page in flight)
+    assert not client.answer.is_set()  # raised while the other segments' pages were still in flight
+    client.answer.set()
+    for thread in set(threading.enumerate()) - before:
+        if thread.name.startswith("scan-"):
+            thread.join(timeout=30)
+            assert not thread.is_alive(), f"{thread.name} kept scanning"
+    assert all(n == 1 for s, n in client.calls.items() if s != 0)  # no segment asked for another page
 
 
 def test_pace_halves_under_throttling_and_grows_back():

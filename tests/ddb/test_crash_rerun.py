@@ -19,6 +19,7 @@ from cruddur_ops.seeds import seedfile
 from cruddur_ops.settings import Settings, default_data_dir
 from tests.conftest import SCHEMA
 from tests.ddb.test_throttling import write_seed
+from tests.holding_proxy import HoldingProxy
 
 pytestmark = pytest.mark.integration
 
@@ -83,28 +84,37 @@ def test_engine_killed_mid_seed_then_rerun_leaves_exact_items(engine_on_disk, tm
     schema.load(client, [spec])
 
     cmd = [sys.executable, "-m", "cruddur_ops", "ddb", "seed", str(path), "--users-from", "yaml", "--output", "json"]
-    seeding_proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while count(client) < 300:  # well under way
-        assert seeding_proc.poll() is None, "the seed finished before the engine could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    kill(engine.pid)
-    started = time.monotonic()
-    out, err = seeding_proc.communicate(timeout=60)
-    seconds = time.monotonic() - started
+    # The seed talks to the engine through a proxy that lets 40 batches through and holds the next ones: the
+    # engine is killed while the seed is mid-way, however fast it runs; then the proxy is gone too.
+    proxy = HoldingProxy(engine.endpoint, "BatchWriteItem", passes=40)
+    seeding_proc = subprocess.Popen(cmd, env=env_for(proxy.url, tmp_path / "home"), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+    try:
+        proxy.wait_held()
+        assert seeding_proc.poll() is None
+        before = count(client)  # written so far, all of it acknowledged (the rest is held)
+        kill(engine.pid)
+        proxy.cut()  # held calls: connection reset, as the dead engine's; new ones: refused
+        started = time.monotonic()
+        out, err = seeding_proc.communicate(timeout=60)
+        seconds = time.monotonic() - started
+    finally:
+        proxy.close()
+        if seeding_proc.poll() is None:
+            seeding_proc.kill()
+            seeding_proc.communicate()
 
     assert seeding_proc.returncode == 8, err
     assert json.loads(out)["error"]["code"] == "unreachable"  # --output json: the error document
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
-    assert engine.endpoint in lines[0] and "cruddur local up" in lines[0]
+    assert proxy.url in lines[0] and "cruddur local up" in lines[0]
     assert seconds < 30  # connect timeouts are short on loopback
 
     engine = engine_on_disk(engine.port)  # same data dir, same port
     client = Settings.from_env(env=env).dynamodb()
     partial = count(client)
-    assert 300 <= partial < len(want)  # what was written before the crash survived it, and no more
+    assert 0 < before <= partial < len(want)  # what was written before the crash survived it, and no more
 
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -151,7 +151,7 @@ def test_users_from_db_resolves_handles_through_postgresql_users(messages_table,
 @integration
 def test_pattern_c_writes_nothing_on_a_production_endpoint_without_prod(aws_env, cli):
     result = cli("ddb", "pattern", "create-message-group", "--handle", "mira", "--other-handle", "tobi",
-                 "--message", "hi", "--endpoint-url", "https://dynamodb.us-east-1.amazonaws.com", ok=False)
+                 "--message", "hi", "--endpoint-url", "https://dynamodb.aws.invalid", ok=False)
     assert result.exit_code == 6 and "--prod" in result.stderr
 
 

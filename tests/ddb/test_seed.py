@@ -2,8 +2,7 @@
 
 import json
 import textwrap
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,7 +101,15 @@ def all_items(client):
 
 
 @pytest.mark.integration
-def test_seed_twice_leaves_the_same_items(messages_table, cli, tmp_path):
+def test_seed_twice_leaves_the_same_items(messages_table, cli, tmp_path, monkeypatch):
+    moments = [datetime.now(UTC)]
+
+    class Clock(datetime):  # the seed's "now", moved by the test instead of by sleeping
+        @classmethod
+        def now(cls, tz=None):
+            return moments[-1].astimezone(tz)
+
+    monkeypatch.setattr(seeding, "datetime", Clock)
     path = write(tmp_path)
     first = cli.json("ddb", "seed", path)
     assert first["items_written"] == 9 and first["conversations"] == 2
@@ -111,7 +118,7 @@ def test_seed_twice_leaves_the_same_items(messages_table, cli, tmp_path):
     assert cost["usd_per_million_items"] == pytest.approx(cost["usd"] / 9 * 1_000_000, rel=1e-3)
     assert "usd_per_million_calls" not in cost
     keys = sorted((i["pk"]["S"], i["sk"]["S"]) for i in all_items(messages_table))
-    time.sleep(1.05)  # "now" moves on by a second, so the floating conversation gets new keys
+    moments.append(moments[-1] + timedelta(seconds=1))  # "now" moves on, so the floating conversation gets new keys
     second = cli.json("ddb", "seed", path)
     assert second["stale_deleted"] == 4  # the floating conversation moved: its 2 messages and 2 group rows
     after = all_items(messages_table)

@@ -11,7 +11,6 @@ import functools
 import json
 import random
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -89,8 +88,21 @@ class Throttling:
 FAST = 100_000  # items/s: the pace (tested in test_retry_budget.py) stays out of the way of these tests
 
 
-def no_sleep(seconds: float) -> None:
-    time.sleep(min(seconds, 0.001))  # next to nothing, but the clock moves (the writer gives up on time)
+class FakeTime:
+    """The writer's clock and sleep: a backoff moves the clock on at once, so "nothing accepted for N seconds"
+    comes after N seconds of backoff, with no real time spent and nothing raced."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += max(seconds, 0.0)
 
 
 def table_keys(client) -> list[tuple[str, str]]:
@@ -110,7 +122,8 @@ def test_every_item_arrives_exactly_once_through_unprocessed_items_and_throttlin
     path = write_seed(tmp_path / "seed.yaml")
     parsed = seedfile.read(path)
     flaky = Throttling(messages_table)
-    writer = seeding.BatchWriter(flaky, TABLE, workers=4, sleep=no_sleep, min_rate=FAST)
+    fake = FakeTime()
+    writer = seeding.BatchWriter(flaky, TABLE, workers=4, sleep=fake.sleep, clock=fake.monotonic, min_rate=FAST)
 
     result = seeding.seed(flaky, parsed, parsed.users, writer=writer)
 
@@ -150,7 +163,9 @@ def throttled_cli(monkeypatch, messages_table):
         return wrappers[-1]
 
     monkeypatch.setattr(Settings, "dynamodb", dynamodb)
-    monkeypatch.setattr(seeding, "BatchWriter", functools.partial(seeding.BatchWriter, sleep=no_sleep, min_rate=FAST))
+    fake = FakeTime()
+    monkeypatch.setattr(seeding, "BatchWriter", functools.partial(seeding.BatchWriter, sleep=fake.sleep,
+                                                                  clock=fake.monotonic, min_rate=FAST))
     return make, wrappers
 
 

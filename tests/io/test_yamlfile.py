@@ -66,7 +66,7 @@ def test_a_large_file_does_not_hold_a_node_per_value(tmp_path):
     import tracemalloc
 
     path = tmp_path / "big.yaml"
-    lines = ["conversations:"] + [f"  - {{n: {i}, text: \"message {i} with some words in it\"}}" for i in range(5_000)]
+    lines = ["conversations:"] + [f"  - {{n: {i}, text: \"message {i} with some words in it\"}}" for i in range(1_500)]
     path.write_text("\n".join(lines) + "\n")
     text = path.read_text()
 

@@ -12,7 +12,7 @@ from cruddur_ops.local import pgcluster, postgres
 from cruddur_ops.local._proc import free_port
 from cruddur_ops.settings import Settings
 from tests.conftest import no_result
-from tests.pg.fixtures import PASSWORD, new_db, url_for  # noqa: F401  (fixtures)
+from tests.pg.fixtures import PASSWORD, new_db, unavailable, url_for  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +120,7 @@ def test_save_change_everything_load_on_a_server_at_connection_url(cli, home, dd
 
 def test_save_change_everything_load_on_the_private_cluster(cli, home, ddb, aws_env):
     if pgcluster.find_binaries(os.environ) is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+        unavailable("PostgreSQL binaries (initdb, pg_ctl) are not installed")  # fails under CI=true
     try:
         cli("local", "up", "--no-dynamodb", "--postgres", "private", "--pg-port", free_port(5750))
         url = pgcluster.running(home).connect_url  # its URL plus the password file (local env's PGPASSFILE)
@@ -132,8 +132,8 @@ def test_save_change_everything_load_on_the_private_cluster(cli, home, ddb, aws_
 
 
 @pytest.mark.parametrize("variable, value, message", [
-    ("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.example.com:8000", "not a local endpoint"),
-    ("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.example.com:5432/cruddur", "db.example.com is not a local host"),
+    ("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.prod.invalid:8000", "not a local endpoint"),
+    ("CONNECTION_URL", f"postgresql://app:{PASSWORD}@db.prod.invalid:5432/cruddur", "db.prod.invalid is not a local host"),
 ])
 def test_a_non_loopback_endpoint_or_database_is_refused(cli, home, aws_env, variable, value, message):
     aws_env.setenv(variable, value)

@@ -13,11 +13,11 @@ SECRET = "s3cr3t-Pw"
 
 
 @pytest.mark.parametrize("url, masked", [
-    (f"postgresql://app:{SECRET}@db.example.com:5432/cruddur", "postgresql://app:***@db.example.com:5432/cruddur"),
+    (f"postgresql://app:{SECRET}@db.prod.invalid:5432/cruddur", "postgresql://app:***@db.prod.invalid:5432/cruddur"),
     (f"postgres://app:{SECRET}@127.0.0.1/cruddur?sslmode=require", "postgresql://app:***@127.0.0.1/cruddur?sslmode=require"),
-    (f"postgresql://app@h/db?password={SECRET}&sslmode=disable", "postgresql://app:***@h/db?sslmode=disable"),
+    (f"postgresql://app@h.invalid/db?password={SECRET}&sslmode=disable", "postgresql://app:***@h.invalid/db?sslmode=disable"),
     (f"postgresql://app:p%40ss{SECRET}@[::1]:5433/db", "postgresql://app:***@[::1]:5433/db"),
-    (f"host=h user=app password={SECRET} dbname=db", "user=app password=*** dbname=db host=h"),
+    (f"host=h.invalid user=app password={SECRET} dbname=db", "user=app password=*** dbname=db host=h.invalid"),
 ])
 def test_mask_url_hides_the_password_and_keeps_the_rest(url, masked):
     assert mask_url(url) == masked
@@ -25,17 +25,17 @@ def test_mask_url_hides_the_password_and_keeps_the_rest(url, masked):
 
 def test_mask_url_leaves_a_url_without_password_as_written():
     assert mask_url(DEFAULT_URL) == DEFAULT_URL
-    assert mask_url("postgres://u@h/db") == "postgres://u@h/db"
+    assert mask_url("postgres://u@h.invalid/db") == "postgres://u@h.invalid/db"
 
 
 @pytest.mark.parametrize("text", [
-    f"cannot connect to postgresql://app:{SECRET}@h/db: refused",
-    f"url 'postgresql://app:{SECRET}@h/db'.",
-    f"(postgresql://app:{SECRET}@h/db?bogus=1)",  # libpq cannot parse it: masked by shape
-    f"postgresql://app:se/{SECRET}@h/db",  # unencoded '/' in the password
-    f"postgresql://app:a@{SECRET}@h/db",  # unencoded '@' in the password
-    f"conninfo host=h password={SECRET} dbname=x",
-    f"conninfo host=h password='{SECRET} with space' dbname=x",
+    f"cannot connect to postgresql://app:{SECRET}@h.invalid/db: refused",
+    f"url 'postgresql://app:{SECRET}@h.invalid/db'.",
+    f"(postgresql://app:{SECRET}@h.invalid/db?bogus=1)",  # libpq cannot parse it: masked by shape
+    f"postgresql://app:se/{SECRET}@h.invalid/db",  # unencoded '/' in the password
+    f"postgresql://app:a@{SECRET}@h.invalid/db",  # unencoded '@' in the password
+    f"conninfo host=h.invalid password={SECRET} dbname=x",
+    f"conninfo host=h.invalid password='{SECRET} with space' dbname=x",
     f"PGPASSWORD={SECRET} psql",
 ])
 def test_mask_text_never_lets_the_password_through(text):
@@ -45,31 +45,31 @@ def test_mask_text_never_lets_the_password_through(text):
 
 
 def test_mask_text_keeps_the_surrounding_text():
-    assert mask_text(f"at postgresql://u:{SECRET}@h/db, retrying") == "at postgresql://u:***@h/db, retrying"
+    assert mask_text(f"at postgresql://u:{SECRET}@h.invalid/db, retrying") == "at postgresql://u:***@h.invalid/db, retrying"
     assert mask_text("nothing secret here") == "nothing secret here"
 
 
 def test_the_maintenance_database_is_swapped_by_the_parser_not_by_text():
     # the old bin/db ran sed on the URL and stripped every "/cruddur", the host's included
-    db = Database.from_url(f"postgresql://cruddur:{SECRET}@cruddur.internal:6543/cruddur?sslmode=require")
+    db = Database.from_url(f"postgresql://cruddur:{SECRET}@cruddur.db.invalid:6543/cruddur?sslmode=require")
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(db.conninfo(db.maintenance_name))
     assert params["dbname"] == "postgres"
-    assert params["host"] == "cruddur.internal" and params["port"] == "6543" and params["user"] == "cruddur"
+    assert params["host"] == "cruddur.db.invalid" and params["port"] == "6543" and params["user"] == "cruddur"
     assert params["sslmode"] == "require" and params["password"] == SECRET
     assert params["connect_timeout"] == "3"
-    assert db.describe("postgres") == "postgresql://cruddur:***@cruddur.internal:6543/postgres?sslmode=require"
+    assert db.describe("postgres") == "postgresql://cruddur:***@cruddur.db.invalid:6543/postgres?sslmode=require"
 
 
 def test_a_timeout_in_the_url_wins():
     from psycopg.conninfo import conninfo_to_dict
 
-    assert conninfo_to_dict(Database.from_url("postgresql://h/db?connect_timeout=9").conninfo())["connect_timeout"] == "9"
+    assert conninfo_to_dict(Database.from_url("postgresql://h.invalid/db?connect_timeout=9").conninfo())["connect_timeout"] == "9"
 
 
 def test_the_maintenance_database_of_postgres_is_template1():
-    assert Database.from_url("postgresql://h/postgres").maintenance_name == "template1"
+    assert Database.from_url("postgresql://h.invalid/postgres").maintenance_name == "template1"
 
 
 @pytest.mark.parametrize("url, local", [
@@ -79,42 +79,42 @@ def test_the_maintenance_database_of_postgres_is_template1():
     ("postgresql:///db", True),  # local socket
     ("postgresql:///db?host=/var/run/postgresql", True),
     ("postgresql://u@10.0.0.5/db", False),
-    ("postgresql://u@cruddur.abc.us-east-1.rds.amazonaws.com/db", False),
-    ("postgresql://u@localhost,db.example.com/db", False),
+    ("postgresql://u@cruddur.abc.rds.invalid/db", False),
+    ("postgresql://u@localhost,db.prod.invalid/db", False),
 ])
 def test_only_loopback_and_sockets_are_local(url, local):
     assert Database.from_url(url).is_local is local
 
 
 def test_writing_to_a_remote_database_needs_prod_and_the_message_hides_the_password():
-    db = Database.from_url(f"postgresql://u:{SECRET}@db.example.com/cruddur")
+    db = Database.from_url(f"postgresql://u:{SECRET}@db.prod.invalid/cruddur")
     with pytest.raises(ProdGuardError) as err:
         db.guard_write(prod=False, action="drop database cruddur")
-    assert "--prod" in str(err.value) and "db.example.com" in str(err.value) and SECRET not in str(err.value)
+    assert "--prod" in str(err.value) and "db.prod.invalid" in str(err.value) and SECRET not in str(err.value)
     db.guard_write(prod=True, action="drop database cruddur")
 
 
 def test_settings_pick_the_url():
     assert Database.from_settings(Settings.from_env({})).url == DEFAULT_URL
     assert Database.from_settings(Settings.from_env({})).source == "default"
-    env = {"DATABASE_URL": "postgresql://a@h/one", "PROD_CONNECTION_URL": "postgresql://b@h/two"}
+    env = {"DATABASE_URL": "postgresql://a@h.invalid/one", "PROD_CONNECTION_URL": "postgresql://b@h.invalid/two"}
     assert Database.from_settings(Settings.from_env(env)).name == "one"
-    assert Database.from_settings(Settings.from_env({**env, "CONNECTION_URL": "postgresql://c@h/three"})).source == "CONNECTION_URL"
+    assert Database.from_settings(Settings.from_env({**env, "CONNECTION_URL": "postgresql://c@h.invalid/three"})).source == "CONNECTION_URL"
     prod = Database.from_settings(Settings.from_env(env, prod=True))
     assert (prod.name, prod.source) == ("two", "PROD_CONNECTION_URL")
     with pytest.raises(CruddurError, match="PROD_CONNECTION_URL"):
-        Database.from_settings(Settings.from_env({"CONNECTION_URL": "postgresql://h/db"}, prod=True))
+        Database.from_settings(Settings.from_env({"CONNECTION_URL": "postgresql://h.invalid/db"}, prod=True))
 
 
 def test_an_unparseable_url_is_an_input_error_without_the_password():
     with pytest.raises(InputError) as err:
-        Database.from_url(f"postgresql://u:{SECRET}@h/db?bogus=1")
+        Database.from_url(f"postgresql://u:{SECRET}@h.invalid/db?bogus=1")
     assert SECRET not in str(err.value) and "bogus" in str(err.value)
 
 
 def test_a_url_without_database_name_cannot_be_created():
     with pytest.raises(InputError, match="names no database"):
-        Database.from_url("postgresql://u@h").require_name()
+        Database.from_url("postgresql://u@h.invalid").require_name()
 
 
 def test_psql_gets_the_password_through_the_environment(tmp_path):
@@ -192,7 +192,7 @@ def test_a_parse_error_names_the_field_and_position_never_the_text(url, secrets,
 
 
 def test_an_unparseable_keyword_dsn_is_masked_to_its_end():
-    assert mask_url("host=h password=two words") == "host=h password=***"
+    assert mask_url("host=h.invalid password=two words") == "host=h.invalid password=***"
 
 
 @pytest.mark.parametrize("query, shown", [
@@ -203,8 +203,8 @@ def test_an_unparseable_keyword_dsn_is_masked_to_its_end():
     ("CREATE ROLE x PASSWORD $pw$Hunter2$pw$", "CREATE ROLE x PASSWORD '***'"),
     ("ALTER ROLE x PASSWORD E'Hun\\'ter2'", "ALTER ROLE x PASSWORD '***'"),
     ("ALTER ROLE x PASSWORD 'Hunter2 cut short by track_activity_query_s", "ALTER ROLE x PASSWORD '***'"),
-    ("SELECT dblink_connect('host=h password=Hunter2 dbname=d')", "SELECT dblink_connect('host=h password=*** dbname=d')"),
-    ("SELECT 'mysql://app:Hunter2@h/x', 'postgresql://app:Hunter2@h/db'", "SELECT 'mysql://app:***@h/x', 'postgresql://app:***@h/db'"),
+    ("SELECT dblink_connect('host=h.invalid password=Hunter2 dbname=d')", "SELECT dblink_connect('host=h.invalid password=*** dbname=d')"),
+    ("SELECT 'mysql://app:Hunter2@h.invalid/x', 'postgresql://app:Hunter2@h.invalid/db'", "SELECT 'mysql://app:***@h.invalid/x', 'postgresql://app:***@h.invalid/db'"),
     ("SELECT password_hash FROM accounts", "SELECT password_hash FROM accounts"),
 ])
 def test_mask_sql_hides_password_literals(query, shown):

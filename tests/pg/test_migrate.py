@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC
 from pathlib import Path
 
@@ -138,10 +139,21 @@ def test_an_edited_applied_file_and_a_missing_file_are_reported(db, folder):
         migrate.down(db, folder, steps=2)
 
 
+GATE = 727_001  # an advisory lock the test holds: the slow migration waits on it, so the two runs overlap for sure
+
+
+def _wait_for(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
 def test_two_concurrent_ups_apply_each_migration_once(db, folder):
     slow = folder / "20260101500000_slow.sql"
     slow.write_text("-- migrate:up\nCREATE TABLE slow_log (at timestamptz DEFAULT now());\n"
-                    "INSERT INTO slow_log DEFAULT VALUES;\nSELECT pg_sleep(1);\n\n-- migrate:down\nDROP TABLE slow_log;\n")
+                    f"INSERT INTO slow_log DEFAULT VALUES;\nSELECT pg_advisory_xact_lock({GATE});\n\n"
+                    "-- migrate:down\nDROP TABLE slow_log;\n")
     results, errors, notes = [], [], []
 
     def run():
@@ -150,9 +162,19 @@ def test_two_concurrent_ups_apply_each_migration_once(db, folder):
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
+    def gate_waiters() -> int:
+        return _query(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                          f"AND objid = {GATE}")[0][0]
+
     threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
+    with psycopg.connect(db.url, autocommit=True, connect_timeout=3) as gate:
+        gate.execute("SELECT pg_advisory_lock(%s)", [GATE])
+        threads[0].start()
+        _wait_for(lambda: gate_waiters() == 1, "the first run reached the slow migration")
+        threads[1].start()
+        _wait_for(lambda: any("waiting for it to finish" in n for n in notes) or errors,
+                  "the second run found the first one's lock")
+        gate.execute("SELECT pg_advisory_unlock(%s)", [GATE])
     for t in threads:
         t.join(30)
     assert errors == []

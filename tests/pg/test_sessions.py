@@ -46,13 +46,13 @@ def test_other_sessions_queries_are_masked_and_cut_short(pg_url):
     other = psycopg.connect(pg_url, application_name="rotating-passwords", connect_timeout=3)
     long_one = psycopg.connect(pg_url, application_name="long-query", connect_timeout=3)
     try:
-        other.execute("SELECT 1 -- ALTER ROLE mira PASSWORD 'Hunter2 secret', postgresql://app:Hunter2url@h/db")
+        other.execute("SELECT 1 -- ALTER ROLE mira PASSWORD 'Hunter2 secret', postgresql://app:Hunter2url@h.invalid/db")
         long_one.execute("SELECT " + ", ".join(f"{i} AS column_{i}" for i in range(200)))
         with Database.from_url(pg_url).connect(autocommit=True) as conn:
             rows = {r["application"]: r for r in sessions.list_sessions(conn)}
         query = rows["rotating-passwords"]["query"]
         assert "Hunter2" not in query
-        assert query == "SELECT 1 -- ALTER ROLE mira PASSWORD '***', postgresql://app:***@h/db"
+        assert query == "SELECT 1 -- ALTER ROLE mira PASSWORD '***', postgresql://app:***@h.invalid/db"
         shown = rows["long-query"]["query"]
         assert len(shown) == sessions.MAX_QUERY_CHARS and shown.endswith("…") and shown.startswith("SELECT 0 AS column_0")
     finally:

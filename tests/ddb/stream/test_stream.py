@@ -288,5 +288,5 @@ def test_a_table_without_a_stream_is_a_clear_error(ddb, cli):
 
 
 def test_process_refuses_a_production_endpoint_without_prod(aws_env, cli):
-    result = cli("ddb", "stream", "process", "--endpoint-url", "https://dynamodb.us-east-1.amazonaws.com", ok=False)
+    result = cli("ddb", "stream", "process", "--endpoint-url", "https://dynamodb.aws.invalid", ok=False)
     assert result.exit_code == 6 and "--prod" in result.stderr
