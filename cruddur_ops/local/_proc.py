@@ -127,6 +127,43 @@ def free_port(start: int, data_dir: Path | None = None) -> int:
     raise EngineError(f"no free port in {start}–{start + 99}")
 
 
+def _listening_inodes(port: int) -> set[str] | None:
+    """The socket inodes listening on TCP ``port`` (any address), from /proc/net/tcp{,6}; None without /proc."""
+    found: set[str] = set()
+    seen = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found if seen else None
+
+
+def listener_is(pid: int, port: int) -> bool:
+    """Whether the process ``pid`` holds every socket listening on ``port`` (and there is one): what answers on
+    that port is that process, not someone who took the port while it was away. False when it cannot be told."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    held = set()
+    try:
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(fd.path)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                held.add(target[8:-1])
+    except OSError:
+        return False
+    return inodes <= held
+
+
 # --- processes ------------------------------------------------------------------------------------------------
 def pid_alive(pid: int) -> bool:
     try:

@@ -160,6 +160,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     pgcluster.write_state(data_dir, cluster)
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
+        pgcluster.rotate_password(data_dir, cluster)
         setup = _setup_private(cluster, seed_path)
     except Exception:
         pgcluster.down(data_dir)

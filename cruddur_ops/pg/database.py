@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -285,6 +286,8 @@ def _unquoted(message: str) -> str:
     return re.sub(r'"[^"]*"', "…", message) or "libpq cannot parse it"
 
 
+CLUSTER_PASSFILE = "postgres.pgpass"  # the private cluster's password file (cruddur_ops.local.pgcluster.passfile)
+
 _SECRETS: set[str] = set()
 
 
@@ -371,7 +374,28 @@ class Database:
             extra["connect_timeout"] = CONNECT_TIMEOUT
         if dbname is not None:
             extra["dbname"] = dbname
+        if self.proves_server:
+            extra["require_auth"] = "scram-sha-256"
         return make_conninfo(self.url, **extra)
+
+    @property
+    def proves_server(self) -> bool:
+        """Whether connections must use SCRAM (libpq's ``require_auth=scram-sha-256``): when the password comes
+        from a private cluster's password file (``<data dir>/postgres.pgpass``, by ``passfile=`` or PGPASSFILE)
+        and the URL says nothing of its own. SCRAM never reveals the password, and the server proves it knows it:
+        whoever took the cluster's port while it was down and asks for a clear-text or md5 password gets nothing."""
+        if "password" in self.params or "require_auth" in self.params:
+            return False
+        import os
+
+        # libpq reads PGPASSFILE from this process's environment whatever libpq_env holds: look where it looks
+        source = (self.params.get("passfile") or self.libpq_env.get("PGPASSFILE") or os.environ.get("PGPASSFILE")
+                  or "")
+        if Path(source).name != CLUSTER_PASSFILE:
+            return False
+        import psycopg
+
+        return psycopg.pq.version() >= 160000
 
     def describe(self, dbname: str | None = None) -> str:
         """The masked URL, naming ``dbname`` instead of the URL's database when given."""

@@ -118,10 +118,10 @@ def dump_schema(db: Database, env: Mapping[str, str], out: Path | None = None) -
     if out is None:
         doc["sql"] = text.decode("utf-8", errors="replace")
         return doc
+    from cruddur_ops.io.files import write_bytes
+
     out = Path(out)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(text)
-    partial.replace(out)
+    write_bytes(out, text)
     doc["file"] = str(out)
     return doc
 
