@@ -185,10 +185,18 @@ def status(ctx: typer.Context, output: OutputOpt = None) -> None:
 
     Example: cruddur local status --output json
     """
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import postgres, snapshot
 
     s = settings(ctx)
     rows = [_dynamodb_row(s), postgres.status(s)]
+    if rows[1].get("state") == "up" and rows[1].get("source") == "private cluster":
+        from cruddur_ops.pg.database import Database
+
+        leftover_db = Database.from_url(postgres.current(s).connect_url)
+    else:
+        leftover_db = None
+    for gone in snapshot.clean_leftovers(s.data_dir, leftover_db):
+        render.note(f"removed what an interrupted snapshot command left: {gone}")
 
     def sections() -> list[Section]:
         out = [Section("Local engines", [

@@ -46,10 +46,13 @@ def atomic_write(path: Path | str, mode: str = "w", *, encoding: str | None = "u
         raise InputError(f"cannot write {path}: it is a folder", path=path)
     tmp = _temp_name(path)
     fd = create_new(tmp, perm)
-    binary = "b" in mode
+    handle: IO[Any]
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": encoding,
-                                                                               "newline": newline})) as handle:
+        if "b" in mode:
+            handle = os.fdopen(fd, "wb")
+        else:
+            handle = os.fdopen(fd, "w", encoding=encoding, newline=newline)
+        with handle:
             yield handle
             handle.flush()
         os.replace(tmp, path)
