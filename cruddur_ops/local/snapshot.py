@@ -76,7 +76,7 @@ KEY_FILE = "snapshot.key"
 SIGNATURE = "signature"
 MAX_LINE = 4 << 20  # an item is at most 400 KB; its DynamoDB JSON (base64 binaries) stays well under this
 MAX_RATIO = 50  # decompressed/compressed: DynamoDB JSON at level 1 compresses 4-10×; a bomb, 1000×
-MIN_BUDGET = 64 << 20  # small members may expand more than MAX_RATIO: allow this much whatever the ratio
+MIN_BUDGET = 1 << 20  # a small member may expand more than MAX_RATIO: this much is allowed whatever the ratio
 
 
 def _key(data_dir: Path, *, create: bool) -> bytes | None:
@@ -490,6 +490,18 @@ def _check_member(tar: tarfile.TarFile, name: str, hashes: dict | None, path: Pa
 _AV_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"))
 
 
+class _SmallReads:
+    """A file whose reads return at most 16 kB, counting them: the ratio is judged as the stream goes."""
+
+    def __init__(self, raw):
+        self.raw, self.consumed = raw, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(16384 if size is None or size < 0 else min(size, 16384))
+        self.consumed += len(data)
+        return data
+
+
 def _lines(tar: tarfile.TarFile, entry: dict, path: Path):
     """``(line number, bytes)`` of a table's member, decompressed as a stream: a line over MAX_LINE or a member
     that expands more than MAX_RATIO times is refused (a decompression bomb costs neither time nor memory)."""
@@ -501,16 +513,16 @@ def _lines(tar: tarfile.TarFile, entry: dict, path: Path):
         raw = tar.extractfile(member)
         if raw is None:
             raise InputError(f"table {name}: {entry['member']} is not a regular file", path=path)
-        budget = max(MIN_BUDGET, MAX_RATIO * member.size)
         total = number = 0
-        with gzip.GzipFile(fileobj=raw) as gz:
+        small = _SmallReads(raw)
+        with gzip.GzipFile(fileobj=small) as gz:  # type: ignore[arg-type]
             while True:
                 line = gz.readline(MAX_LINE + 1)
                 if not line:
                     return
                 number += 1
                 total += len(line)
-                if total > budget:
+                if total > MIN_BUDGET + MAX_RATIO * small.consumed:  # the ratio so far, not only at the end
                     raise InputError(f"table {name}: {entry['member']} expands more than {MAX_RATIO}× its "
                                      f"{member.size:,} bytes; refusing it (a decompression bomb?)", path=path)
                 if len(line) > MAX_LINE:
@@ -585,7 +597,7 @@ def code_in_dump(dump: Path, env) -> list[str]:
 
     from cruddur_ops.pg import dump as pgdump
 
-    tool = pgdump.find_tool("pg_restore", 99, env)
+    tool = pgdump.find_tool("pg_restore", 0, env)  # -l reads any archive its version wrote
     done = subprocess.run([tool.path, "-l", str(dump)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           env={k: v for k, v in env.items() if not k.startswith("PG")}, timeout=120)
     if done.returncode != 0:
