@@ -502,6 +502,32 @@ class _SmallReads:
         return data
 
 
+def _check_ratio(raw, name: str, member: str, size: int, path: Path) -> None:
+    """Decompress the member once without parsing (zlib, in C), 4 kB of input at a time: refused as soon as what
+    came out is more than MAX_RATIO times what went in (after the first MB) — before any line is parsed."""
+    import zlib
+
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    consumed = produced = 0
+    while True:
+        data = raw.read(4096)
+        if not data:
+            return
+        consumed += len(data)
+        while data:
+            produced += len(inflate.decompress(data, 1 << 22))
+            while inflate.unconsumed_tail:
+                produced += len(inflate.decompress(inflate.unconsumed_tail, 1 << 22))
+                if produced > MIN_BUDGET + MAX_RATIO * consumed:
+                    break
+            if produced > MIN_BUDGET + MAX_RATIO * consumed:
+                raise InputError(f"table {name}: {member} expands more than {MAX_RATIO}× its {size:,} bytes; "
+                                 "refusing it (a decompression bomb?)", path=path)
+            data = inflate.unused_data  # the next gzip member of a multi-member stream
+            if data:
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+
 def _lines(tar: tarfile.TarFile, entry: dict, path: Path):
     """``(line number, bytes)`` of a table's member, decompressed as a stream: a line over MAX_LINE or a member
     that expands more than MAX_RATIO times is refused (a decompression bomb costs neither time nor memory)."""
@@ -513,9 +539,11 @@ def _lines(tar: tarfile.TarFile, entry: dict, path: Path):
         raw = tar.extractfile(member)
         if raw is None:
             raise InputError(f"table {name}: {entry['member']} is not a regular file", path=path)
+        _check_ratio(raw, str(name), entry["member"], member.size, path)
+        raw = tar.extractfile(member)
         total = number = 0
         small = _SmallReads(raw)
-        with gzip.GzipFile(fileobj=small) as gz:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=small) as gz:  # type: ignore[call-overload]
             while True:
                 line = gz.readline(MAX_LINE + 1)
                 if not line:
