@@ -118,18 +118,27 @@ def mask_text(text: str) -> str:
 # A SQL password literal: PASSWORD 'x', E'x', $$x$$ or $tag$x$tag$, also cut short (pg_stat_activity truncates
 # query text at track_activity_query_size), so an unterminated literal is masked to the end.
 _SQL_PASSWORD_RE = re.compile(
-    r"""(\bpassword\s*(?:=\s*)?)(?:[eE]?'(?:[^'\\]|''|\\.)*(?:'|$)|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))""",
+    r"""(\bpassword\s*(?:=\s*)?)(?:(?:[eE]|[uU]&)?'(?:[^'\\]|''|\\.)*(?:'|$)|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))""",
     re.IGNORECASE | re.DOTALL,
 )
+# libpq's key = value inside a SQL literal, its quotes doubled: 'host=h password = ''secret'' dbname=d'
+_DOUBLED_PASSWORD_RE = re.compile(r"(\bpassword\s*=\s*)''(?:[^']|'(?!'))*?(?:''|$)", re.IGNORECASE | re.DOTALL)
+# JSON: "password": "…" (and the usual other names of a secret)
+_JSON_SECRET_RE = re.compile(r'("(?:password|passwd|pwd|secret|secret_access_key|token)"\s*:\s*)"(?:[^"\\]|\\.)*"?',
+                             re.IGNORECASE)
 # user:secret@ in a URL of any scheme
 _ANY_URL_USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"]*@", re.IGNORECASE)
 
 
 def mask_sql(query: str) -> str:
-    """SQL text (another session's query) with its password literals masked: ``PASSWORD '…'``, ``password=…``
-    and ``user:…@`` in URLs all read ``***``."""
+    """SQL text (another session's query, a schema dump) with its secrets masked — the one routine for SQL:
+    ``PASSWORD '…'`` (also ``E'…'``, ``U&'…'``, dollar-quoted), libpq's ``password=…`` and ``password = '…'``
+    (also with the quotes doubled inside a SQL literal), JSON ``"password": "…"``, and ``user:…@`` in URLs
+    all read ``***``."""
     if not query:
         return query
+    query = _DOUBLED_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, query)
+    query = _JSON_SECRET_RE.sub(lambda m: m.group(1) + '"' + MASK + '"', query)
     query = _SQL_PASSWORD_RE.sub(lambda m: m.group(1) + "'" + MASK + "'", query)
     query = _ANY_URL_USERINFO_RE.sub(lambda m: m.group(1) + MASK + "@", query)
     return mask_text(query)
