@@ -197,6 +197,12 @@ def status(ctx: typer.Context, output: OutputOpt = None) -> None:
         leftover_db = None
     for gone in snapshot.clean_leftovers(s.data_dir, leftover_db):
         render.note(f"removed what an interrupted snapshot command left: {gone}")
+    if list(snapshot.folder(s.data_dir).glob(f"{snapshot.JOURNAL}*.json")):  # a killed `snapshot load`
+        from cruddur_ops.settings import is_local_url
+
+        endpoint = s.endpoint_for("dynamodb") or rows[0].get("endpoint")
+        if endpoint and is_local_url(endpoint):
+            snapshot.clean_tables(snapshot._client(endpoint, s), s.data_dir, render.note)  # put the tables back
 
     def sections() -> list[Section]:
         out = [Section("Local engines", [

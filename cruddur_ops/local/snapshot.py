@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundError, ProdGuardError
 
@@ -724,45 +724,157 @@ def clean_leftovers(data_dir: Path, db=None) -> list[str]:
     return removed
 
 
-def _replace_tables(client, tar: tarfile.TarFile, entries: list[dict], path: Path, on_note,
-                    on_progress) -> tuple[list[str], list[dict]]:
-    """Delete every table there is, create the snapshot's, fill them (through ddb/batch.py's engine, reading the
-    checked items again), give them back stream and TTL; returns the tables dropped and the items counted."""
-    from cruddur_ops.ddb.batch import BatchWriter
-    from cruddur_ops.ddb.scan import count_items
+SCRATCH_TABLE = "cruddur.load."  # scratch tables: cruddur.load.<hex>.new.<i> (the snapshot's), .old.<i> (backups)
+JOURNAL = ".load-journal-"
 
-    before = _list_tables(client)
-    for name in before:
+
+def _wait(client, names: list[str], waiter: str) -> None:
+    for name in names:
+        client.get_waiter(waiter).wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+
+
+def _drop(client, names: list[str]) -> None:
+    gone = []
+    for name in names:
         try:
             if client.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"):
                 client.update_table(TableName=name, DeletionProtectionEnabled=False)
-        except Exception:  # an engine without deletion protection
+        except Exception:  # not there, or an engine without deletion protection
             pass
-        client.delete_table(TableName=name)
-    for name in before:
-        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
-    for entry in entries:
-        client.create_table(**entry["definition"])
-    for entry in entries:
-        client.get_waiter("table_exists").wait(TableName=entry["name"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
-    counted = []
-    for entry in entries:
-        keys = [k["AttributeName"] for k in entry["definition"]["KeySchema"]]
-        writer = BatchWriter(client, entry["name"], workers=WRITE_WORKERS, capacity=False, key_names=keys,
-                             on_progress=on_progress)
-        writer.write({"PutRequest": {"Item": item}} for item in _decoded(tar, entry, path))
-        if entry.get("stream"):
-            client.update_table(TableName=entry["name"],
-                                StreamSpecification={"StreamEnabled": True, "StreamViewType": entry["stream"]})
-        if entry.get("ttl"):
-            try:
-                client.update_time_to_live(TableName=entry["name"],
-                                           TimeToLiveSpecification={"Enabled": True, "AttributeName": entry["ttl"]})
-            except Exception as exc:  # botocore: an engine without TTL
-                on_note(f"{entry['name']}: TTL on {entry['ttl']} not restored ({exc})")
-        items = count_items(client, entry["name"])
-        counted.append({"name": entry["name"], "items": items, "stream": entry.get("stream")})
-        on_note(f"loaded {entry['name']}: {items} item(s)" + (f", stream {entry['stream']}" if entry.get("stream") else ""))
+        try:
+            client.delete_table(TableName=name)
+            gone.append(name)
+        except client.exceptions.ResourceNotFoundException:
+            pass
+    _wait(client, gone, "table_not_exists")
+
+
+def _fill(client, table: str, keys: list[str], items, on_progress=_noop) -> int:
+    """Write ``items`` (typed) into ``table`` through ddb/batch.py's engine; returns the items the table holds."""
+    from cruddur_ops.ddb.batch import BatchWriter
+    from cruddur_ops.ddb.scan import count_items
+
+    writer = BatchWriter(client, table, workers=WRITE_WORKERS, capacity=False, key_names=keys, on_progress=on_progress)
+    writer.write({"PutRequest": {"Item": item}} for item in items)
+    return count_items(client, table)
+
+
+def _items_of(client, table: str):
+    from cruddur_ops.ddb.scan import iter_pages
+
+    for page in iter_pages(client, table, segments=SCAN_SEGMENTS):
+        yield from page
+
+
+def _copy(client, source: str, target: dict, want: int, on_progress=_noop) -> None:
+    """Create ``target`` (a CreateTable request) and copy ``source``'s items into it; EngineError unless it then
+    holds ``want`` items."""
+    client.create_table(**target)
+    _wait(client, [target["TableName"]], "table_exists")
+    keys = [k["AttributeName"] for k in target["KeySchema"]]
+    got = _fill(client, target["TableName"], keys, _items_of(client, source), on_progress)
+    if got != want:
+        raise EngineError(f"{target['TableName']}: {got} item(s) after the copy, {want} expected")
+
+
+def _finish(client, entry: dict, on_note) -> None:
+    """Give a table its stream and TTL back."""
+    if entry.get("stream"):
+        client.update_table(TableName=entry["name"],
+                            StreamSpecification={"StreamEnabled": True, "StreamViewType": entry["stream"]})
+    if entry.get("ttl"):
+        try:
+            client.update_time_to_live(TableName=entry["name"],
+                                       TimeToLiveSpecification={"Enabled": True, "AttributeName": entry["ttl"]})
+        except Exception as exc:  # botocore: an engine without TTL
+            on_note(f"{entry['name']}: TTL on {entry['ttl']} not restored ({exc})")
+
+
+def _journal_write(path: Path, doc: dict) -> None:
+    from cruddur_ops.io.files import write_text
+
+    write_text(path, json.dumps(doc), perm=0o600)
+
+
+def roll_back(client, journal: Path, on_note=_noop) -> None:
+    """Put back the tables an interrupted load had begun to replace (from the backups its journal names), then
+    drop its scratch tables and the journal."""
+    doc = json.loads(journal.read_text())
+    if doc.get("phase") == "swap":
+        _drop(client, [e["name"] for e in doc["new"]] + [e["name"] for e in doc["old"]])
+        for entry in doc["old"]:
+            _copy(client, entry["backup"], entry["definition"], entry["items"])
+            _finish(client, entry, on_note)
+        on_note(f"put back {len(doc['old'])} table(s) an interrupted `snapshot load` had begun to replace")
+    _drop(client, [e["scratch"] for e in doc["new"]] + [e["backup"] for e in doc["old"]])
+    journal.unlink(missing_ok=True)
+
+
+def clean_tables(client, data_dir: Path, on_note=_noop) -> None:
+    """What a killed load left in DynamoDB: roll back by its journal, drop stray scratch tables."""
+    where = folder(data_dir)
+    for journal in sorted(where.glob(f"{JOURNAL}*.json")) if where.is_dir() else []:
+        if not journal.is_symlink():
+            roll_back(client, journal, on_note)
+    stray = [n for n in _list_tables(client) if n.startswith(SCRATCH_TABLE)]
+    if stray:
+        _drop(client, stray)
+        on_note(f"dropped {len(stray)} scratch table(s) an interrupted `snapshot load` left")
+
+
+def _replace_tables(client, tar: tarfile.TarFile, entries: list[dict], path: Path, on_note,
+                    on_progress) -> tuple[list[str], list[dict]]:
+    """Replace every table with the snapshot's, all or nothing (DynamoDB has no rename):
+
+    1. the snapshot's tables are loaded into scratch tables and counted; a failure drops them, nothing else moved;
+    2. every existing table is copied into a backup scratch table and counted;
+    3. a journal (``snapshots/.load-journal-<hex>.json``) names them; the tables are replaced from the scratch
+       copies; any failure — or, after a kill, the next load or ``local status`` — puts the old ones back;
+    4. the scratch tables, backups and journal are dropped.
+    """
+    token = secrets.token_hex(4)
+    journal = path.parent / f"{JOURNAL}{token}.json"
+    before = [n for n in _list_tables(client) if not n.startswith(SCRATCH_TABLE)]
+    new = [{**{k: entry[k] for k in ("name", "items", "stream", "ttl")}, "scratch": f"{SCRATCH_TABLE}{token}.new.{i}",
+            "definition": entry["definition"]} for i, entry in enumerate(entries)]
+    old: list[dict[str, Any]] = []
+    doc: dict[str, Any] = {"phase": "stage", "new": new, "old": old}
+    _journal_write(journal, doc)
+    try:
+        for entry, staged in zip(entries, new, strict=True):
+            client.create_table(**{**entry["definition"], "TableName": staged["scratch"]})
+            _wait(client, [staged["scratch"]], "table_exists")
+            keys = [k["AttributeName"] for k in entry["definition"]["KeySchema"]]
+            got = _fill(client, staged["scratch"], keys, _decoded(tar, entry, path), on_progress)
+            if got != entry["items"]:
+                raise EngineError(f"{entry['name']}: {got} item(s) loaded, the snapshot holds {entry['items']}")
+        for i, name in enumerate(before):
+            table = client.describe_table(TableName=name)["Table"]
+            stream = table.get("StreamSpecification") or {}
+            from cruddur_ops.ddb.scan import count_items
+
+            saved: dict[str, Any] = {"name": name, "backup": f"{SCRATCH_TABLE}{token}.old.{i}", "definition": definition(table),
+                     "items": count_items(client, name), "ttl": _ttl(client, name),
+                     "stream": stream.get("StreamViewType") if stream.get("StreamEnabled") else None}
+            old.append(saved)
+            _journal_write(journal, doc)
+            _copy(client, name, {**saved["definition"], "TableName": saved["backup"]}, saved["items"])
+        doc["phase"] = "swap"
+        _journal_write(journal, doc)
+        _drop(client, before)
+        counted = []
+        for staged in new:
+            _copy(client, staged["scratch"], staged["definition"], staged["items"], on_progress)
+            _finish(client, staged, on_note)
+            counted.append({"name": staged["name"], "items": staged["items"], "stream": staged.get("stream")})
+            on_note(f"loaded {staged['name']}: {staged['items']} item(s)"
+                    + (f", stream {staged['stream']}" if staged.get("stream") else ""))
+        doc["phase"] = "done"
+        _journal_write(journal, doc)
+    except BaseException:
+        roll_back(client, journal, on_note)
+        raise
+    roll_back(client, journal, on_note)  # phase "done": only drops the scratch tables and backups
     return before, counted
 
 
@@ -798,6 +910,8 @@ def load(settings, name: str, *, trust_code: bool = False, on_note: Callable[[st
             raise EngineError(f"the snapshot holds a PostgreSQL database, but {problem}")
     for gone in clean_leftovers(settings.data_dir, stack.db if manifest.get("postgres") is not None else None):
         on_note(f"removed what an interrupted snapshot command left: {gone}")
+    if stack.endpoint is not None:
+        clean_tables(_client(stack.endpoint, settings), settings.data_dir, on_note)
     info = _info(manifest, path)
     with tarfile.open(path) as tar, tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{name}.load.") as tmp:
         hashes = _signed_hashes(tar, settings.data_dir)

@@ -158,3 +158,44 @@ def test_a_gzip_bomb_snapshot_is_refused_quickly_in_little_memory(tmp_path, line
     assert "refusing it" in result["outcome"] or "longer than" in result["outcome"], result
     assert result["seconds"] < 2 and time.perf_counter() - started < 10
     assert result["peak_kb"] < 200 * 1024
+
+
+@pytest.mark.integration
+def test_a_load_that_fails_or_is_killed_while_swapping_leaves_the_tables_as_they_were(cli, home, ddb, new_db,
+                                                                                     monkeypatch):
+    from cruddur_ops.local import snapshot
+
+    cli("db", "setup")
+    _fill_dynamodb(cli, ddb)
+    cli("local", "snapshot", "save", "good")
+    ddb.put_item(TableName="scratch-orders", Item={"id": {"S": "after"}, "n": {"N": "1"}})
+    ddb.delete_table(TableName="cruddur-messages")
+    tables = _dump_tables(ddb)
+
+    finish = snapshot._finish
+
+    def broken(client, entry, on_note):  # the snapshot's tables fail to finish; putting the old ones back works
+        if "scratch" in entry:
+            raise RuntimeError("the engine went away")
+        finish(client, entry, on_note)
+
+    # a failure in the middle of the swap: the old tables are put back from their backups
+    monkeypatch.setattr(snapshot, "_finish", broken)
+    failed = cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    assert failed.exit_code != 0
+    assert _dump_tables(ddb) == tables
+    assert not list((home / "snapshots").glob(".load-journal-*"))
+
+    # a kill in the middle of the swap (no chance to clean up): the next `local status` puts them back
+    roll_back = snapshot.roll_back
+    monkeypatch.setattr(snapshot, "roll_back", lambda *a, **k: None)
+    cli("local", "snapshot", "load", "good", "--yes", ok=False)
+    assert _dump_tables(ddb) != tables and list((home / "snapshots").glob(".load-journal-*"))
+    monkeypatch.setattr(snapshot, "roll_back", roll_back)
+    monkeypatch.setattr(snapshot, "_finish", finish)
+    status = cli("local", "status", ok=False)
+    assert "put back 1 table(s)" in status.stderr
+    assert _dump_tables(ddb) == tables
+    assert not list((home / "snapshots").glob(".load-journal-*"))
+    loaded = cli("local", "snapshot", "load", "good", "--yes", "-o", "json")
+    assert sorted(t["name"] for t in json.loads(loaded.stdout)["table_items"]) == ["cruddur-messages", "scratch-orders"]
