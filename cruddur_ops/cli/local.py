@@ -179,6 +179,22 @@ def _whoami() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def _clean_snapshot_leftovers(s, rows, leftover_db) -> None:
+    """What a killed `local snapshot save/load` left, removed unless a save or load is running now."""
+    from cruddur_ops.local import snapshot
+
+    with snapshot.exclusive(s.data_dir, required=False) as idle:  # never what a running save/load is doing
+        if idle:
+            for gone in snapshot.clean_leftovers(s.data_dir, leftover_db):
+                render.note(f"removed what an interrupted snapshot command left: {gone}")
+            if list(snapshot.folder(s.data_dir).glob(f"{snapshot.JOURNAL}*.json")):  # a killed `snapshot load`
+                from cruddur_ops.settings import is_local_url
+
+                endpoint = s.endpoint_for("dynamodb") or rows[0].get("endpoint")
+                if endpoint and is_local_url(endpoint):
+                    snapshot.clean_tables(snapshot._client(endpoint, s), s.data_dir, render.note)  # put the tables back
+
+
 @app.command("status")
 def status(ctx: typer.Context, output: OutputOpt = None) -> None:
     """Show each local engine: pid, endpoint (password masked), up or down, and its tables with items or rows.
@@ -195,14 +211,11 @@ def status(ctx: typer.Context, output: OutputOpt = None) -> None:
         leftover_db = Database.from_url(postgres.current(s).connect_url)
     else:
         leftover_db = None
-    for gone in snapshot.clean_leftovers(s.data_dir, leftover_db):
-        render.note(f"removed what an interrupted snapshot command left: {gone}")
-    if list(snapshot.folder(s.data_dir).glob(f"{snapshot.JOURNAL}*.json")):  # a killed `snapshot load`
-        from cruddur_ops.settings import is_local_url
-
-        endpoint = s.endpoint_for("dynamodb") or rows[0].get("endpoint")
-        if endpoint and is_local_url(endpoint):
-            snapshot.clean_tables(snapshot._client(endpoint, s), s.data_dir, render.note)  # put the tables back
+    if snapshot.folder(s.data_dir).is_dir():
+        try:
+            _clean_snapshot_leftovers(s, rows, leftover_db)
+        except EngineError as exc:  # a data dir local up would refuse: status still shows what runs
+            render.warn(f"snapshot leftovers not checked: {exc}")
 
     def sections() -> list[Section]:
         out = [Section("Local engines", [

@@ -27,8 +27,9 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,7 +340,41 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def save(settings, name: str, *, force: bool = False, on_note: Callable[[str], None] = _noop,
+BUSY = ".busy.lock"
+
+
+@contextmanager
+def exclusive(data_dir: Path, *, required: bool = True) -> Iterator[bool]:
+    """Hold the snapshot folder's lock (``snapshots/.busy.lock``, flock) for a save, a load or a clean-up: what
+    one of them is doing (its work folder, journal, scratch databases and tables) is never taken for what a killed
+    one left. Yields False when another holds it and not ``required``; EngineError when ``required``."""
+    import fcntl
+    import os
+
+    where = private_folder(data_dir)
+    fd = os.open(where / BUSY, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            if required:
+                raise EngineError(f"another `cruddur local snapshot save` or `load` is running on {data_dir}; "
+                                  "wait for it to finish") from None
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def save(settings, name: str, **kw) -> SnapshotInfo:
+    """Write ``<data_dir>/snapshots/NAME.tar`` from the local stack (see :func:`_save`), one save or load at a time."""
+    check_name(name)
+    with exclusive(settings.data_dir):
+        return _save(settings, name, **kw)
+
+
+def _save(settings, name: str, *, force: bool = False, on_note: Callable[[str], None] = _noop,
          on_progress: Callable[[int], None] = _noop) -> SnapshotInfo:
     """Write ``<data_dir>/snapshots/NAME.tar`` from the local stack; an existing one is replaced only with ``force``
     (and only once the new archive is complete)."""
@@ -888,7 +923,15 @@ def plan_load(settings, name: str) -> tuple[SnapshotInfo, Stack]:
     return _info(read_manifest(path), path), stack
 
 
-def load(settings, name: str, *, trust_code: bool = False, on_note: Callable[[str], None] = _noop,
+def load(settings, name: str, **kw) -> SnapshotInfo:
+    """Replace the local stack's data with the snapshot's (see :func:`_load`), one save or load at a time."""
+    check_name(name)
+    resolve(settings)  # refuse a non-local target before anything, the lock folder included
+    with exclusive(settings.data_dir):
+        return _load(settings, name, **kw)
+
+
+def _load(settings, name: str, *, trust_code: bool = False, on_note: Callable[[str], None] = _noop,
          on_progress: Callable[[int], None] = _noop) -> SnapshotInfo:
     """Replace the local stack's data with the snapshot's, exactly (see the module docstring for the order).
 

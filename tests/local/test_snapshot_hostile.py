@@ -199,3 +199,20 @@ def test_a_load_that_fails_or_is_killed_while_swapping_leaves_the_tables_as_they
     assert not list((home / "snapshots").glob(".load-journal-*"))
     loaded = cli("local", "snapshot", "load", "good", "--yes", "-o", "json")
     assert sorted(t["name"] for t in json.loads(loaded.stdout)["table_items"]) == ["cruddur-messages", "scratch-orders"]
+
+
+def test_one_save_or_load_at_a_time_and_status_leaves_a_running_ones_work_alone(cli, aws_env, tmp_path):
+    from cruddur_ops.local import snapshot
+
+    data = tmp_path / "home"
+    aws_env.setenv("CRUDDUR_HOME", str(data))
+    aws_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")  # nothing is asked of it
+    work = snapshot.private_folder(data) / ".running.load.abc"
+    work.mkdir()
+    with snapshot.exclusive(data):
+        refused = cli("local", "snapshot", "save", "x", ok=False)
+        assert refused.exit_code != 0 and "another `cruddur local snapshot save` or `load` is running" in refused.stderr
+        cli("local", "status", ok=False)
+        assert work.is_dir()  # a running load's work folder is not a leftover
+    cli("local", "status", ok=False)
+    assert not work.exists()  # once nothing runs, it is one
