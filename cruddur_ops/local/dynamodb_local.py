@@ -211,9 +211,12 @@ def command(java: str, jar: Path, port: int, *, loopback: bool, in_memory: bool,
 
 
 def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, db_path: Path | None = None,
-          timeout: float = 90.0) -> Engine:
+          timeout: float = 90.0, key: str | None = None) -> Engine:
     """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables), bound to
-    127.0.0.1 when this Java can (see the module docstring)."""
+    127.0.0.1 when this Java can (see the module docstring).
+
+    With ``key``, the launcher's gate answers 403 to every request whose SigV4 access key id is not ``key``
+    (handed over in the JVM's environment, never in its argv); it needs the loopback launcher (a JDK)."""
     java = shutil.which("java")
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
@@ -228,10 +231,14 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
         db_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         db_path.chmod(0o700)
     loopback = can_bind_loopback(java)
+    if key is not None and not loopback:
+        raise EngineError("a private DynamoDB Local (an access key) needs the loopback launcher: a JDK "
+                          "(apt-get install -y default-jdk-headless)")
     cmd = command(java, jar, port, loopback=loopback, in_memory=in_memory, db_path=db_path)
+    env = {**os.environ, "CRUDDUR_DYNAMODB_KEY": key} if key is not None else None
     with _proc.open_private(log) as out:
         proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, umask=UMASK)
+                                start_new_session=True, umask=UMASK, env=env)
     engine = Engine(proc.pid, port, f"http://127.0.0.1:{port}", in_memory, None if in_memory else str(db_path),
                     str(log), time.time(), "127.0.0.1" if loopback else "*")
     deadline = time.monotonic() + timeout
@@ -239,7 +246,8 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-600:]
             raise EngineError(f"DynamoDB Local exited at start (code {proc.returncode}); log {log}: {tail.strip()}")
-        if _answers(engine.endpoint) and proc.poll() is None:
+        # it answers, and the answer is its own: the JVM holds the listening socket (not whoever took the port)
+        if _answers(engine.endpoint) and proc.poll() is None and _proc.listener_is(proc.pid, port):
             return engine
         time.sleep(0.1)
     stop_pid(proc.pid)
