@@ -46,16 +46,21 @@ def _pg_lines(service) -> list[str]:
     return lines + [f"export CONNECTION_URL={shlex.quote(service.url)}"]
 
 
-def _env_lines(endpoint: str | None, service=None) -> list[str]:
+def _env_lines(endpoint: str | None, service=None, key: str | None = None) -> list[str]:
     lines = []
     if endpoint:
         lines += [
             f"export AWS_ENDPOINT_URL_DYNAMODB={endpoint}",
             "export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}",
             "export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}",  # boto3 and the AWS CLI read this one
-            "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
-            "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
         ]
+        if key:  # the engine refuses every other access key (docs/security.md)
+            from cruddur_ops.local import dynamodb_local
+
+            lines += [f"export AWS_ACCESS_KEY_ID={key}", f"export AWS_SECRET_ACCESS_KEY={dynamodb_local.SECRET}"]
+        else:
+            lines += ["export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
+                      "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}"]
     else:
         lines.append("# DynamoDB Local is not running: start it with `cruddur local up`")
     if service is not None:
@@ -119,7 +124,8 @@ def up(
             if service.setup and service.setup["seed"]["mismatched"]:
                 render.warn(f"{len(service.setup['seed']['mismatched'])} seed user(s) exist with another uuid; "
                             "seed DynamoDB with `--users-from db` to match PostgreSQL")
-    doc["env"] = _env_lines(endpoint, service) if (endpoint or service) else []
+    doc["env"] = (_env_lines(endpoint, service, dynamodb_local.key_for(s.data_dir, endpoint))
+                  if (endpoint or service) else [])
     if output is render.Output.json:
         render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
@@ -247,7 +253,8 @@ def env(ctx: typer.Context) -> None:
     service = postgres.current(s)
     if not engine and service.kind != "private":
         raise EngineError("DynamoDB Local is not running: start it with `cruddur local up`")
-    _print_lines(_env_lines(engine.endpoint if engine else None, service))
+    _print_lines(_env_lines(engine.endpoint if engine else None, service,
+                            dynamodb_local.key_for(s.data_dir, engine.endpoint) if engine else None))
 
 
 @app.command("demo")

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -63,9 +64,51 @@ class Engine:
     log: str
     started_at: float
     listen: str = "127.0.0.1"  # "*" when it could not be bound to loopback (no Java compiler)
+    keyed: bool = False  # it answers only requests signed with the data dir's access key (access_key)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+KEY_FILE = "dynamodb-local.key"
+SECRET = "cruddur-local"  # DynamoDB Local checks no signature: the access key id is the secret, this is filler
+
+
+def access_key(data_dir: Path, *, create: bool = False) -> str | None:
+    """The data dir's DynamoDB Local access key (``dynamodb-local.key``, 0600, this user's; made when ``create``):
+    a keyed engine refuses every other one. None when missing or not a private regular file of this user."""
+    import secrets
+    import stat
+
+    path = Path(data_dir) / KEY_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if not create:
+            return None
+        key = "CRUDDUR" + secrets.token_hex(16).upper()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+        return key
+    except OSError:
+        return None
+    with os.fdopen(fd) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            return None
+        key = handle.read().strip()
+    return key if re.fullmatch(r"[A-Za-z0-9]{16,128}", key) else None
+
+
+def key_for(data_dir: Path, endpoint: str | None) -> str | None:
+    """The access key to sign requests to ``endpoint`` with, when it is this data dir's keyed engine."""
+    if not endpoint:
+        return None
+    engine = read_state(data_dir)
+    if engine is None or not engine.keyed or engine.endpoint.rstrip("/") != endpoint.rstrip("/"):
+        return None
+    return access_key(data_dir)
 
 
 def install_dir(data_dir: Path) -> Path:
@@ -231,16 +274,15 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
         db_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         db_path.chmod(0o700)
     loopback = can_bind_loopback(java)
-    if key is not None and not loopback:
-        raise EngineError("a private DynamoDB Local (an access key) needs the loopback launcher: a JDK "
-                          "(apt-get install -y default-jdk-headless)")
+    if not loopback:
+        key = None  # the gate lives in the loopback launcher; without a JDK `up` warns that it is open
     cmd = command(java, jar, port, loopback=loopback, in_memory=in_memory, db_path=db_path)
     env = {**os.environ, "CRUDDUR_DYNAMODB_KEY": key} if key is not None else None
     with _proc.open_private(log) as out:
         proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, umask=UMASK, env=env)
     engine = Engine(proc.pid, port, f"http://127.0.0.1:{port}", in_memory, None if in_memory else str(db_path),
-                    str(log), time.time(), "127.0.0.1" if loopback else "*")
+                    str(log), time.time(), "127.0.0.1" if loopback else "*", keyed=key is not None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -345,14 +387,15 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
     engine = None
+    key = access_key(data_dir, create=True)
     last = remembered_port(data_dir) if port is None else None
     if last is not None and not port_open(last):
         try:
-            engine = start(data_dir, port=last, in_memory=bool(in_memory))
+            engine = start(data_dir, port=last, in_memory=bool(in_memory), key=key)
         except EngineError:  # taken meanwhile (or not bindable): a free port instead
             engine = None
     if engine is None:
-        engine = start(data_dir, port=port or free_port(DEFAULT_PORT, data_dir), in_memory=bool(in_memory))
+        engine = start(data_dir, port=port or free_port(DEFAULT_PORT, data_dir), in_memory=bool(in_memory), key=key)
     _proc.write_state(state_file(data_dir), engine)
     with _proc.open_private(port_file(data_dir), "w") as out:
         out.write(f"{engine.port}\n")
