@@ -74,23 +74,26 @@ KEY_FILE = "dynamodb-local.key"
 SECRET = "cruddur-local"  # DynamoDB Local checks no signature: the access key id is the secret, this is filler
 
 
-def access_key(data_dir: Path, *, create: bool = False) -> str | None:
-    """The data dir's DynamoDB Local access key (``dynamodb-local.key``, 0600, this user's; made when ``create``):
-    a keyed engine refuses every other one. None when missing or not a private regular file of this user."""
+def new_access_key(data_dir: Path) -> str:
+    """A new access key for the data dir's engine, written to ``dynamodb-local.key`` (0600, a new file renamed
+    into place): made at each start, so a key a squatter on a stale port may have seen is dead after it."""
     import secrets
+
+    from cruddur_ops.io.files import write_text
+
+    key = "CRUDDUR" + secrets.token_hex(16).upper()
+    write_text(Path(data_dir) / KEY_FILE, key + "\n", perm=0o600)
+    return key
+
+
+def access_key(data_dir: Path) -> str | None:
+    """The data dir's DynamoDB Local access key (``dynamodb-local.key``, 0600, this user's): a keyed engine
+    refuses every other one. None when missing or not a private regular file of this user."""
     import stat
 
     path = Path(data_dir) / KEY_FILE
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        if not create:
-            return None
-        key = "CRUDDUR" + secrets.token_hex(16).upper()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(key + "\n")
-        return key
     except OSError:
         return None
     with os.fdopen(fd) as handle:
@@ -102,10 +105,11 @@ def access_key(data_dir: Path, *, create: bool = False) -> str | None:
 
 
 def key_for(data_dir: Path, endpoint: str | None) -> str | None:
-    """The access key to sign requests to ``endpoint`` with, when it is this data dir's keyed engine."""
+    """The access key to sign requests to ``endpoint`` with, when it is this data dir's keyed engine and it runs
+    (:func:`running`: its JVM holds the port), so the key is never sent to whoever took a stale port."""
     if not endpoint:
         return None
-    engine = read_state(data_dir)
+    engine = running(data_dir)
     if engine is None or not engine.keyed or engine.endpoint.rstrip("/") != endpoint.rstrip("/"):
         return None
     return access_key(data_dir)
@@ -327,10 +331,11 @@ def read_state(data_dir: Path) -> Engine | None:
 
 
 def trusted(engine: Engine | None, data_dir: Path) -> bool:
-    """A state record is believed only when its endpoint is loopback on its port and its pid runs the engine."""
+    """A state record is believed only when its endpoint is loopback on its port, its pid runs the engine and
+    holds the socket listening on that port (not someone who took the port while the engine was away)."""
     return (engine is not None and isinstance(engine.pid, int) and isinstance(engine.port, int)
             and engine.endpoint == f"http://127.0.0.1:{engine.port}" and pid_alive(engine.pid)
-            and runs_engine(engine.pid, data_dir, engine.port))
+            and runs_engine(engine.pid, data_dir, engine.port) and _proc.listener_is(engine.pid, engine.port))
 
 
 def running(data_dir: Path) -> Engine | None:
@@ -387,7 +392,7 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
     engine = None
-    key = access_key(data_dir, create=True)
+    key = new_access_key(data_dir)
     last = remembered_port(data_dir) if port is None else None
     if last is not None and not port_open(last):
         try:
