@@ -263,7 +263,8 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
     127.0.0.1 when this Java can (see the module docstring).
 
     With ``key``, the launcher's gate answers 403 to every request whose SigV4 access key id is not ``key``
-    (handed over in the JVM's environment, never in its argv); it needs the loopback launcher (a JDK)."""
+    (handed over on the JVM's stdin: never in its argv nor its environment); it needs the loopback launcher (a
+    JDK): without it the engine starts without a gate."""
     java = shutil.which("java")
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
@@ -281,10 +282,14 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
     if not loopback:
         key = None  # the gate lives in the loopback launcher; without a JDK `up` warns that it is open
     cmd = command(java, jar, port, loopback=loopback, in_memory=in_memory, db_path=db_path)
-    env = {**os.environ, "CRUDDUR_DYNAMODB_KEY": key} if key is not None else None
-    with _proc.open_private(log) as out:
-        proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, umask=UMASK, env=env)
+    with _proc.open_private(log) as out:  # the key goes through a pipe: never in argv, never in the environment
+        proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.PIPE if key is not None else subprocess.DEVNULL,
+                                start_new_session=True, umask=UMASK)
+    if key is not None:
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(f"{key}\n".encode())
     engine = Engine(proc.pid, port, f"http://127.0.0.1:{port}", in_memory, None if in_memory else str(db_path),
                     str(log), time.time(), "127.0.0.1" if loopback else "*", keyed=key is not None)
     deadline = time.monotonic() + timeout

@@ -186,7 +186,7 @@ def status(settings) -> dict:
     from cruddur_ops.pg.database import Database
 
     service = current(settings)
-    db = Database.from_url(service.connect_url, service.source)
+    db = Database.from_url(service.connect_url, service.source, settings.libpq_env)  # PGPASSFILE: SCRAM required
     doc = admin.status(db)
     state = "up" if doc["reachable"] else "down"
     if service.kind == "private" and state == "down":

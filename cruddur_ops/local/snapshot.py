@@ -165,7 +165,7 @@ def resolve(settings) -> Stack:
         if endpoint is None:
             skipped.append("DynamoDB: no endpoint set and DynamoDB Local is not running (`cruddur local up`)")
     service = postgres.current(settings)
-    db = Database.from_url(service.connect_url, service.source)  # a private cluster: with its passfile
+    db = Database.from_url(service.connect_url, service.source, settings.libpq_env)  # a private cluster: its passfile
     if not db.is_local:
         raise ProdGuardError(f"refusing to snapshot {db.masked}: {db.host} is not a local host (snapshots are for local stacks)")
     db.require_name()

@@ -395,11 +395,7 @@ class Database:
         whoever took the cluster's port while it was down and asks for a clear-text or md5 password gets nothing."""
         if "password" in self.params or "require_auth" in self.params:
             return False
-        import os
-
-        # libpq reads PGPASSFILE from this process's environment whatever libpq_env holds: look where it looks
-        source = (self.params.get("passfile") or self.libpq_env.get("PGPASSFILE") or os.environ.get("PGPASSFILE")
-                  or "")
+        source = self.params.get("passfile") or self.libpq_env.get("PGPASSFILE") or ""
         if Path(source).name != CLUSTER_PASSFILE:
             return False
         import psycopg

@@ -112,7 +112,7 @@ def test_a_snapshot_command_refuses_a_data_dir_others_may_write(cli, aws_env, tm
     data.mkdir()
     data.chmod(0o777)
     aws_env.setenv("CRUDDUR_HOME", str(data))
-    for args in (["list"], ["rm", "x"], ["load", "x", "--yes"]):
+    for args in (["list"], ["rm", "x"], ["load", "x", "--yes"], ["save", "x"]):
         result = cli("local", "snapshot", *args, ok=False)
         assert result.exit_code != 0 and "every user may write to it" in result.stderr, args
 

@@ -2,8 +2,8 @@
 // 127.0.0.1: DynamoDB Local has no bind-address option and otherwise listens on every interface.
 // Run by cruddur in Java's source-file mode: java -cp DynamoDBLocal.jar LoopbackDynamoDBLocal.java <its options>
 //
-// With CRUDDUR_DYNAMODB_KEY in its environment (never in argv: /proc/<pid>/cmdline is readable by everyone), a
-// gate in front of DynamoDB Local's Jetty handler answers 403 to every request whose SigV4 access key id
+// Given a key as the first line of its standard input (never in argv: /proc/<pid>/cmdline is readable by
+// everyone), a gate in front of DynamoDB Local's Jetty handler answers 403 to every request whose SigV4 access key id
 // (Authorization: AWS4-HMAC-SHA256 Credential=<key id>/...) is not that key: another local account, which cannot
 // read the key file (0600), gets nothing from the engine. DynamoDB Local 11.1.0 ships Jetty 12 (Handler.Wrapper).
 import java.lang.reflect.Field;
@@ -78,7 +78,8 @@ public class LoopbackDynamoDBLocal {
             Method setHost = connector.getClass().getMethod("setHost", String.class);
             setHost.invoke(connector, "127.0.0.1");
         }
-        String key = System.getenv("CRUDDUR_DYNAMODB_KEY");
+        String key = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))
+            .readLine();  // null at once when stdin is /dev/null: no gate
         if (key != null && !key.isEmpty()) {
             org.eclipse.jetty.server.Server server = (org.eclipse.jetty.server.Server) jetty;
             server.setHandler(new Gate(server.getHandler(), key));
