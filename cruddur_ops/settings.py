@@ -253,6 +253,12 @@ class Settings:
             client_args["endpoint_url"] = endpoint
         if local and not self.profile and not self.env.get("AWS_ACCESS_KEY_ID"):
             client_args.update(LOCAL_CREDENTIALS)
+        if local:
+            from cruddur_ops.local.dynamodb_local import SECRET, key_for
+
+            key = key_for(self.data_dir, endpoint)  # the data dir's DynamoDB Local refuses any other key
+            if key:
+                client_args.update(aws_access_key_id=key, aws_secret_access_key=SECRET)
         client = session.client(service, **client_args)
         if is_local_url(client.meta.endpoint_url) != local:  # judge what the SDK will really use
             raise ProdGuardError(f"the {service} client would use {client.meta.endpoint_url}, not {endpoint or 'AWS'}; "

@@ -267,9 +267,14 @@ def status(
 def dump(
     ctx: typer.Context,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the SQL to FILE instead of stdout.", show_default=False)] = None,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Keep passwords (user mappings' options, "
+                                               "connection strings in function bodies) as they are; masked by default.")] = False,
     output: OutputOpt = None,
 ) -> None:
     """Print the database's schema as SQL (pg_dump --schema-only), to review what a migration changed.
+
+    Credentials in it (user mappings' passwords, connection strings inside function bodies) read *** unless
+    --show-secrets.
 
     Example: cruddur db schema dump --out schema-after.sql
     """
@@ -278,7 +283,7 @@ def dump(
     from cruddur_ops.pg import dump as pgdump
 
     s, db = _target(ctx)
-    doc = pgdump.dump_schema(db, s.child_env(), out)
+    doc = pgdump.dump_schema(db, s.child_env(), out, mask=not show_secrets)
     render.note(f"{Path(doc['pg_dump']).name} ({doc['pg_dump']}) of {db.masked}")
     if out is None:
         sys.stdout.write(doc["sql"])

@@ -83,8 +83,10 @@ def export_model(
     if out is None:
         typer.echo(text, nl=False)
         return
+    from cruddur_ops.io.files import write_text
+
     try:
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from None
     render.note(f"wrote {out}: {len(result.tables)} table(s) ({', '.join(result.tables)}), "

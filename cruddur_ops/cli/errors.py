@@ -220,10 +220,12 @@ def translate(exc: BaseException, settings: Settings | None) -> CruddurError | N
 
 
 def line(err: CruddurError) -> str:
-    """The one line a person reads: the message, then the hint."""
+    """The one line a person reads: the message, then the hint (control characters from data escaped)."""
+    from cruddur_ops.cli.render import printable
+
     text = " ".join(str(err).split()) or err.code
     hint = getattr(err, "hint", None)
-    return f"{text}; {hint}" if hint else text
+    return printable(f"{text}; {hint}" if hint else text)
 
 
 def document(err: CruddurError) -> dict:

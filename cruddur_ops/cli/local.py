@@ -47,7 +47,7 @@ def _pg_lines(service) -> list[str]:
     return lines + [f"export CONNECTION_URL={shlex.quote(service.url)}"]
 
 
-def _env_lines(endpoint: str | None, service=None) -> list[str]:
+def _env_lines(endpoint: str | None, service=None, key: str | None = None) -> list[str]:
     lines = []
     if endpoint:
         lines += [
@@ -56,9 +56,14 @@ def _env_lines(endpoint: str | None, service=None) -> list[str]:
             f"export DDB_MESSAGE_TABLE=${{DDB_MESSAGE_TABLE:-{TABLE}}}",  # the app's (and cruddur's) messages table
             "export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}",
             "export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}",  # boto3 and the AWS CLI read this one
-            "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
-            "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}",
         ]
+        if key:  # the engine refuses every other access key (docs/security.md)
+            from cruddur_ops.local import dynamodb_local
+
+            lines += [f"export AWS_ACCESS_KEY_ID={key}", f"export AWS_SECRET_ACCESS_KEY={dynamodb_local.SECRET}"]
+        else:
+            lines += ["export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}",
+                      "export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}"]
     else:
         lines.append("# DynamoDB Local is not running: start it with `cruddur local up`")
     if service is not None:
@@ -131,7 +136,8 @@ def up(
             if service.setup and service.setup["seed"]["mismatched"]:
                 render.warn(f"{len(service.setup['seed']['mismatched'])} seed user(s) exist with another uuid; "
                             "seed DynamoDB with `--users-from db` to match PostgreSQL")
-    doc["env"] = _env_lines(endpoint, service) if (endpoint or service) else []
+    doc["env"] = (_env_lines(endpoint, service, dynamodb_local.key_for(s.data_dir, endpoint))
+                  if (endpoint or service) else [])
     if output is render.Output.json:
         render.emit({**doc, "postgres_error": str(failure) if failure else None}, output)
     else:
@@ -195,16 +201,43 @@ def _whoami() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def _clean_snapshot_leftovers(s, rows, leftover_db) -> None:
+    """What a killed `local snapshot save/load` left, removed unless a save or load is running now."""
+    from cruddur_ops.local import snapshot
+
+    with snapshot.exclusive(s.data_dir, required=False) as idle:  # never what a running save/load is doing
+        if idle:
+            for gone in snapshot.clean_leftovers(s.data_dir, leftover_db):
+                render.note(f"removed what an interrupted snapshot command left: {gone}")
+            if list(snapshot.folder(s.data_dir).glob(f"{snapshot.JOURNAL}*.json")):  # a killed `snapshot load`
+                from cruddur_ops.settings import is_local_url
+
+                endpoint = s.endpoint_for("dynamodb") or rows[0].get("endpoint")
+                if endpoint and is_local_url(endpoint):
+                    snapshot.clean_tables(snapshot._client(endpoint, s), s.data_dir, render.note)  # put the tables back
+
+
 @app.command("status")
 def status(ctx: typer.Context, output: OutputOpt = None) -> None:
     """Show each local engine: pid, endpoint (password masked), up or down, and its tables with items or rows.
 
     Example: cruddur local status --output json
     """
-    from cruddur_ops.local import postgres
+    from cruddur_ops.local import postgres, snapshot
 
     s = settings(ctx)
     rows = [_dynamodb_row(s), postgres.status(s)]
+    if rows[1].get("state") == "up" and rows[1].get("source") == "private cluster":
+        from cruddur_ops.pg.database import Database
+
+        leftover_db = Database.from_url(postgres.current(s).connect_url)
+    else:
+        leftover_db = None
+    if snapshot.folder(s.data_dir).is_dir():
+        try:
+            _clean_snapshot_leftovers(s, rows, leftover_db)
+        except EngineError as exc:  # a data dir local up would refuse: status still shows what runs
+            render.warn(f"snapshot leftovers not checked: {exc}")
 
     def sections() -> list[Section]:
         out = [Section("Local engines", [
@@ -236,7 +269,8 @@ def env(ctx: typer.Context) -> None:
     service = postgres.current(s)
     if not engine and service.kind != "private":
         raise EngineError("DynamoDB Local is not running: start it with `cruddur local up`")
-    _print_lines(_env_lines(engine.endpoint if engine else None, service))
+    _print_lines(_env_lines(engine.endpoint if engine else None, service,
+                            dynamodb_local.key_for(s.data_dir, engine.endpoint) if engine else None))
 
 
 @app.command("demo")

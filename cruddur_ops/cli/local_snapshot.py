@@ -73,8 +73,18 @@ def save(
 
 
 @app.command("load")
-def load(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputOpt = None) -> None:
+def load(
+    ctx: typer.Context,
+    name: NameArg,
+    yes: YesOpt = False,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="Load a snapshot saved elsewhere even when its "
+                                             "dump holds code (functions, views, triggers, rules) that would run.")] = False,
+    output: OutputOpt = None,
+) -> None:
     """Replace the local data with snapshot NAME, exactly: every table and the database as they were (asks first).
+
+    Everything is checked before anything is touched. A snapshot this data dir did not save (its signature does
+    not match) is refused when its dump holds code, unless --trust-code.
 
     Example: cruddur local snapshot load seeded --yes
     """
@@ -91,7 +101,7 @@ def load(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputO
             "What is there now is lost.", yes=yes, what=f"load snapshot {name}")
     try:
         with render.progress("loading items", info.items) as advance:
-            loaded = snapshot.load(s, name, on_note=render.note, on_progress=advance)
+            loaded = snapshot.load(s, name, trust_code=trust_code, on_note=render.note, on_progress=advance)
     except KeyboardInterrupt as exc:  # SIGINT 130, SIGTERM 143
         raise Interrupted(f"interrupted: the local data may be partly replaced (the notes above say what was loaded); "
                           f"run `cruddur local snapshot load {name} --yes` again to finish",

@@ -48,10 +48,10 @@ class Column:
         if isinstance(value, float):
             return f"{value:g}"
         if isinstance(value, (list, tuple)):
-            return ", ".join(str(v) for v in value)
+            return printable(", ".join(str(v) for v in value))
         if isinstance(value, dict):
-            return json.dumps(value, ensure_ascii=False)
-        return str(value)
+            return json.dumps(value, ensure_ascii=False)  # JSON escapes control characters itself
+        return printable(str(value))
 
 
 @dataclass
@@ -61,6 +61,21 @@ class Section:
     rows: list[dict]
     caption: str | None = None
     empty: str = "(none)"
+
+
+_CONTROL_RE = None
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character but newline and tab written as ``\\xNN`` (C0, DEL, C1): data
+    (items, migration and snapshot names, server messages) never moves the cursor, retitles the window or
+    rewrites the line on a terminal. Every table cell and every message on stderr goes through it."""
+    global _CONTROL_RE
+    if _CONTROL_RE is None:
+        import re
+
+        _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _console(stderr: bool = False):
@@ -145,7 +160,7 @@ def _table(section: Section, text_cap: int | None = None):
     text = [_is_text(col, [line[i] for line in cells]) for i, col in enumerate(section.columns)]
     # identifiers stacked in one cell (group uuid over its time): a blank line between rows keeps rows apart
     stacked = any("\n" in line[i] for line in cells for i in range(len(text)) if not text[i])
-    table = Table(title=section.title, caption=section.caption, title_justify="left", caption_justify="left",
+    table = Table(title=section.title and printable(section.title), caption=section.caption and printable(section.caption), title_justify="left", caption_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, leading=1 if stacked else 0)
     for i, (col, is_text) in enumerate(zip(section.columns, text, strict=True)):
         longest = max((len(line[i]) for line in cells), default=0)
@@ -277,20 +292,20 @@ def emit_rows(rows: Iterable[Any], output: Output, *, keys: Sequence[str] | None
 
 def note(message: str, style: str = "dim") -> None:
     """A line for the person, on stderr."""
-    _console(stderr=True).print(message, style=style, markup=False, soft_wrap=True)
+    _console(stderr=True).print(printable(message), style=style, markup=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    _console(stderr=True).print(message, style="yellow", markup=False, soft_wrap=True)
+    _console(stderr=True).print(printable(message), style="yellow", markup=False, soft_wrap=True)
 
 
 def plain(message: str) -> None:
     """One plain line on stderr (a declined prompt: not an error)."""
-    _console(stderr=True).print(message, markup=False, soft_wrap=True)
+    _console(stderr=True).print(printable(message), markup=False, soft_wrap=True)
 
 
 def error(message: str) -> None:
-    _console(stderr=True).print(f"Error: {message}", style="bold red", markup=False, soft_wrap=True)
+    _console(stderr=True).print(f"Error: {printable(message)}", style="bold red", markup=False, soft_wrap=True)
 
 
 class Advance:

@@ -158,6 +158,8 @@ def _tables_in_file(path: Path, context, result: ReadResult) -> list[tuple[dict,
             doc = json.loads(text)
         except ValueError as exc:
             raise SchemaError(f"JSON error: {exc}", path=path, line=getattr(exc, "lineno", None)) from None
+        except RecursionError:
+            raise SchemaError("JSON error: nested too deeply", path=path) from None
         if isinstance(doc, dict) and "DataModel" in doc:
             return _workbench_tables(doc, path)
         from cruddur_ops.ddb import mcp_format

@@ -668,17 +668,12 @@ def _export_csv(pages, out: IO[str], keys: TableKeys, count: _Counter, advance, 
 
 
 def export_to_path(client, table: str, path: Path, fmt: str, **kw) -> ExportResult:
-    """Export into ``path`` through ``path.partial``, renamed only when complete (an interrupted export leaves
-    no file that looks whole)."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
-            result = export_table(client, table, out, fmt, out_name=str(path), **kw)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, path)
-    return result
+    """Export into ``path`` through a new temporary file beside it (``O_EXCL|O_NOFOLLOW``), renamed only when
+    complete (an interrupted export leaves no file that looks whole; a planted symlink is never written through)."""
+    from cruddur_ops.io.files import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8", newline="") as out:
+        return export_table(client, table, out, fmt, out_name=str(path), **kw)
 
 
 def format_for_path(path: Path | None) -> str:

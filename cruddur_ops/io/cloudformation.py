@@ -40,6 +40,12 @@ SOFT_REPLICA_PROPERTIES = SOFT_PROPERTIES + ("ReplicaStreamSpecification", "Tags
 PSEUDO_OVERRIDABLE = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix", "AWS::StackName")
 # The most values one table's properties may expand to (aliases included) before reading stops.
 MAX_VALUES = 100_000
+# The most characters the strings one table's properties resolve to may hold, all together (Fn::Sub, Fn::Join,
+# Fn::Base64 and parameters count as they are built): a nested Fn::Sub grows geometrically with few nodes.
+MAX_CHARS = 1_000_000
+MAX_DEPTH = 200  # nesting of values and intrinsics (a FindInMap that refers to itself, deep JSON)
+MAX_PARAMETER = 4096  # CloudFormation's own limit on a parameter value
+PATTERN_SECONDS = 1.0  # AllowedPattern is matched with this time limit (a backtracking pattern cannot hang)
 DEPLOY_ONLY = ("Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::Cidr", "Fn::Transform")
 SUPPORTED = ("Ref", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::If", "Fn::Equals", "Fn::And",
              "Fn::Or", "Fn::Not", "Fn::FindInMap", "Fn::Base64", "Condition")
@@ -208,7 +214,7 @@ def read_template(ldr, root, path: Path, ctx: Context) -> Template:
         props = build(_child(res_node, "Properties"), kp + ["Properties"]) or {}
         if not isinstance(props, dict):
             fail(kp + ["Properties"], "expected a mapping of properties")
-        resolver.budget = MAX_VALUES
+        resolver.budget, resolver.chars = MAX_VALUES, MAX_CHARS
         resolver.dropped = []
         resolved = resolver.value(props, kp + ["Properties"])
         metadata = build(_child(res_node, "Metadata"), kp + ["Metadata"])
@@ -266,6 +272,9 @@ def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail, ssm=
         if isinstance(raw, dict):
             fail(kp + ["Default"], f"parameter '{name}': a value must be text, not a mapping")
         text = _text(raw)
+        if len(text) > MAX_PARAMETER:
+            fail(kp, f"parameter '{name}' ({source}): {len(text):,} characters; CloudFormation takes at most "
+                     f"{MAX_PARAMETER:,}")
         where = f"parameter '{name}' ({source} {text!r})"
         if kind.startswith("AWS::SSM::Parameter::Value") and source == "Default":
             values[name] = _Lazy(_ssm_fetch(name, kind, text, kp, fail, ssm))  # asked only if a table uses it
@@ -283,7 +292,7 @@ def _parameters(declared: Any, overrides: dict[str, str], path: Path, fail, ssm=
             if allowed is not None and item not in [_text(a) for a in allowed]:
                 fail(kp, f"{where}: {item!r} is not one of AllowedValues {[_text(a) for a in allowed]}")
             pattern = spec.get("AllowedPattern")
-            if pattern is not None and kind == "String" and not re.fullmatch(_text(pattern), item):
+            if pattern is not None and kind == "String" and not _matches(_text(pattern), item, kp, fail):
                 fail(kp, f"{where}: does not match AllowedPattern {_text(pattern)!r}")
             for bound, ok in (("MinValue", lambda v, b: v >= b), ("MaxValue", lambda v, b: v <= b)):
                 if bound in spec and kind in ("Number", "List<Number>") and not ok(float(item), float(spec[bound])):
@@ -316,6 +325,20 @@ class _Unknowable(Exception):
     """A value only a deployment knows, inside a property that can be left out (:data:`SOFT_PROPERTIES`)."""
 
 
+def _matches(pattern: str, text: str, kp, fail) -> bool:
+    """``AllowedPattern`` matched in at most PATTERN_SECONDS (the ``regex`` module's timeout)."""
+    import regex
+
+    try:
+        return regex.fullmatch(pattern, text, timeout=PATTERN_SECONDS) is not None
+    except regex.error as exc:
+        fail(kp + ["AllowedPattern"], f"AllowedPattern {pattern!r} is not a regular expression: {exc}")
+    except TimeoutError:
+        fail(kp + ["AllowedPattern"], f"AllowedPattern {pattern!r} takes more than {PATTERN_SECONDS:g} s on "
+                                      f"{len(text):,} characters (a pattern that backtracks without end)")
+    return False
+
+
 # --- intrinsics ------------------------------------------------------------------------------------------
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
@@ -328,6 +351,8 @@ class _Resolver:
         self.resources = resources
         self.budget = MAX_VALUES
         self.dropped: list[str] = []  # "Properties path (why)" of values left out
+        self.chars = MAX_CHARS
+        self.depth = 0
 
     @staticmethod
     def _soft(kp) -> bool:
@@ -344,6 +369,13 @@ class _Resolver:
         if self._soft(kp):
             raise _Unknowable(message)
         self.fail(kp, message)
+
+    def _charge(self, size: int, kp) -> None:
+        """Count ``size`` characters about to be built against the table's MAX_CHARS (before building them)."""
+        self.chars -= size
+        if self.chars < 0:
+            self.fail(kp, f"the strings of one table's properties resolve to more than {MAX_CHARS:,} characters "
+                          "(nested Fn::Sub or Fn::Join of large values?)")
 
     def _spend(self, kp):
         self.budget -= 1
@@ -396,6 +428,16 @@ class _Resolver:
 
     def value(self, value, kp):
         self._spend(kp)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                self.fail(kp[:12], f"values nested more than {MAX_DEPTH} levels deep "
+                                   "(an Fn::FindInMap that leads back to itself?)")
+            return self._value(value, kp)
+        finally:
+            self.depth -= 1
+
+    def _value(self, value, kp):
         if isinstance(value, dict):
             if len(value) == 1:
                 (key, args), = value.items()
@@ -468,7 +510,9 @@ class _Resolver:
                 self.fail(kp, "Fn::Join takes [delimiter, [values]]")
             if any(isinstance(v, (list, dict)) for v in args[1]):
                 self.fail(kp, "Fn::Join: every value must be text")
-            return _text(args[0]).join(_text(v) for v in args[1])
+            parts = [_text(v) for v in args[1]]
+            self._charge(sum(map(len, parts)) + len(_text(args[0])) * max(0, len(parts) - 1), kp)
+            return _text(args[0]).join(parts)
         if fn == "Fn::Select":
             if not isinstance(args, list) or len(args) != 2 or not isinstance(args[1], list):
                 self.fail(kp, "Fn::Select takes [index, [values]]")
@@ -480,6 +524,8 @@ class _Resolver:
         if fn == "Fn::Split":
             if not isinstance(args, list) or len(args) != 2 or isinstance(args[1], (list, dict)):
                 self.fail(kp, "Fn::Split takes [delimiter, text]")
+            if not _text(args[0]):
+                self.fail(kp, "Fn::Split: the delimiter is empty")
             return _text(args[1]).split(_text(args[0]))
         if fn == "Fn::FindInMap":
             if not isinstance(args, list) or len(args) not in (3, 4):
@@ -497,7 +543,8 @@ class _Resolver:
         if fn == "Fn::Base64":
             if isinstance(args, (list, dict)):
                 self.fail(kp, "Fn::Base64 takes text")
-            return base64.b64encode(_text(args).encode()).decode()
+            self._charge(len(_text(args)) * 2, kp)
+            return base64.b64encode(_text(args).encode("utf-8", "surrogatepass")).decode()
         if fn == "Condition":
             return self.condition(args, kp)
         self.fail(kp, f"{fn} is not supported")  # pragma: no cover
@@ -523,10 +570,11 @@ class _Resolver:
                                     "deploying the stack")
             else:
                 value = self._ref(name, kp, "Fn::Sub")
-            if isinstance(value, list):
-                return ",".join(_text(v) for v in value)
-            return _text(value)
+            parts = [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            self._charge(sum(map(len, parts)) + len(parts), kp)  # before the text is built
+            return ",".join(parts)
 
+        self._charge(len(text), kp)
         return _SUB_VAR.sub(replace, text)
 
 

@@ -80,40 +80,6 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def listening_inodes(port: int) -> set[str]:
-    """The socket inodes that LISTEN on TCP ``port`` (any address), read from /proc/net/tcp and tcp6."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                found.add(fields[9])
-    return found
-
-
-def listens(pid: int, port: int) -> bool:
-    """Whether process ``pid`` itself holds the socket that listens on ``port`` (its fds name the inode):
-    what answers on the port is then the process that was started, not someone who took the port meanwhile."""
-    inodes = {f"socket:[{inode}]" for inode in listening_inodes(port)}
-    if not inodes:
-        return False
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                return True
-        except OSError:
-            continue
-    return False
-
-
 _reserved: dict[int, int] = {}  # port -> open lock file descriptor, held while this process lives
 
 
@@ -159,6 +125,43 @@ def free_port(start: int, data_dir: Path | None = None) -> int:
         _reserved[port] = fd
         return port
     raise EngineError(f"no free port in {start}–{start + 99}")
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """The socket inodes listening on TCP ``port`` (any address), from /proc/net/tcp{,6}; None without /proc."""
+    found: set[str] = set()
+    seen = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found if seen else None
+
+
+def listener_is(pid: int, port: int) -> bool:
+    """Whether the process ``pid`` holds every socket listening on ``port`` (and there is one): what answers on
+    that port is that process, not someone who took the port while it was away. False when it cannot be told."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    held = set()
+    try:
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(fd.path)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                held.add(target[8:-1])
+    except OSError:
+        return False
+    return inodes <= held
 
 
 # --- processes ------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -63,9 +64,55 @@ class Engine:
     log: str
     started_at: float
     listen: str = "127.0.0.1"  # "*" when it could not be bound to loopback (no Java compiler)
+    keyed: bool = False  # it answers only requests signed with the data dir's access key (access_key)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+KEY_FILE = "dynamodb-local.key"
+SECRET = "cruddur-local"  # DynamoDB Local checks no signature: the access key id is the secret, this is filler
+
+
+def new_access_key(data_dir: Path) -> str:
+    """A new access key for the data dir's engine, written to ``dynamodb-local.key`` (0600, a new file renamed
+    into place): made at the first start and at each ``--reset``."""
+    import secrets
+
+    from cruddur_ops.io.files import write_text
+
+    key = "CRUDDUR" + secrets.token_hex(16).upper()
+    write_text(Path(data_dir) / KEY_FILE, key + "\n", perm=0o600)
+    return key
+
+
+def access_key(data_dir: Path) -> str | None:
+    """The data dir's DynamoDB Local access key (``dynamodb-local.key``, 0600, this user's): a keyed engine
+    refuses every other one. None when missing or not a private regular file of this user."""
+    import stat
+
+    path = Path(data_dir) / KEY_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            return None
+        key = handle.read().strip()
+    return key if re.fullmatch(r"[A-Za-z0-9]{16,128}", key) else None
+
+
+def key_for(data_dir: Path, endpoint: str | None) -> str | None:
+    """The access key to sign requests to ``endpoint`` with, when it is this data dir's keyed engine and it runs
+    (:func:`running`: its JVM holds the port), so the key is never sent to whoever took a stale port."""
+    if not endpoint:
+        return None
+    engine = running(data_dir)
+    if engine is None or not engine.keyed or engine.endpoint.rstrip("/") != endpoint.rstrip("/"):
+        return None
+    return access_key(data_dir)
 
 
 def install_dir(data_dir: Path) -> Path:
@@ -211,9 +258,13 @@ def command(java: str, jar: Path, port: int, *, loopback: bool, in_memory: bool,
 
 
 def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, db_path: Path | None = None,
-          timeout: float = 90.0) -> Engine:
+          timeout: float = 90.0, key: str | None = None) -> Engine:
     """Start DynamoDB Local in the background (``-sharedDb``, so every client sees the same tables), bound to
-    127.0.0.1 when this Java can (see the module docstring)."""
+    127.0.0.1 when this Java can (see the module docstring).
+
+    With ``key``, the launcher's gate answers 403 to every request whose SigV4 access key id is not ``key``
+    (handed over on the JVM's stdin: never in its argv nor its environment); it needs the loopback launcher (a
+    JDK): without it the engine starts without a gate."""
     java = shutil.which("java")
     if not java:
         raise EngineError(f"Java not found: DynamoDB Local runs on Java; {JAVA_HINT}")
@@ -228,12 +279,19 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
         db_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         db_path.chmod(0o700)
     loopback = can_bind_loopback(java)
+    if not loopback:
+        key = None  # the gate lives in the loopback launcher; without a JDK `up` warns that it is open
     cmd = command(java, jar, port, loopback=loopback, in_memory=in_memory, db_path=db_path)
-    with _proc.open_private(log) as out:
-        proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    with _proc.open_private(log) as out:  # the key goes through a pipe: never in argv, never in the environment
+        proc = subprocess.Popen(cmd, cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.PIPE if key is not None else subprocess.DEVNULL,
                                 start_new_session=True, umask=UMASK)
+    if key is not None:
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(f"{key}\n".encode())
     engine = Engine(proc.pid, port, f"http://127.0.0.1:{port}", in_memory, None if in_memory else str(db_path),
-                    str(log), time.time(), "127.0.0.1" if loopback else "*")
+                    str(log), time.time(), "127.0.0.1" if loopback else "*", keyed=key is not None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -244,7 +302,7 @@ def start(data_dir: Path, *, port: int | None = None, in_memory: bool = False, d
                                 f"({cause}); log {log}")
             raise EngineError(f"DynamoDB Local exited at start (code {proc.returncode}): {cause}; log {log}")
         # it answers, and the listener is the process just started (not someone who took the port meanwhile)
-        if _answers(engine.endpoint) and proc.poll() is None and _proc.listens(proc.pid, port):
+        if _answers(engine.endpoint) and proc.poll() is None and _proc.listener_is(proc.pid, port):
             return engine
         time.sleep(0.1)
     stop_pid(proc.pid)
@@ -296,10 +354,11 @@ def read_state(data_dir: Path) -> Engine | None:
 
 
 def trusted(engine: Engine | None, data_dir: Path) -> bool:
-    """A state record is believed only when its endpoint is loopback on its port and its pid runs the engine."""
+    """A state record is believed only when its endpoint is loopback on its port, its pid runs the engine and
+    holds the socket listening on that port (not someone who took the port while the engine was away)."""
     return (engine is not None and isinstance(engine.pid, int) and isinstance(engine.port, int)
             and engine.endpoint == f"http://127.0.0.1:{engine.port}" and pid_alive(engine.pid)
-            and runs_engine(engine.pid, data_dir, engine.port))
+            and runs_engine(engine.pid, data_dir, engine.port) and _proc.listener_is(engine.pid, engine.port))
 
 
 def running(data_dir: Path) -> Engine | None:
@@ -356,20 +415,24 @@ def up(data_dir: Path, *, port: int | None = None, in_memory: bool | None = None
     if reset:
         shutil.rmtree(Path(data_dir) / "dynamodb-data", ignore_errors=True)
     engine = None
+    # the key stays across restarts, as the port does, so an app started with `local env` keeps working; cruddur
+    # signs with it only while the engine itself holds its port, so a squatter on a stale port never sees it;
+    # --reset makes a new one
+    key = (None if reset else access_key(data_dir)) or new_access_key(data_dir)
     last = remembered_port(data_dir) if port is None else None
     if last is not None and not port_open(last):
         try:
-            engine = start(data_dir, port=last, in_memory=bool(in_memory))
+            engine = start(data_dir, port=last, in_memory=bool(in_memory), key=key)
         except EngineError:  # taken meanwhile (or not bindable): a free port instead
             engine = None
     if engine is None:
         chosen = port or free_port(DEFAULT_PORT, data_dir)
         try:
-            engine = start(data_dir, port=chosen, in_memory=bool(in_memory))
+            engine = start(data_dir, port=chosen, in_memory=bool(in_memory), key=key)
         except PortTaken:
             if port is not None:  # the user chose this port: say so, do not pick another
                 raise
-            engine = start(data_dir, port=free_port(chosen + 1, data_dir), in_memory=bool(in_memory))
+            engine = start(data_dir, port=free_port(chosen + 1, data_dir), in_memory=bool(in_memory), key=key)
     _proc.write_state(state_file(data_dir), engine)
     with _proc.open_private(port_file(data_dir), "w") as out:
         out.write(f"{engine.port}\n")

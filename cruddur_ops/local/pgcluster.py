@@ -255,6 +255,48 @@ def write_passfile(data_dir: Path, password: str, port: int | str = "*") -> Path
     return path
 
 
+def _pending(data_dir: Path) -> Path:
+    return Path(data_dir) / "postgres.pgpass.next"
+
+
+def rotate_password(data_dir: Path, cluster: Cluster) -> None:
+    """Give the superuser a new generated password and rewrite the password file (run at each start: a password
+    that may have been offered to whoever held the port while the cluster was down is never used again).
+
+    The new password is first kept in ``postgres.pgpass.next``, then set (as a SCRAM verifier, so the clear text
+    never reaches the server), then renamed over ``postgres.pgpass``; a start after an interruption between the
+    two tries the pending one first, so the cluster is never locked out.
+    """
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    from cruddur_ops.pg.database import Database
+
+    if not _proc.listener_is(cluster.pid, cluster.port):
+        raise EngineError(f"port {cluster.port} is not held by the private cluster (pid {cluster.pid}): nothing sent")
+    pending = _pending(data_dir)
+    current = passfile(data_dir)
+    if pending.is_file() and not pending.is_symlink():  # an earlier rotation was interrupted: which one holds?
+        try:
+            psycopg.connect(Database.from_url(f"{cluster.url}?passfile={pending}").conninfo("postgres")).close()
+            os.replace(pending, current)
+        except psycopg.OperationalError:
+            pending.unlink(missing_ok=True)
+    password = secrets.token_urlsafe(24)
+    tmp = pending.with_name(f".{pending.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"127.0.0.1:{cluster.port}:*:{SUPERUSER}:{password}\n")
+    os.replace(tmp, pending)
+    with psycopg.connect(Database.from_url(cluster.connect_url).conninfo("postgres"), autocommit=True) as conn:
+        verifier = conn.pgconn.encrypt_password(password.encode(), SUPERUSER.encode(), b"scram-sha-256")
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
+                                                                sql.Literal(verifier.decode())))
+    os.replace(pending, current)
+
+
 def _hba_trusts(data: Path) -> bool:
     try:
         return any(line.split()[-1:] == ["trust"] for line in (data / "pg_hba.conf").read_text().splitlines()
@@ -383,9 +425,13 @@ def start(data_dir: Path, binaries: Binaries, env: Mapping[str, str], *, port: i
             why = f"it exited (code {proc.returncode})" if proc.returncode is not None else f"not ready in {timeout:.0f}s"
             raise EngineError(f"PostgreSQL did not start on port {port}: {why}" + (f"; log {log}: {tail}" if tail else ""))
         # ready, and the listener on the port is the postmaster just started (not who took the port meanwhile)
-        if pid == proc.pid and state == "ready" and _proc.listens(proc.pid, port):
+        if pid == proc.pid and state == "ready" and _proc.listener_is(proc.pid, port):
             break
         time.sleep(0.1)
+    if not _proc.listener_is(proc.pid, port):  # someone else took the port first: send it nothing
+        _proc.stop_pid(proc.pid)
+        raise EngineError(f"PostgreSQL started, but port {port} is held by another process; nothing was sent to "
+                          "it; run `cruddur local up` again (or choose another port with --pg-port)")
     write_passfile(data_dir, password, port)
     url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
     return Cluster(proc.pid, port, url, str(data), str(log), user.pw_name if user else _whoami(), time.time(),
@@ -436,7 +482,8 @@ def _expected_uid() -> int:
 
 def trusted(cluster: Cluster | None, data_dir: Path) -> bool:
     """A state record is believed only when its URL is this cluster's loopback URL, its data folder is this data
-    dir's, and its pid lives, runs as the cluster's user and is a postgres server on that folder."""
+    dir's, and its pid lives, runs as the cluster's user, is a postgres server on that folder and holds the socket
+    listening on the port (so what answers there is the cluster, not someone who took the port)."""
     if cluster is None or not isinstance(cluster.pid, int) or not isinstance(cluster.port, int):
         return False
     try:
@@ -445,7 +492,7 @@ def trusted(cluster: Cluster | None, data_dir: Path) -> bool:
         return False
     return (cluster.url == f"postgresql://{SUPERUSER}@127.0.0.1:{cluster.port}/{DATABASE}" and cluster.pgdata == data
             and pid_alive(cluster.pid) and _proc.pid_uid(cluster.pid) == _expected_uid()
-            and is_postmaster(cluster.pid, data))
+            and is_postmaster(cluster.pid, data) and _proc.listener_is(cluster.pid, cluster.port))
 
 
 def running(data_dir: Path) -> Cluster | None:

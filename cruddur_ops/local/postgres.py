@@ -170,6 +170,7 @@ def up(settings, *, mode: str = "auto", port: int | None = None, reset: bool = F
     pgcluster.remember_port(data_dir, cluster.port)
     note(f"started PostgreSQL pid {cluster.pid} on port {cluster.port} (as {cluster.user})")
     try:
+        pgcluster.rotate_password(data_dir, cluster)
         setup = _setup_private(cluster, seed_path)
     except Exception:
         pgcluster.down(data_dir)
@@ -195,7 +196,7 @@ def status(settings) -> dict:
     from cruddur_ops.pg.database import Database
 
     service = current(settings)
-    db = Database.from_url(service.connect_url, service.source)
+    db = Database.from_url(service.connect_url, service.source, settings.libpq_env)  # PGPASSFILE: SCRAM required
     doc = admin.status(db)
     state = "up" if doc["reachable"] else "down"
     if service.kind == "private" and state == "down":

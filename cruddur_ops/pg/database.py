@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -117,18 +118,27 @@ def mask_text(text: str) -> str:
 # A SQL password literal: PASSWORD 'x', E'x', $$x$$ or $tag$x$tag$, also cut short (pg_stat_activity truncates
 # query text at track_activity_query_size), so an unterminated literal is masked to the end.
 _SQL_PASSWORD_RE = re.compile(
-    r"""(\bpassword\s*(?:=\s*)?)(?:[eE]?'(?:[^'\\]|''|\\.)*(?:'|$)|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))""",
+    r"""(\bpassword\s*(?:=\s*)?)(?:(?:[eE]|[uU]&)?'(?:[^'\\]|''|\\.)*(?:'|$)|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))""",
     re.IGNORECASE | re.DOTALL,
 )
+# libpq's key = value inside a SQL literal, its quotes doubled: 'host=h password = ''secret'' dbname=d'
+_DOUBLED_PASSWORD_RE = re.compile(r"(\bpassword\s*=\s*)''(?:[^']|'(?!'))*?(?:''|$)", re.IGNORECASE | re.DOTALL)
+# JSON: "password": "…" (and the usual other names of a secret)
+_JSON_SECRET_RE = re.compile(r'("(?:password|passwd|pwd|secret|secret_access_key|token)"\s*:\s*)"(?:[^"\\]|\\.)*"?',
+                             re.IGNORECASE)
 # user:secret@ in a URL of any scheme
 _ANY_URL_USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"]*@", re.IGNORECASE)
 
 
 def mask_sql(query: str) -> str:
-    """SQL text (another session's query) with its password literals masked: ``PASSWORD '…'``, ``password=…``
-    and ``user:…@`` in URLs all read ``***``."""
+    """SQL text (another session's query, a schema dump) with its secrets masked — the one routine for SQL:
+    ``PASSWORD '…'`` (also ``E'…'``, ``U&'…'``, dollar-quoted), libpq's ``password=…`` and ``password = '…'``
+    (also with the quotes doubled inside a SQL literal), JSON ``"password": "…"``, and ``user:…@`` in URLs
+    all read ``***``."""
     if not query:
         return query
+    query = _DOUBLED_PASSWORD_RE.sub(lambda m: m.group(1) + MASK, query)
+    query = _JSON_SECRET_RE.sub(lambda m: m.group(1) + '"' + MASK + '"', query)
     query = _SQL_PASSWORD_RE.sub(lambda m: m.group(1) + "'" + MASK + "'", query)
     query = _ANY_URL_USERINFO_RE.sub(lambda m: m.group(1) + MASK + "@", query)
     return mask_text(query)
@@ -285,6 +295,8 @@ def _unquoted(message: str) -> str:
     return re.sub(r'"[^"]*"', "…", message) or "libpq cannot parse it"
 
 
+CLUSTER_PASSFILE = "postgres.pgpass"  # the private cluster's password file (cruddur_ops.local.pgcluster.passfile)
+
 _SECRETS: set[str] = set()
 
 
@@ -374,7 +386,24 @@ class Database:
             extra["dbname"] = dbname
         if not self.writable and not self.is_local:  # fail closed: production is read-only without the guard
             extra["options"] = (self.params.get("options", "") + " -c default_transaction_read_only=on").strip()
+        if self.proves_server:
+            extra["require_auth"] = "scram-sha-256"
         return make_conninfo(self.url, **extra)
+
+    @property
+    def proves_server(self) -> bool:
+        """Whether connections must use SCRAM (libpq's ``require_auth=scram-sha-256``): when the password comes
+        from a private cluster's password file (``<data dir>/postgres.pgpass``, by ``passfile=`` or PGPASSFILE)
+        and the URL says nothing of its own. SCRAM never reveals the password, and the server proves it knows it:
+        whoever took the cluster's port while it was down and asks for a clear-text or md5 password gets nothing."""
+        if "password" in self.params or "require_auth" in self.params:
+            return False
+        source = self.params.get("passfile") or self.libpq_env.get("PGPASSFILE") or ""
+        if Path(source).name != CLUSTER_PASSFILE:
+            return False
+        import psycopg
+
+        return psycopg.pq.version() >= 160000
 
     def describe(self, dbname: str | None = None) -> str:
         """The masked URL, naming ``dbname`` instead of the URL's database when given."""

@@ -106,22 +106,27 @@ def _run(tool: Tool, args: list[str], db: Database, env: Mapping[str, str], *, s
     return done
 
 
-def dump_schema(db: Database, env: Mapping[str, str], out: Path | None = None) -> dict:
+def dump_schema(db: Database, env: Mapping[str, str], out: Path | None = None, *, mask: bool = True) -> dict:
     """``pg_dump --schema-only`` of the database: returns ``{"database", "url", "pg_dump", "file", "bytes", "sql"}``
-    (``sql`` only when no ``out`` file was given; with one the file is written whole or not at all)."""
+    (``sql`` only when no ``out`` file was given; with one the file is written whole or not at all). With ``mask``
+    (the default) its secrets read ``***`` (:func:`cruddur_ops.pg.database.mask_sql`)."""
     with db.connect(autocommit=True) as conn:
         tool = find_tool("pg_dump", server_major(conn), env)
         name = conn.info.dbname
     done = _run(tool, ["--schema-only", "--no-owner", "--no-privileges"], db, env)
     text = done.stdout
+    if mask:
+        from cruddur_ops.pg.database import mask_sql
+
+        text = mask_sql(text.decode("utf-8", errors="surrogateescape")).encode("utf-8", errors="surrogateescape")
     doc = {"database": name, "url": db.masked, "pg_dump": tool.path, "file": None, "bytes": len(text), "sql": None}
     if out is None:
         doc["sql"] = text.decode("utf-8", errors="replace")
         return doc
+    from cruddur_ops.io.files import write_bytes
+
     out = Path(out)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(text)
-    partial.replace(out)
+    write_bytes(out, text)
     doc["file"] = str(out)
     return doc
 

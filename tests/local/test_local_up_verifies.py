@@ -48,7 +48,7 @@ def test_a_port_taken_between_probe_and_start_is_retried_and_never_exported(home
         assert servers, "the squatter should have taken the port"
         assert engine is not None and engine.port != port
         assert up.stdout.strip() == f"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{engine.port}"
-        assert _proc.listens(engine.pid, engine.port) and not _proc.listens(engine.pid, port)
+        assert _proc.listener_is(engine.pid, engine.port) and not _proc.listener_is(engine.pid, port)
         assert f":{port}" not in cli("local", "env").stdout
     finally:
         cli("local", "down")
