@@ -229,18 +229,31 @@ def write_state(path: Path, record) -> None:
     os.replace(tmp, path)
 
 
-def read_state(path: Path, kind: type[T]) -> T | None:
-    """The record ``write_state`` left, or None when there is none, it is unreadable, or it is not a regular file
-    this user owns that no other user may write (a forged state file is ignored)."""
+def read_own(path: Path, *, secret: bool = False) -> str | None:
+    """The text of ``path`` when it is a regular file (not a link) this user owns that no other user may write
+    (``secret``: nor read: 0600), else None. One open, then fstat of what was opened: no race with a swap."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     with os.fdopen(fd) as handle:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        forbidden = 0o077 if secret else (stat.S_IWGRP | stat.S_IWOTH)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & forbidden:
             return None
         try:
-            return kind(**json.loads(handle.read()))
-        except (ValueError, TypeError):
+            return handle.read()
+        except (OSError, UnicodeDecodeError):
             return None
+
+
+def read_state(path: Path, kind: type[T]) -> T | None:
+    """The record ``write_state`` left, or None when there is none, it is unreadable, or it is not a regular file
+    this user owns that no other user may write (a forged state file is ignored)."""
+    text = read_own(path)
+    if text is None:
+        return None
+    try:
+        return kind(**json.loads(text))
+    except (ValueError, TypeError):
+        return None

@@ -89,18 +89,7 @@ def new_access_key(data_dir: Path) -> str:
 def access_key(data_dir: Path) -> str | None:
     """The data dir's DynamoDB Local access key (``dynamodb-local.key``, 0600, this user's): a keyed engine
     refuses every other one. None when missing or not a private regular file of this user."""
-    import stat
-
-    path = Path(data_dir) / KEY_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    with os.fdopen(fd) as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
-            return None
-        key = handle.read().strip()
+    key = (_proc.read_own(Path(data_dir) / KEY_FILE, secret=True) or "").strip()
     return key if re.fullmatch(r"[A-Za-z0-9]{16,128}", key) else None
 
 

@@ -228,17 +228,8 @@ def passfile(data_dir: Path) -> Path:
 
 def read_password(data_dir: Path) -> str | None:
     """The password ``initialise`` generated (None when the file is missing, a symlink or not this user's 0600)."""
-    import stat
-
-    try:
-        fd = os.open(passfile(data_dir), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    with os.fdopen(fd) as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
-            return None
-        fields = handle.read().strip().split(":")
+    text = _proc.read_own(passfile(data_dir), secret=True)
+    fields = (text or "").strip().split(":")
     return fields[-1] if len(fields) == 5 and fields[-1] else None
 
 

@@ -84,30 +84,23 @@ def _key(data_dir: Path, *, create: bool) -> bytes | None:
     """The data dir's signing key (``snapshot.key``, 32 random bytes as hex, 0600, this user's): made on the
     first save. None when there is none (or it is not a private regular file of this user)."""
     import os
-    import stat
 
     from cruddur_ops.io.files import create_new
+    from cruddur_ops.local import _proc
 
     path = Path(data_dir) / KEY_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         if not create:
             return None
         key = secrets.token_hex(32)
         with os.fdopen(create_new(path, 0o600), "w") as out:
             out.write(key + "\n")
         return bytes.fromhex(key)
-    except OSError:
+    text = _proc.read_own(path, secret=True)
+    try:
+        return bytes.fromhex(text.strip()) if text is not None else None
+    except ValueError:
         return None
-    with os.fdopen(fd) as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
-            return None
-        try:
-            return bytes.fromhex(handle.read().strip())
-        except ValueError:
-            return None
 
 
 def _sign(key: bytes, manifest: bytes) -> str:
