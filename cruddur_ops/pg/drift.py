@@ -13,7 +13,6 @@ should still exist up in the live catalog. Statements inside ``DO`` blocks and f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,127 +20,129 @@ from pathlib import Path
 from cruddur_ops.errors import InputError, NotFoundError
 from cruddur_ops.pg import catalog
 
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
-_QNAME = rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)"
-_CREATE_TABLE = re.compile(
-    r"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    + _QNAME + r"\s*\(", re.IGNORECASE)
-_ALTER_TABLE = re.compile(r"ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?" + _QNAME + r"\s+(.*)$",
-                          re.IGNORECASE | re.DOTALL)
-_CREATE_INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
-                           + _QNAME + r"\s+ON\s+(?:ONLY\s+)?" + _QNAME, re.IGNORECASE)
-_CREATE_OTHER = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:MATERIALIZED\s+)?"
-                           r"(VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _QNAME, re.IGNORECASE)
-_DROP = re.compile(r"DROP\s+(TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?"
-                   r"(.*?)(?:\s+(?:CASCADE|RESTRICT))?\s*;?\s*$", re.IGNORECASE | re.DOTALL)
-_ALTER_RENAME = re.compile(r"ALTER\s+(INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:IF\s+EXISTS\s+)?" + _QNAME
-                           + rf"\s+RENAME\s+TO\s+({_IDENT})", re.IGNORECASE)
-_SEARCH_PATH = re.compile(r"SET\s+(?:(?:LOCAL|SESSION)\s+)?search_path\s*(?:TO|=)\s*(.*?)\s*;?\s*$",
-                          re.IGNORECASE | re.DOTALL)
-_CONSTRAINT_WORDS = {"constraint", "primary", "unique", "check", "foreign", "exclude", "like"}
+_RELATIONS = ("table", "view", "index", "sequence")  # one namespace: ALTER TABLE … RENAME TO renames any of them
 
 
-def _ident(text: str) -> str:
-    text = text.strip()
-    return text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
+def _search_path_schema(node, schema: str) -> str:
+    """Where unqualified names go after a ``SET search_path`` (or ``RESET``): its first schema that is not
+    ``$user`` (a role's schema rarely exists), ``public`` when there is none."""
+    from pglast.enums.parsenodes import VariableSetKind
+
+    if node.kind == VariableSetKind.VAR_SET_VALUE:
+        values = [a.val.sval for a in node.args or () if getattr(getattr(a, "val", None), "sval", None) is not None]
+        named = [v for v in values if v != "$user"]
+        return named[0] if named else "public"
+    if node.kind in (VariableSetKind.VAR_SET_DEFAULT, VariableSetKind.VAR_RESET):
+        return "public"
+    return schema
 
 
-def _qualified(name: str, schema: str = "public") -> str:
-    parts = [_ident(p) for p in re.findall(_IDENT, name)]
-    return ".".join(parts) if len(parts) > 1 else f"{schema}.{parts[0]}"
+def _qualified(key: tuple[str, str]) -> str:
+    return f"{key[0]}.{key[1]}"
 
 
-def _top_level(text: str, sep: str = ",") -> list[str]:
-    """``text`` split at ``sep`` outside parentheses and quotes."""
-    out, depth, start, quote = [], 0, 0, ""
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return [part.strip() for part in out if part.strip()]
+def _select_columns(query, names) -> list[str]:
+    """The columns a ``CREATE TABLE … AS`` / ``SELECT … INTO`` gets: the names it lists, then those of its select
+    list that PostgreSQL would name after a column or an ``AS`` (a ``*`` or an unnamed expression is not known)."""
+    from pglast import ast
+
+    columns = [n.sval for n in names or ()]
+    if isinstance(query, ast.SelectStmt) and query.targetList:
+        for target in query.targetList[len(columns):]:
+            if target.name:
+                columns.append(target.name)
+            elif isinstance(target.val, ast.ColumnRef):
+                last = (target.val.fields or (None,))[-1]
+                if isinstance(last, ast.String):
+                    columns.append(last.sval)
+    return columns
 
 
-def _body(text: str, open_at: int) -> str:
-    """The text inside the parenthesis that opens at ``open_at``."""
-    depth = 0
-    for i in range(open_at, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return text[open_at + 1:i]
-    return text[open_at + 1:]
+def _statement_effects(node, schema: str) -> list[tuple[str, str, str | None]]:
+    """What one parsed statement does to named objects (see :func:`effects`); unqualified names go to ``schema``."""
+    from pglast import ast
+    from pglast.enums.parsenodes import AlterTableType, ObjectType
 
+    from cruddur_ops.pg.lint import _key, _name_key
 
-def _strip_comments(sql: str) -> str:
-    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
-    return "\n".join(line.split("--", 1)[0] if "'" not in line else line for line in sql.splitlines()).strip()
+    kinds = {ObjectType.OBJECT_TABLE: "table", ObjectType.OBJECT_FOREIGN_TABLE: "table",
+             ObjectType.OBJECT_VIEW: "view", ObjectType.OBJECT_MATVIEW: "view",
+             ObjectType.OBJECT_INDEX: "index", ObjectType.OBJECT_SEQUENCE: "sequence"}
+    out: list[tuple[str, str, str | None]] = []
+
+    def temporary(rangevar) -> bool:  # lives in pg_temp, gone with the session: nothing to look for later
+        return rangevar.relpersistence == "t"
+
+    def table_with(rangevar, columns) -> None:
+        table = _qualified(_key(rangevar, schema))
+        out.append(("create", "table", table))
+        out.extend(("create", "column", f"{table}.{column}") for column in columns)
+
+    if isinstance(node, ast.CreateStmt):
+        if not temporary(node.relation):
+            table_with(node.relation, [e.colname for e in node.tableElts or () if isinstance(e, ast.ColumnDef)])
+    elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        if not temporary(node.into.rel):
+            if node.objtype == ObjectType.OBJECT_MATVIEW:
+                out.append(("create", "view", _qualified(_key(node.into.rel, schema))))
+            else:
+                table_with(node.into.rel, _select_columns(node.query, node.into.colNames))
+    elif isinstance(node, ast.SelectStmt) and node.intoClause is not None:  # SELECT … INTO new_table
+        if not temporary(node.intoClause.rel):
+            table_with(node.intoClause.rel, _select_columns(node, node.intoClause.colNames))
+    elif isinstance(node, ast.ViewStmt):
+        if not temporary(node.view):
+            out.append(("create", "view", _qualified(_key(node.view, schema))))
+    elif isinstance(node, ast.CreateSeqStmt):
+        if not temporary(node.sequence):
+            out.append(("create", "sequence", _qualified(_key(node.sequence, schema))))
+    elif isinstance(node, ast.IndexStmt):
+        if node.idxname:  # an unnamed index gets a name only the server knows
+            on = _key(node.relation, schema)
+            out.append(("create", "index", f"{on[0]}.{node.idxname}\0{_qualified(on)}"))
+    elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
+        table = _qualified(_key(node.relation, schema))
+        for cmd in node.cmds or ():
+            if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+                out.append(("create", "column", f"{table}.{cmd.def_.colname}"))
+            elif cmd.subtype == AlterTableType.AT_DropColumn and cmd.name:
+                out.append(("drop", "column", f"{table}.{cmd.name}"))
+    elif isinstance(node, ast.RenameStmt) and node.relation is not None:
+        old = _key(node.relation, schema)
+        if node.renameType == ObjectType.OBJECT_COLUMN:
+            out.append(("rename", "column", f"{_qualified(old)}.{node.subname}\0{_qualified(old)}.{node.newname}"))
+        elif node.renameType in kinds:
+            out.append(("rename", kinds[node.renameType], f"{_qualified(old)}\0{old[0]}.{node.newname}"))
+    elif isinstance(node, ast.AlterObjectSchemaStmt) and node.relation is not None and node.objectType in kinds:
+        old = _key(node.relation, schema)
+        out.append(("rename", kinds[node.objectType], f"{_qualified(old)}\0{node.newschema}.{old[1]}"))
+    elif isinstance(node, ast.DropStmt):
+        if node.removeType == ObjectType.OBJECT_SCHEMA:
+            out.extend(("drop", "schema", name.sval) for name in node.objects or ())
+        elif node.removeType in kinds:
+            out.extend(("drop", kinds[node.removeType], _qualified(_name_key(names, schema)))
+                       for names in node.objects or ())
+    return out
 
 
 def effects(statements) -> list[tuple[str, str, str | None]]:
-    """What the statements do to named objects, in order: ``(op, kind, name[, new name])`` as
-    ``("create"|"drop"|"rename", "table"|"column"|"index"|"view"|"sequence", "public.users.bio", new)``."""
+    """What the statements do to named objects, in order: ``(op, kind, name)`` as
+    ``("create"|"drop"|"rename", "table"|"column"|"index"|"view"|"sequence"|"schema", "public.users.bio")``.
+    A rename's name is ``old\0new``; an index's is ``index\0its table``. Each statement is parsed by PostgreSQL's
+    own grammar (pglast), one walk of the top-level statements: what a ``DO`` block or a function body runs is not
+    seen. A materialized view counts as a view (the catalog lists both as views)."""
+    from pglast import ast
+
+    from cruddur_ops.pg.sqlparse import parse
+
     out: list[tuple[str, str, str | None]] = []
     schema = "public"  # where an unqualified name goes: the first schema of the search_path the migration sets
     for statement in statements:
-        text = _strip_comments(statement.text)
-        if m := _SEARCH_PATH.match(text):
-            first = _top_level(m.group(1))[0] if m.group(1).strip() else "public"
-            schema = "public" if first.strip("'\"").lower() in ("$user", "public", "default") else _ident(first)
-        elif m := _CREATE_TABLE.match(text):
-            table = _qualified(m.group(1), schema)
-            out.append(("create", "table", table))
-            for item in _top_level(_body(text, m.end() - 1)):
-                word = re.match(_IDENT, item)
-                if word and word.group(0).lower() not in _CONSTRAINT_WORDS:
-                    out.append(("create", "column", f"{table}.{_ident(word.group(0))}"))
-        elif m := _ALTER_TABLE.match(text):
-            table = _qualified(m.group(1), schema)
-            rest = m.group(2)
-            rename = re.match(rf"RENAME\s+TO\s+({_IDENT})", rest, re.IGNORECASE)
-            if rename:
-                out.append(("rename", "table", f"{table}\0{table.rsplit('.', 1)[0]}.{_ident(rename.group(1))}"))
-                continue
-            moved = re.match(rf"SET\s+SCHEMA\s+({_IDENT})", rest, re.IGNORECASE)
-            if moved:
-                new = f"{_ident(moved.group(1))}.{table.rsplit('.', 1)[1]}"
-                out.append(("rename", "table", f"{table}\0{new}"))
-                continue
-            rename = re.match(rf"RENAME\s+(?:COLUMN\s+)?({_IDENT})\s+TO\s+({_IDENT})", rest, re.IGNORECASE)
-            if rename:
-                out.append(("rename", "column", f"{table}.{_ident(rename.group(1))}\0{table}.{_ident(rename.group(2))}"))
-                continue
-            for action in _top_level(rest):
-                add = re.match(rf"ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?({_IDENT})", action, re.IGNORECASE)
-                if add and add.group(1).lower() not in _CONSTRAINT_WORDS:
-                    out.append(("create", "column", f"{table}.{_ident(add.group(1))}"))
-                drop = re.match(rf"DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({_IDENT})", action, re.IGNORECASE)
-                if drop and drop.group(1).lower() not in ("constraint",):
-                    out.append(("drop", "column", f"{table}.{_ident(drop.group(1))}"))
-        elif m := _ALTER_RENAME.match(text):
-            kind = "view" if "VIEW" in m.group(1).upper() else m.group(1).lower()
-            old = _qualified(m.group(2), schema)
-            out.append(("rename", kind, f"{old}\0{old.rsplit('.', 1)[0]}.{_ident(m.group(3))}"))
-        elif m := _CREATE_INDEX.match(text):
-            table = _qualified(m.group(2), schema)
-            out.append(("create", "index", f"{table.rsplit('.', 1)[0]}.{_ident(m.group(1))}\0{table}"))
-        elif m := _CREATE_OTHER.match(text):
-            out.append(("create", m.group(1).lower(), _qualified(m.group(2), schema)))
-        elif m := _DROP.match(text):
-            kind = "view" if "VIEW" in m.group(1).upper() else m.group(1).lower()
-            for name in _top_level(m.group(2)):
-                out.append(("drop", kind, _qualified(name, schema)))
+        node = parse(statement)
+        if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "search_path":
+            schema = _search_path_schema(node, schema)
+        else:
+            out.extend(_statement_effects(node, schema))
     return out
 
 
@@ -159,11 +160,17 @@ class Missing:
 def expected_objects(migrations: list) -> dict[tuple[str, str], str]:
     """The objects the migrations (in order) leave behind, each with the file that created it."""
     alive: dict[tuple[str, str], str] = {}
-    index_table: dict[str, str] = {}  # index -> its table
+    index_table: dict[str, str] = {}  # index -> its table (or materialized view)
 
-    def children(table: str) -> list[tuple[str, str]]:
-        return ([k for k in alive if k[0] == "column" and k[1].rsplit(".", 1)[0] == table]
-                + [k for k in alive if k[0] == "index" and index_table.get(k[1]) == table])
+    def children(relation: str) -> list[tuple[str, str]]:
+        return ([k for k in alive if k[0] == "column" and k[1].rsplit(".", 1)[0] == relation]
+                + [k for k in alive if k[0] == "index" and index_table.get(k[1]) == relation])
+
+    def which(kind: str, name: str) -> str:
+        """The kind of relation ``name`` really is (ALTER TABLE … RENAME TO also renames a view or a sequence)."""
+        if kind in _RELATIONS and (kind, name) not in alive:
+            return next((k for k in _RELATIONS if (k, name) in alive), kind)
+        return kind
 
     for mig in migrations:
         for op, kind, name in effects(mig.up.statements):
@@ -174,13 +181,18 @@ def expected_objects(migrations: list) -> dict[tuple[str, str], str]:
                     index_table[name] = table
                 alive[(kind, name)] = mig.file
             elif op == "drop":
-                if kind == "table":
+                if kind == "schema":
+                    for key in [k for k in alive if k[1].startswith(f"{name}.")]:
+                        alive.pop(key)
+                    continue
+                if kind in ("table", "view"):
                     for key in children(name):
                         alive.pop(key)
                 alive.pop((kind, name), None)
             elif op == "rename":
                 old, new = name.split("\0")
-                if kind == "table":
+                kind = which(kind, old)
+                if kind in ("table", "view"):
                     new_schema = new.rsplit(".", 1)[0]
                     for key in children(old):
                         if key[0] == "column":

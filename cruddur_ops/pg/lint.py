@@ -107,13 +107,16 @@ class LintResult:
         return sum(1 for f in self.findings if f.level == "warning")
 
 
-def _key(rangevar) -> tuple[str, str]:
-    return (rangevar.schemaname or "public", rangevar.relname)
+def _key(rangevar, schema: str = "public") -> tuple[str, str]:
+    """A statement's target relation as ``(schema, name)``; an unqualified name goes to ``schema``.
+    (pglast has already folded unquoted names to lower case and kept quoted ones as written.)"""
+    return (rangevar.schemaname or schema, rangevar.relname)
 
 
-def _name_key(names) -> tuple[str, str]:
+def _name_key(names, schema: str = "public") -> tuple[str, str]:
+    """The same for a name given as a list of ``String`` nodes (``DROP TABLE s.t``)."""
     parts = [n.sval for n in names]
-    return (parts[-2] if len(parts) > 1 else "public", parts[-1])
+    return (parts[-2] if len(parts) > 1 else schema, parts[-1])
 
 
 def _display(key: tuple[str, str]) -> str:
