@@ -250,3 +250,46 @@ def test_normalize_ignores_settings_comments_and_column_order():
     assert verify.normalize(one) == verify.normalize(two) == [
         "CREATE TABLE public.t (", "    b text", "    id integer NOT NULL", ");"]
     assert verify.normalize(two) != verify.normalize(two.replace("b text", "b varchar"))
+
+
+def test_status_reads_what_the_parser_sees_and_agrees_with_the_catalog(db, tmp_path):
+    folder = _folder(tmp_path, {
+        "20260101000000_teams.sql": TEAMS,
+        "20260102000000_reports.sql": """\
+-- migrate:up
+CREATE SCHEMA reports;
+CREATE TABLE reports."Team Sizes" AS SELECT t.name, 0 AS members FROM teams t;
+CREATE MATERIALIZED VIEW reports.team_names AS SELECT name FROM teams;
+CREATE UNIQUE INDEX team_names_name ON reports.team_names (name);
+ALTER TABLE teams ADD COLUMN colour text, ADD COLUMN motto text, ADD COLUMN legacy text;
+ALTER TABLE teams RENAME COLUMN motto TO slogan;
+ALTER TABLE teams DROP COLUMN legacy;
+DO $$ BEGIN EXECUTE 'CREATE TABLE made_in_do (id int)'; END $$;
+
+-- migrate:down
+DROP SCHEMA reports CASCADE;
+ALTER TABLE teams DROP COLUMN colour, DROP COLUMN slogan;
+""",
+        "20260103000000_rename.sql": """\
+-- migrate:up
+ALTER TABLE reports."Team Sizes" RENAME TO team_sizes;
+ALTER MATERIALIZED VIEW reports.team_names RENAME TO names_of_teams;
+
+-- migrate:down
+ALTER MATERIALIZED VIEW reports.names_of_teams RENAME TO team_names;
+ALTER TABLE reports.team_sizes RENAME TO "Team Sizes";
+"""})
+    migrate.up(db, folder)
+    rows = migrate.status(db, folder).migrations
+    states = {r.version: r.state for r in rows}
+    assert drift.check_status(db, folder, states) == []  # every name it expects is the catalog's own spelling
+
+    with psycopg.connect(db.url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute("ALTER TABLE reports.team_sizes DROP COLUMN members")
+        conn.execute("DROP MATERIALIZED VIEW reports.names_of_teams")
+        conn.execute("ALTER TABLE teams DROP COLUMN slogan")
+        conn.execute("DROP TABLE made_in_do")  # made inside a DO block: not expected, so not missed
+    broken = drift.check_status(db, folder, states)
+    assert [(b.version, b.objects) for b in broken] == [
+        ("20260102000000", ["column public.teams.slogan", "column reports.team_sizes.members",
+                            "index reports.team_names_name", "view reports.names_of_teams"])]
