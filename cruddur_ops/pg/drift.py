@@ -5,10 +5,12 @@ and the repairs `db migrate reapply VERSION` and `db migrate baseline VERSION`.
 (:mod:`cruddur_ops.pg.scratch`, on the base schema as `verify` does), and compares the two catalogs
 (:mod:`cruddur_ops.pg.catalog`): each difference names the migration that should have made the expected state.
 
-``missing_effects`` is the cheap part, for ``status``: no scratch database. It reads what each applied migration's
-up creates — ``CREATE TABLE`` (with its columns), ``ALTER TABLE … ADD [COLUMN]``, ``CREATE INDEX``, ``CREATE VIEW``,
-``CREATE SEQUENCE`` — follows the later applied migrations' ``DROP``s and ``RENAME``s, and looks each object that
-should still exist up in the live catalog. Statements inside ``DO`` blocks and functions are not read.
+``missing_effects`` is the cheap part, for ``status``: no scratch database. It parses each applied migration's up
+with PostgreSQL's own grammar (pglast, as ``pg.lint`` does) and reads what it creates — ``CREATE TABLE`` (with its
+columns), ``CREATE TABLE … AS``/``SELECT … INTO``, ``ALTER TABLE … ADD [COLUMN]`` (every subcommand), ``CREATE
+INDEX``, ``CREATE [MATERIALIZED] VIEW``, ``CREATE SEQUENCE`` — follows the later applied migrations' ``DROP``s,
+renames and ``SET SCHEMA``s, and looks each object that should still exist up in the live catalog. Statements inside
+``DO`` blocks and function bodies are one opaque string to the parser: not read.
 """
 
 from __future__ import annotations
