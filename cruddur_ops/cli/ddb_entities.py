@@ -308,7 +308,7 @@ def ttl_sweep(
 
     s = settings(ctx)
     # locally a sweep does what DynamoDB would have done: no question; on production the table's name is typed
-    client = s.dynamodb(write=None if dry_run else Action("delete the expired items of", table, yes=yes,
+    client = s.dynamodb(write=None if dry_run else Action("delete expired items of", table, yes=yes,
                                                           destructive=s.is_production("dynamodb"),
                                                           where=s.describe_endpoint("dynamodb")))
     _require_table(client, table)

@@ -44,7 +44,10 @@ def test_mask_text_never_lets_the_password_through(text):
     assert "***" in masked
 
 
-def test_mask_text_keeps_the_surrounding_text():
+def test_mask_text_keeps_the_surrounding_text(monkeypatch):
+    from cruddur_ops.pg import database
+
+    monkeypatch.setattr(database, "_SECRETS", set())  # passwords other tests' connections remembered ("secret"…)
     assert mask_text(f"at postgresql://u:{SECRET}@h.invalid/db, retrying") == "at postgresql://u:***@h.invalid/db, retrying"
     assert mask_text("nothing secret here") == "nothing secret here"
 
