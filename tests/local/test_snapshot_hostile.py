@@ -87,8 +87,12 @@ def test_bad_items_are_refused_before_anything_is_touched(cli, home, ddb, new_db
             return gzip.compress(b"\n".join([new, *lines[1:]]))
         return change
 
-    for bad, message in [(b'{"n": {"N": "3"}}', "id: missing"), (b"[1, 2]", "not an item"),
-                         (b'{"id": "plain", "n": {"N": "3"}}', "not an item")]:
+    for bad, message in [(b'{"Item": {"n": {"N": "3"}}}', "id: missing"), (b"[1, 2]", "not an item"),
+                         (b'{"Item": {"id": "plain", "n": {"N": "3"}}}', "not an item (id: expected one typed value"),
+                         (b'{"n": {"N": "3"}, "id": {"S": "bare"}}', 'not an item (expected {"Item": {'),
+                         (b'{"Item": {"id": {"S": "x"}, "n": {"N": "NaN"}}}', "not an item (n: 'NaN' is not a number"),
+                         (b'{"Item": {"id": {"S": "x"}, "n": {"N": "3"}, "b": {"B": "not base64!"}}}',
+                          "not an item (b: not valid base64)")]:
         archive.write_bytes(pristine)
         _rewrite_member(archive, member, replace_first_line(bad))
         refused = cli("local", "snapshot", "load", "good", "--yes", ok=False)
