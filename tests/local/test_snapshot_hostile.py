@@ -220,3 +220,16 @@ def test_one_save_or_load_at_a_time_and_status_leaves_a_running_ones_work_alone(
         assert work.is_dir()  # a running load's work folder is not a leftover
     cli("local", "status", ok=False)
     assert not work.exists()  # once nothing runs, it is one
+
+
+def test_an_archive_line_is_read_by_the_one_dynamodb_json_reader_in_either_format():
+    from cruddur_ops.ddb.typed import TypeMappingError
+    from cruddur_ops.local import snapshot
+
+    item = {"pk": {"S": "a"}, "b": {"B": b"\x00\xff"}, "m": {"M": {"bs": {"BS": [b"\x01"]}}}}
+    assert snapshot.item_of(b'{"Item": {"pk": {"S": "a"}, "b": {"B": "AP8="}, "m": {"M": {"bs": {"BS": ["AQ=="]}}}}}') == item
+    assert snapshot.item_of(b'{"pk":{"S":"a"},"b":{"B":"AP8="},"m":{"M":{"bs":{"BS":["AQ=="]}}}}', 1) == item
+    with pytest.raises(TypeMappingError, match="expected"):  # format 2 has no bare items
+        snapshot.item_of(b'{"pk": {"S": "a"}}')
+    with pytest.raises(TypeMappingError, match="n: 'NaN' is not a number"):
+        snapshot.item_of(b'{"pk": {"S": "a"}, "n": {"N": "NaN"}}', 1)
