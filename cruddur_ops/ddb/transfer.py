@@ -684,8 +684,10 @@ def format_for_path(path: Path | None) -> str:
 
 
 # --- copy -------------------------------------------------------------------------------------------------
-def create_request_from(description: dict, name: str) -> dict:
-    """A CreateTable request for ``name`` shaped like ``description`` (keys, indexes, billing, stream)."""
+def create_request_from(description: dict, name: str, *, stream: bool = True) -> dict:
+    """A CreateTable request for ``name`` shaped like ``description`` (a DescribeTable ``Table``): keys, indexes,
+    billing and throughput, stream (unless ``stream`` is False: a snapshot load turns it on after the items, so it
+    does not replay them), SSE with a KMS key, table class. TTL is not part of CreateTable: see :func:`ttl_attribute`."""
     d = description
     billing = (d.get("BillingModeSummary") or {}).get("BillingMode") or (
         "PROVISIONED" if (d.get("ProvisionedThroughput") or {}).get("ReadCapacityUnits") else "PAY_PER_REQUEST")
@@ -710,9 +712,9 @@ def create_request_from(description: dict, name: str) -> dict:
             for i in d.get("LocalSecondaryIndexes") or []]
     if lsis:
         request["LocalSecondaryIndexes"] = lsis
-    stream = d.get("StreamSpecification") or {}
-    if stream.get("StreamEnabled"):
-        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    view = stream_view(d)
+    if stream and view:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
     sse = d.get("SSEDescription") or {}
     if sse.get("SSEType") == "KMS" and sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING"):
         request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS",
@@ -721,6 +723,21 @@ def create_request_from(description: dict, name: str) -> dict:
     if table_class and table_class != "STANDARD":
         request["TableClass"] = table_class
     return request
+
+
+def stream_view(description: dict) -> str | None:
+    """The StreamViewType of a described table, None without a stream."""
+    spec = description.get("StreamSpecification") or {}
+    return spec.get("StreamViewType") if spec.get("StreamEnabled") else None
+
+
+def ttl_attribute(client, table: str) -> str | None:
+    """The attribute TTL is enabled on, None when it is off (or the engine has no TTL)."""
+    try:
+        ttl = client.describe_time_to_live(TableName=table).get("TimeToLiveDescription") or {}
+    except Exception:  # an engine without TTL support
+        return None
+    return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None
 
 
 def _extras(client, table: str, arn: str) -> tuple[bool | None, list | None]:
@@ -756,14 +773,9 @@ def ensure_table(src_client, source: str, dst_client, dest: str) -> dict:
             raise
     dst_client.create_table(**create_request_from(description, dest))
     dst_client.get_waiter("table_exists").wait(TableName=dest, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    ttl = None
-    try:
-        ttl = src_client.describe_time_to_live(TableName=source).get("TimeToLiveDescription") or {}
-    except Exception:  # an engine without TTL support
-        ttl = None
-    if ttl and ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
-        dst_client.update_time_to_live(TableName=dest, TimeToLiveSpecification={
-            "Enabled": True, "AttributeName": ttl["AttributeName"]})
+    ttl = ttl_attribute(src_client, source)
+    if ttl:
+        dst_client.update_time_to_live(TableName=dest, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
     # PITR and tags: attempted wherever the destination takes them; what it refuses is said, not assumed
     from botocore.exceptions import ClientError
 
@@ -787,7 +799,7 @@ def ensure_table(src_client, source: str, dst_client, dest: str) -> dict:
             if not _unsupported(exc):
                 raise
             not_kept.append("Tags")
-    return {"created": True, "ttl": ttl.get("AttributeName") if ttl else None, "not_kept": not_kept}
+    return {"created": True, "ttl": ttl, "not_kept": not_kept}
 
 
 def copy_table(src_client, source: str, dst_client, dest: str, *, segments: int = 4, workers: int = 16,

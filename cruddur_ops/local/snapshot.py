@@ -3,7 +3,8 @@
 One archive per snapshot, ``<data_dir>/snapshots/NAME.tar``::
 
     manifest.json            name, created_at, the tables (definition, stream, TTL, items) and the database (rows)
-    dynamodb/0000.jsonl.gz   one table's items, one DynamoDB-JSON item a line (binary values base64)
+    dynamodb/0000.jsonl.gz   one table's items, one ``{"Item": {…}}`` a line: DynamoDB JSON as ``ddb export --format
+                             dynamodb-json`` writes it (ddb/typed.py; format 1 archives: the bare item)
     postgres.dump            pg_dump -Fc of the PostgreSQL database in use
 
 The stack is the DynamoDB endpoint of the settings (else the DynamoDB Local that `local up` started) and the
@@ -18,7 +19,6 @@ the tables that are there now are deleted, the snapshot's are created without th
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import re
@@ -28,7 +28,6 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +39,8 @@ from cruddur_ops.errors import CruddurError, EngineError, InputError, NotFoundEr
 if TYPE_CHECKING:
     from cruddur_ops.pg.database import Database
 
-FORMAT = 1
+FORMAT = 2  # 1: items as bare DynamoDB JSON lines; 2: as {"Item": …} lines (`ddb export --format dynamodb-json`)
+FORMATS = (1, 2)  # what load reads
 FOLDER = "snapshots"
 SUFFIX = ".tar"
 MANIFEST = "manifest.json"
@@ -181,104 +181,13 @@ def _client(endpoint: str, settings):
     return dataclasses.replace(settings, endpoint_url=endpoint).client("dynamodb", validate=False)
 
 
-def definition(table: dict) -> dict:
-    """The CreateTable request that makes ``table`` (a DescribeTable ``Table``) again, without its stream."""
-    billing = (table.get("BillingModeSummary") or {}).get("BillingMode")
-    throughput = table.get("ProvisionedThroughput") or {}
-    provisioned = billing != "PAY_PER_REQUEST" and bool(throughput.get("ReadCapacityUnits"))
+def item_of(line: bytes, fmt: int = FORMAT) -> dict:
+    """One archive line -> the client's typed item, checked (ddb/typed.py's DynamoDB JSON reader). Format 1
+    archives hold the bare item (``{"pk": {"S": …}}``), later ones ``{"Item": {…}}``."""
+    from cruddur_ops.ddb.typed import from_dynamodb_json, loads
 
-    def units(t: dict) -> dict:
-        return {"ReadCapacityUnits": max(1, t.get("ReadCapacityUnits") or 1),
-                "WriteCapacityUnits": max(1, t.get("WriteCapacityUnits") or 1)}
-
-    request: dict = {"TableName": table["TableName"], "AttributeDefinitions": table["AttributeDefinitions"],
-                     "KeySchema": table["KeySchema"], "BillingMode": "PROVISIONED" if provisioned else "PAY_PER_REQUEST"}
-    if provisioned:
-        request["ProvisionedThroughput"] = units(throughput)
-    gsis = []
-    for index in table.get("GlobalSecondaryIndexes") or []:
-        gsi = {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
-        if provisioned:
-            gsi["ProvisionedThroughput"] = units(index.get("ProvisionedThroughput") or {})
-        gsis.append(gsi)
-    if gsis:
-        request["GlobalSecondaryIndexes"] = gsis
-    lsis = [{"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
-            for i in table.get("LocalSecondaryIndexes") or []]
-    if lsis:
-        request["LocalSecondaryIndexes"] = lsis
-    return request
-
-
-def _b64(value):
-    """json's fallback for botocore's binary values (B, BS): base64 text."""
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    raise TypeError(f"{type(value).__name__} is not an attribute value")
-
-
-def encode_item(item: dict) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_b64)
-
-
-def _decode_av(av: dict) -> dict:
-    if not isinstance(av, dict) or len(av) != 1:
-        raise ValueError("an attribute value is one {type: value} object")
-    (kind, value), = av.items()
-    if kind == "B":
-        return {"B": base64.b64decode(value)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(v) for v in value]}
-    if kind == "M":
-        return {"M": {k: _decode_av(v) for k, v in value.items()}}
-    if kind == "L":
-        return {"L": [_decode_av(v) for v in value]}
-    return av
-
-
-def _has_binary(text: str) -> bool:
-    return '"B"' in text or '"BS"' in text
-
-
-def decode_item(line: str) -> dict:
-    item = json.loads(line)
-    if not isinstance(item, dict):
-        raise ValueError("not a JSON object")
-    return {k: _decode_av(v) for k, v in item.items()} if _has_binary(line) else item
-
-
-def scan_lines(client, table: str, segments: int = SCAN_SEGMENTS,
-               on_progress: Callable[[int], None] = _noop) -> tuple[int, list[str]]:
-    """Every item of ``table`` as DynamoDB-JSON lines, by a parallel scan: ``(items, chunks of lines)``.
-
-    Each segment's thread encodes its own pages, so the encoding overlaps the engine's work on the others.
-    """
-    out: list[list[str]] = [[] for _ in range(segments)]
-    counts = [0] * segments
-
-    def segment(i: int) -> None:
-        for page in client.get_paginator("scan").paginate(TableName=table, Segment=i, TotalSegments=segments):
-            items = page.get("Items", [])
-            out[i].append("".join(encode_item(item) + "\n" for item in items))
-            counts[i] += len(items)
-            on_progress(len(items))
-
-    with ThreadPoolExecutor(segments, thread_name_prefix="snapshot-scan") as pool:
-        for future in [pool.submit(segment, i) for i in range(segments)]:
-            future.result()
-    return sum(counts), [chunk for part in out for chunk in part]
-
-
-def _list_tables(client) -> list[str]:
-    return [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
-
-
-def _ttl(client, table: str) -> str | None:
-    try:
-        desc = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-    except Exception:  # an engine without TTL support
-        return None
-    return desc.get("AttributeName") if desc.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None
+    doc = loads(line.decode("utf-8"))
+    return from_dynamodb_json({"Item": doc} if fmt == 1 and isinstance(doc, dict) else doc)
 
 
 # --- results ------------------------------------------------------------------------------------------------------
@@ -371,6 +280,8 @@ def _save(settings, name: str, *, force: bool = False, on_note: Callable[[str], 
          on_progress: Callable[[int], None] = _noop) -> SnapshotInfo:
     """Write ``<data_dir>/snapshots/NAME.tar`` from the local stack; an existing one is replaced only with ``force``
     (and only once the new archive is complete)."""
+    from cruddur_ops.ddb.tables import table_names
+    from cruddur_ops.ddb.transfer import create_request_from, export_table, stream_view, ttl_attribute
     from cruddur_ops.pg import admin
     from cruddur_ops.pg import dump as pgdump
 
@@ -397,17 +308,15 @@ def _save(settings, name: str, *, force: bool = False, on_note: Callable[[str], 
             client = _client(stack.endpoint, settings)
             (work / "dynamodb").mkdir()
             tables = []
-            for i, table_name in enumerate(_list_tables(client)):
+            for i, table_name in enumerate(table_names(client)):
                 table = client.describe_table(TableName=table_name)["Table"]
-                stream = table.get("StreamSpecification") or {}
-                count, chunks = scan_lines(client, table_name, on_progress=on_progress)
                 member: str | Path  # a Path in the archive loop below
                 member = f"dynamodb/{i:04d}.jsonl.gz"
                 with gzip.open(work / member, "wt", encoding="utf-8", compresslevel=1) as fh:
-                    for chunk in chunks:
-                        fh.write(chunk)
-                tables.append(TableEntry(table_name, count, stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
-                                         _ttl(client, table_name), definition(table), member))
+                    count = export_table(client, table_name, fh, "dynamodb-json", segments=SCAN_SEGMENTS,
+                                         on_progress=on_progress).items
+                tables.append(TableEntry(table_name, count, stream_view(table), ttl_attribute(client, table_name),
+                                         create_request_from(table, table_name, stream=False), member))
                 on_note(f"saved {table_name}: {count} item(s)")
             manifest["dynamodb"] = {"endpoint": stack.endpoint, "tables": [asdict(t) for t in tables]}
         if not problem:
@@ -448,8 +357,9 @@ def read_manifest(path: Path) -> dict:
             manifest = json.load(stream)
     except (tarfile.TarError, KeyError, ValueError, OSError) as exc:
         raise InputError(f"not a cruddur snapshot: {exc}", path=path) from None
-    if manifest.get("format") != FORMAT:
-        raise InputError(f"snapshot format {manifest.get('format')!r} is not {FORMAT}", path=path)
+    if manifest.get("format") not in FORMATS:
+        raise InputError(f"snapshot format {manifest.get('format')!r} is not one of {', '.join(map(str, FORMATS))}",
+                         path=path)
     return manifest
 
 
@@ -513,9 +423,6 @@ def _check_member(tar: tarfile.TarFile, name: str, hashes: dict | None, path: Pa
         digest.update(block)
     if digest.hexdigest() != hashes[name]:
         raise InputError(f"{name} differs from what was saved (the archive is damaged or was changed)", path=path)
-
-
-_AV_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"))
 
 
 class _SmallReads:
@@ -589,11 +496,12 @@ def _lines(tar: tarfile.TarFile, entry: dict, path: Path):
         raise InputError(f"table {name}: its items cannot be read ({type(exc).__name__}: {exc})", path=path) from None
 
 
-def _decoded(tar: tarfile.TarFile, entry: dict, path: Path):
-    """The table's items, each checked: a JSON object of attribute values with the table's keys, typed as its
-    definition says (ddb/transfer.py's check_item) — ``(line, item)``."""
+def _decoded(tar: tarfile.TarFile, entry: dict, path: Path, fmt: int = FORMAT):
+    """The table's items, each checked: DynamoDB JSON (ddb/typed.py's reader, see :func:`item_of`) with the
+    table's keys, typed as its definition says (ddb/transfer.py's check_item)."""
     from cruddur_ops.ddb.query import TableKeys, _key
     from cruddur_ops.ddb.transfer import check_item
+    from cruddur_ops.ddb.typed import TypeMappingError
 
     definition = entry.get("definition") or {}
     name = str(entry.get("name"))
@@ -610,13 +518,11 @@ def _decoded(tar: tarfile.TarFile, entry: dict, path: Path):
     member = Path(str(entry.get("member")))
     for number, line in _lines(tar, entry, path):
         try:
-            item = decode_item(line.decode("utf-8"))
-        except (ValueError, TypeError) as exc:  # JSON, UTF-8, base64, a value that is not one typed attribute
+            item = item_of(line, fmt)
+        except TypeMappingError as exc:  # a value that is not one typed attribute: its field and why
+            raise InputError(f"table {name}: not an item ({str(exc)[:200]})", path=member, line=number) from None
+        except (ValueError, RecursionError) as exc:  # JSON, UTF-8
             raise InputError(f"table {name}: not an item ({type(exc).__name__})", path=member, line=number) from None
-        if not isinstance(item, dict) or not all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _AV_TYPES
-                                                 for v in item.values()):
-            raise InputError(f"table {name}: not an item (an object of typed attribute values)", path=member,
-                             line=number)
         check_item(item, keys, member, number)
         yield item
 
@@ -629,7 +535,7 @@ def _check_tables(tar: tarfile.TarFile, manifest: dict, path: Path, hashes: dict
         if not isinstance(entry, dict) or not isinstance(entry.get("items"), int):
             raise InputError("a table entry of the manifest is not an object with an item count", path=path)
         _check_member(tar, str(entry.get("member")), hashes, path)
-        count = sum(1 for _ in _decoded(tar, entry, path))
+        count = sum(1 for _ in _decoded(tar, entry, path, manifest["format"]))
         if count != entry["items"]:
             raise InputError(f"table {entry['name']}: {count} item(s) in the archive, the manifest says {entry['items']}",
                              path=path)
@@ -840,18 +746,20 @@ def roll_back(client, journal: Path, on_note=_noop) -> None:
 
 def clean_tables(client, data_dir: Path, on_note=_noop) -> None:
     """What a killed load left in DynamoDB: roll back by its journal, drop stray scratch tables."""
+    from cruddur_ops.ddb.tables import table_names
+
     where = folder(data_dir)
     for journal in sorted(where.glob(f"{JOURNAL}*.json")) if where.is_dir() else []:
         if not journal.is_symlink():
             roll_back(client, journal, on_note)
-    stray = [n for n in _list_tables(client) if n.startswith(SCRATCH_TABLE)]
+    stray = [n for n in table_names(client) if n.startswith(SCRATCH_TABLE)]
     if stray:
         _drop(client, stray)
         on_note(f"dropped {len(stray)} scratch table(s) an interrupted `snapshot load` left")
 
 
 def _replace_tables(client, tar: tarfile.TarFile, entries: list[dict], path: Path, on_note,
-                    on_progress) -> tuple[list[str], list[dict]]:
+                    on_progress, fmt: int = FORMAT) -> tuple[list[str], list[dict]]:
     """Replace every table with the snapshot's, all or nothing (DynamoDB has no rename):
 
     1. the snapshot's tables are loaded into scratch tables and counted; a failure drops them, nothing else moved;
@@ -860,9 +768,13 @@ def _replace_tables(client, tar: tarfile.TarFile, entries: list[dict], path: Pat
        copies; any failure — or, after a kill, the next load or ``local status`` — puts the old ones back;
     4. the scratch tables, backups and journal are dropped.
     """
+    from cruddur_ops.ddb.scan import count_items
+    from cruddur_ops.ddb.tables import table_names
+    from cruddur_ops.ddb.transfer import create_request_from, stream_view, ttl_attribute
+
     token = secrets.token_hex(4)
     journal = path.parent / f"{JOURNAL}{token}.json"
-    before = [n for n in _list_tables(client) if not n.startswith(SCRATCH_TABLE)]
+    before = [n for n in table_names(client) if not n.startswith(SCRATCH_TABLE)]
     new = [{**{k: entry[k] for k in ("name", "items", "stream", "ttl")}, "scratch": f"{SCRATCH_TABLE}{token}.new.{i}",
             "definition": entry["definition"]} for i, entry in enumerate(entries)]
     old: list[dict[str, Any]] = []
@@ -873,17 +785,15 @@ def _replace_tables(client, tar: tarfile.TarFile, entries: list[dict], path: Pat
             client.create_table(**{**entry["definition"], "TableName": staged["scratch"]})
             _wait(client, [staged["scratch"]], "table_exists")
             keys = [k["AttributeName"] for k in entry["definition"]["KeySchema"]]
-            got = _fill(client, staged["scratch"], keys, _decoded(tar, entry, path), on_progress)
+            got = _fill(client, staged["scratch"], keys, _decoded(tar, entry, path, fmt), on_progress)
             if got != entry["items"]:
                 raise EngineError(f"{entry['name']}: {got} item(s) loaded, the snapshot holds {entry['items']}")
         for i, name in enumerate(before):
             table = client.describe_table(TableName=name)["Table"]
-            stream = table.get("StreamSpecification") or {}
-            from cruddur_ops.ddb.scan import count_items
-
-            saved: dict[str, Any] = {"name": name, "backup": f"{SCRATCH_TABLE}{token}.old.{i}", "definition": definition(table),
-                     "items": count_items(client, name), "ttl": _ttl(client, name),
-                     "stream": stream.get("StreamViewType") if stream.get("StreamEnabled") else None}
+            saved: dict[str, Any] = {"name": name, "backup": f"{SCRATCH_TABLE}{token}.old.{i}",
+                                     "definition": create_request_from(table, name, stream=False),
+                                     "items": count_items(client, name), "ttl": ttl_attribute(client, name),
+                                     "stream": stream_view(table)}
             old.append(saved)
             _journal_write(journal, doc)
             _copy(client, name, {**saved["definition"], "TableName": saved["backup"]}, saved["items"])
@@ -981,7 +891,8 @@ def _load(settings, name: str, *, trust_code: bool = False, on_note: Callable[[s
         if entries or manifest.get("dynamodb") is not None:
             assert stack.endpoint is not None  # checked above when the snapshot holds DynamoDB tables
             client = _client(stack.endpoint, settings)
-            info.dropped_tables, info.table_items = _replace_tables(client, tar, entries, path, on_note, on_progress)
+            info.dropped_tables, info.table_items = _replace_tables(client, tar, entries, path, on_note, on_progress,
+                                                                      manifest["format"])
             info.tables, info.items = len(info.table_items), sum(t["items"] for t in info.table_items)
     info.endpoint = stack.endpoint if manifest.get("dynamodb") is not None else None
     if manifest.get("postgres") is not None:

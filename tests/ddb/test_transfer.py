@@ -171,3 +171,31 @@ def test_a_first_line_longer_than_the_sniffed_head_is_still_json_lines(tmp_path)
     lines = [json.dumps({"pk": f"A{i}", "sk": i, "note": "x" * 200_000}) for i in range(2)]
     items, _ = items_of(tmp_path, "\n".join(lines) + "\n", name="big")
     assert [i["pk"]["S"] for i in items] == ["A0", "A1"]
+
+
+DESCRIBED = {  # a DescribeTable "Table" with everything CreateTable can carry over
+    "TableName": "orders", "TableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/orders",
+    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 2, "NumberOfDecreasesToday": 0},
+    "GlobalSecondaryIndexes": [{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                "Projection": {"ProjectionType": "KEYS_ONLY"}, "IndexStatus": "ACTIVE",
+                                "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}}],
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    "SSEDescription": {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": "arn:aws:kms:us-east-1:000000000000:key/k"},
+    "TableClassSummary": {"TableClass": "STANDARD_INFREQUENT_ACCESS"},
+}
+
+
+def test_the_create_request_of_a_described_table_with_and_without_its_stream():
+    request = transfer.create_request_from(DESCRIBED, "copy")
+    assert request["TableName"] == "copy" and request["BillingMode"] == "PROVISIONED"
+    assert request["ProvisionedThroughput"] == {"ReadCapacityUnits": 3, "WriteCapacityUnits": 2}
+    assert request["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"] == {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    assert request["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert request["SSESpecification"]["KMSMasterKeyId"].endswith("key/k")
+    assert request["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    quiet = transfer.create_request_from(DESCRIBED, "orders", stream=False)  # what a snapshot keeps: the stream beside it
+    assert "StreamSpecification" not in quiet and quiet == {k: v for k, v in request.items()
+                                                           if k != "StreamSpecification"} | {"TableName": "orders"}
+    assert transfer.stream_view(DESCRIBED) == "NEW_IMAGE" and transfer.stream_view({"TableName": "t"}) is None

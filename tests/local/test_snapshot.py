@@ -193,3 +193,92 @@ def test_a_damaged_archive_changes_nothing(cli, home, ddb, new_db):
     assert _dump_tables(ddb) == tables and _rows(url_for(new_db)) == rows
     with psycopg.connect(url_for("postgres"), connect_timeout=3) as conn:  # the half-restored copy is gone
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"{new_db}__snapshot_%"]).fetchone() == (0,)
+
+
+OLD_ITEMS = [  # what the format-1 writer (before ddb/typed.py served snapshots) put on a line: the bare item
+    {"id": {"S": "o-1"}, "n": {"N": "1"}, "blob": {"B": b"\x00\xffraw"}, "bs": {"BS": [b"\x01", b"z"]},
+     "tags": {"SS": ["a", "b"]}, "ns": {"NS": ["1.5", "12345678901234567890123456789012345678"]},
+     "nested": {"M": {"l": {"L": [{"N": "2"}, {"NULL": True}, {"B": b"\x10"}]}, "ok": {"BOOL": False}}},
+     "text": {"S": "ünïcode ✓"}},
+    {"id": {"S": "o-2"}, "n": {"N": "-0.25"}},
+]
+
+
+def _format_1_archive(home, name: str) -> None:
+    """A snapshot as the format-1 code wrote it: compact bare DynamoDB JSON lines (binary as base64), signed."""
+    import base64
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    from cruddur_ops.local import snapshot
+
+    def b64(value):
+        return base64.b64encode(bytes(value)).decode("ascii")
+
+    lines = "".join(json.dumps(i, ensure_ascii=False, separators=(",", ":"), default=b64) + "\n" for i in OLD_ITEMS)
+    member = gzip.compress(lines.encode(), compresslevel=1)
+    definition = {k: ORDERS[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "ProvisionedThroughput")}
+    manifest = {"format": 1, "name": name, "created_at": "2026-01-01T00:00:00.000000+00:00", "postgres": None,
+                "dynamodb": {"endpoint": "http://127.0.0.1:1", "tables": [
+                    {"name": "scratch-orders", "items": len(OLD_ITEMS), "stream": "NEW_IMAGE", "ttl": None,
+                     "definition": {**definition, "BillingMode": "PROVISIONED"}, "member": "dynamodb/0000.jsonl.gz"}]},
+                "members": {"dynamodb/0000.jsonl.gz": hashlib.sha256(member).hexdigest()}}
+    raw = json.dumps(manifest, indent=2).encode()
+    key = snapshot._key(home, create=True)
+    folder = snapshot.private_folder(home)
+    with tarfile.open(folder / f"{name}.tar", "w") as tar:
+        for member_name, data in (("manifest.json", raw), ("signature", snapshot._sign(key, raw).encode()),
+                                  ("dynamodb/0000.jsonl.gz", member)):
+            info = tarfile.TarInfo(member_name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_an_archive_of_the_first_format_still_loads(cli, home, ddb):
+    ddb.create_table(TableName="intruder", AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    _format_1_archive(home, "old")
+    loaded = cli("local", "snapshot", "load", "old", "--yes", "-o", "json")
+    assert "was not saved in this data dir" not in loaded.stderr  # signed here: trusted as this data dir's
+    doc = json.loads(loaded.stdout)
+    assert doc["dropped_tables"] == ["intruder"] and doc["items"] == 2
+    assert doc["table_items"] == [{"name": "scratch-orders", "items": 2, "stream": "NEW_IMAGE"}]
+    assert ddb.list_tables()["TableNames"] == ["scratch-orders"]
+    got = sorted(ddb.scan(TableName="scratch-orders")["Items"], key=lambda i: i["id"]["S"])
+    first = dict(got[0])
+    assert first.pop("ns")["NS"] and sorted(OLD_ITEMS[0]["ns"]["NS"]) == sorted(got[0]["ns"]["NS"])
+    assert first == {k: v for k, v in OLD_ITEMS[0].items() if k != "ns"} and got[1] == OLD_ITEMS[1]
+    table = ddb.describe_table(TableName="scratch-orders")["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
+
+
+def test_a_saved_table_is_what_ddb_export_writes_and_ddb_import_reads(cli, home, ddb, tmp_path):
+    import gzip
+    import tarfile
+
+    ddb.create_table(**ORDERS)
+    for item in OLD_ITEMS:
+        ddb.put_item(TableName="scratch-orders", Item=item)
+    saved = cli("local", "snapshot", "save", "s", "-o", "json")
+    assert json.loads(saved.stdout)["items"] == 2
+    with tarfile.open(home / "snapshots" / "s.tar") as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        (entry,) = manifest["dynamodb"]["tables"]
+        lines = gzip.decompress(tar.extractfile(entry["member"]).read()).decode()
+    assert manifest["format"] == 2 and "StreamSpecification" not in entry["definition"]
+    exported = tmp_path / "orders.jsonl"
+    cli("ddb", "export", "scratch-orders", "--format", "dynamodb-json", "--out", str(exported))
+    assert sorted(lines.splitlines()) == sorted(exported.read_text().splitlines())
+    member = tmp_path / "member.jsonl"
+    member.write_text(lines)
+    ddb.create_table(**{**ORDERS, "TableName": "copy", "StreamSpecification": {"StreamEnabled": False}})
+    cli("ddb", "import", "copy", str(member))
+    from cruddur_ops.ddb.typed import dumps, to_plain
+
+    def plain(table: str) -> list[str]:
+        return sorted(dumps(to_plain(i)) for i in ddb.scan(TableName=table)["Items"])
+
+    assert len(plain("copy")) == 2 and plain("copy") == plain("scratch-orders")

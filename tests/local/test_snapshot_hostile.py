@@ -87,8 +87,12 @@ def test_bad_items_are_refused_before_anything_is_touched(cli, home, ddb, new_db
             return gzip.compress(b"\n".join([new, *lines[1:]]))
         return change
 
-    for bad, message in [(b'{"n": {"N": "3"}}', "id: missing"), (b"[1, 2]", "not an item"),
-                         (b'{"id": "plain", "n": {"N": "3"}}', "not an item")]:
+    for bad, message in [(b'{"Item": {"n": {"N": "3"}}}', "id: missing"), (b"[1, 2]", "not an item"),
+                         (b'{"Item": {"id": "plain", "n": {"N": "3"}}}', "not an item (id: expected one typed value"),
+                         (b'{"n": {"N": "3"}, "id": {"S": "bare"}}', 'not an item (expected {"Item": {'),
+                         (b'{"Item": {"id": {"S": "x"}, "n": {"N": "NaN"}}}', "not an item (n: 'NaN' is not a number"),
+                         (b'{"Item": {"id": {"S": "x"}, "n": {"N": "3"}, "b": {"B": "not base64!"}}}',
+                          "not an item (b: not valid base64)")]:
         archive.write_bytes(pristine)
         _rewrite_member(archive, member, replace_first_line(bad))
         refused = cli("local", "snapshot", "load", "good", "--yes", ok=False)
@@ -216,3 +220,16 @@ def test_one_save_or_load_at_a_time_and_status_leaves_a_running_ones_work_alone(
         assert work.is_dir()  # a running load's work folder is not a leftover
     cli("local", "status", ok=False)
     assert not work.exists()  # once nothing runs, it is one
+
+
+def test_an_archive_line_is_read_by_the_one_dynamodb_json_reader_in_either_format():
+    from cruddur_ops.ddb.typed import TypeMappingError
+    from cruddur_ops.local import snapshot
+
+    item = {"pk": {"S": "a"}, "b": {"B": b"\x00\xff"}, "m": {"M": {"bs": {"BS": [b"\x01"]}}}}
+    assert snapshot.item_of(b'{"Item": {"pk": {"S": "a"}, "b": {"B": "AP8="}, "m": {"M": {"bs": {"BS": ["AQ=="]}}}}}') == item
+    assert snapshot.item_of(b'{"pk":{"S":"a"},"b":{"B":"AP8="},"m":{"M":{"bs":{"BS":["AQ=="]}}}}', 1) == item
+    with pytest.raises(TypeMappingError, match="expected"):  # format 2 has no bare items
+        snapshot.item_of(b'{"pk": {"S": "a"}}')
+    with pytest.raises(TypeMappingError, match="n: 'NaN' is not a number"):
+        snapshot.item_of(b'{"pk": {"S": "a"}, "n": {"N": "NaN"}}', 1)
