@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from cruddur_ops import __version__
-from cruddur_ops.cli import cognito, db, ddb, doctor, local, rds, render, web
+from cruddur_ops.cli import render
 from cruddur_ops.cli.errors import document, install_signal_handlers, line, signal_of, translate
 from cruddur_ops.errors import CruddurError, Declined, Interrupted
 from cruddur_ops.settings import Settings
@@ -75,8 +75,84 @@ def _output_mode(flag: str | None) -> str:
         return "table"
 
 
+# The command groups, loaded when a command line names one (or when the whole tree is asked for: docs, tests).
+# `cruddur --help` lists them from SHORT_HELP without importing any: building every group's commands cost about
+# as much as the rest of the start-up. tests/cli/test_app.py checks each line against the loaded command's own.
+LAZY = {  # name -> (module, attribute: a Typer app, or a function that is one command)
+    "doctor": ("cruddur_ops.cli.doctor", "doctor"),
+    "web": ("cruddur_ops.cli.web", "web"),
+    "ddb": ("cruddur_ops.cli.ddb", "app"),
+    "db": ("cruddur_ops.cli.db", "app"),
+    "rds": ("cruddur_ops.cli.rds", "app"),
+    "cognito": ("cruddur_ops.cli.cognito", "app"),
+    "local": ("cruddur_ops.cli.local", "app"),
+}
+SHORT_HELP = {
+    "doctor": "Find, explain and (with --fix) repair the traps of the Cruddur...",
+    "web": "Serve a read-only local page of the DynamoDB tables: item...",
+    "ddb": "DynamoDB: schema-load, seed, scan and the app's access patterns.",
+    "db": "PostgreSQL: create, schema-load, seed, sessions and status of...",
+    "rds": "RDS: the instance in DB_INSTANCE_ID (status, start, stop) and...",
+    "cognito": "Cognito: list the pool's users; copy their ids into PostgreSQL...",
+    "local": "Start, stop and inspect the local engines: DynamoDB Local (on...",
+}
+
+
+def load_command(name: str):
+    """The click command of one lazy group or command, built by Typer as ``add_typer``/``command`` would."""
+    import importlib
+
+    module, attribute = LAZY[name]
+    target = getattr(importlib.import_module(module), attribute)
+    command: Any
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        holder = typer.Typer(rich_markup_mode=None, add_completion=False)
+        holder.command(name)(target)
+        command = typer.main.get_command(holder)
+    command.name = name
+    _plain_help(command)
+    return command
+
+
+def _plain_help(command) -> None:
+    """The root's plain help for every command below it (``rich_markup_mode=None``, as ``add_typer`` passes down)."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
 class RootGroup(TyperGroup):
-    """Hoists global flags and turns errors the user can fix into one line on stderr and their exit status."""
+    """Hoists global flags and turns errors the user can fix into one line on stderr and their exit status.
+
+    Its commands are loaded when first named (:data:`LAZY`); ``commands`` loads them all, for whoever walks the
+    whole tree (the docs generator, the tests)."""
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict:
+        for name in LAZY:
+            self.get_command(None, name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value) -> None:
+        self._commands = dict(value or {})
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*self._commands, *(n for n in LAZY if n not in self._commands)]
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name in LAZY and cmd_name not in self._commands:
+            self._commands[cmd_name] = load_command(cmd_name)
+        return self._commands.get(cmd_name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        """`cruddur --help`'s list, from SHORT_HELP: no group is imported to print it."""
+        rows = [(name, SHORT_HELP[name]) for name in LAZY]
+        rows += [(n, c.get_short_help_str(60)) for n, c in self._commands.items() if n not in LAZY]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx, args):
         ctx.meta["cruddur.output"] = output_flag(list(args))
@@ -140,13 +216,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(ddb.app, name="ddb")
-app.add_typer(db.app, name="db")
-app.add_typer(rds.app, name="rds")
-app.add_typer(cognito.app, name="cognito")
-app.add_typer(local.app, name="local")
-app.command("doctor")(doctor.doctor)
-app.command("web")(web.web)
 
 
 def _version(value: bool) -> None:

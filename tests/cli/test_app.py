@@ -73,3 +73,25 @@ def test_cli_import_stays_light():
     code = "import sys, cruddur_ops.cli.app; print([m for m in ('boto3','botocore','psycopg','yaml','rich') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_the_root_help_lists_each_group_as_the_group_itself_would():
+    """`cruddur --help` prints SHORT_HELP without importing the groups; each line is the loaded command's own."""
+    from cruddur_ops.cli.app import LAZY, SHORT_HELP, load_command
+
+    assert list(SHORT_HELP) == list(LAZY)
+    width = max(len(name) for name in LAZY)
+    for name in LAZY:
+        assert SHORT_HELP[name] == load_command(name).get_short_help_str(80 - 6 - width), name
+
+
+def test_the_root_help_imports_no_group(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from cruddur_ops.cli.app import app\n"
+            "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cruddur_ops.cli.') and m not in "
+            "('cruddur_ops.cli.app', 'cruddur_ops.cli.render', 'cruddur_ops.cli.errors')), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
