@@ -141,19 +141,13 @@ def _statements(sql: str, first_line: int, path: Path, method: str) -> list[Stat
 
 def parse(path: Path):
     """One app migration file as a :class:`cruddur_ops.pg.migrate.Migration` of kind ``app``; never imported."""
-    from cruddur_ops.pg.migrate import Migration, Section
+    from cruddur_ops.pg.migrate import Migration, Section, read_file
 
     path = Path(path)
     m = FILE_RE.match(path.name)
     if not m:
         raise InputError("not an app migration file name: expected TIMESTAMP_name.py", path=path)
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read it: {exc.strerror}", path=path) from None
+    raw, text = read_file(path)
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:

@@ -88,19 +88,24 @@ def _options(rest: str, path: Path, line: int) -> bool:
     return transaction
 
 
+def read_file(path: Path) -> tuple[bytes, str]:
+    """A migration file's bytes (its checksum) and UTF-8 text; one InputError naming the file otherwise."""
+    try:
+        raw = path.read_bytes()
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read it: {exc.strerror}", path=path) from None
+
+
 def parse(path: Path) -> Migration:
     """Read one dbmate migration file; a problem is an InputError naming the file and line."""
     path = Path(path)
     m = _FILE_RE.match(path.name)
     if not m:
         raise InputError("not a migration file name: expected YYYYMMDDHHMMSS_name.sql", path=path)
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read it: {exc.strerror}", path=path) from None
+    raw, text = read_file(path)
     parts = text.split("\n")  # only "\n" ends a line, as for the statement splitter's line numbers
     lines = [line + "\n" for line in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     marks: list[tuple[str, int, bool]] = []  # (up|down, 1-based line, transaction)
