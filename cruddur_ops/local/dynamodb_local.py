@@ -434,4 +434,9 @@ def down(data_dir: Path) -> Engine | None:
     state_file(data_dir).unlink(missing_ok=True)
     if engine:
         stop_pid(engine.pid)
+        # the JVM's pid is gone before its last threads are: its listening socket can outlive it for a moment, and a
+        # `local up` right after would find its own port taken and move. Wait (bounded) until the port is free.
+        deadline = time.monotonic() + 10
+        while port_open(engine.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return engine
