@@ -109,6 +109,20 @@ class WriteEstimate:
         self.capacity.total += 1
 
 
+def price_file_text(path: Path | str | None = None) -> tuple[Path, str]:
+    """The price file (``--price-file``, else the bundled one) and its text: the one reader every cost uses; a file
+    that cannot be read is one InputError naming it."""
+    path = Path(path) if path else DEFAULT_PRICE_FILE
+    try:
+        return path, path.read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError("price file not found", path=path) from None
+    except IsADirectoryError:
+        raise InputError("price file is a directory, not a file", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read price file: {getattr(exc, 'strerror', None) or exc}", path=path) from None
+
+
 @dataclass(frozen=True)
 class Prices:
     """On-demand request-unit prices (USD per million), with the date and region they were read for."""
@@ -121,9 +135,9 @@ class Prices:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Prices:
-        path = Path(path) if path else DEFAULT_PRICE_FILE
+        path, text = price_file_text(path)
         try:
-            doc = json.loads(path.read_text("utf-8"))
+            doc = json.loads(text)
             prices = cls(
                 read_per_million=float(doc["on_demand"]["read_request_unit_per_million"]),
                 write_per_million=float(doc["on_demand"]["write_request_unit_per_million"]),
@@ -131,12 +145,6 @@ class Prices:
                 as_of=str(doc["as_of"]),
                 source=str(path),
             )
-        except FileNotFoundError:
-            raise InputError("price file not found", path=path) from None
-        except IsADirectoryError:
-            raise InputError("price file is a directory, not a file", path=path) from None
-        except OSError as exc:
-            raise InputError(f"cannot read price file: {exc.strerror or exc}", path=path) from None
         except (ValueError, KeyError, TypeError) as exc:
             why = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise InputError(

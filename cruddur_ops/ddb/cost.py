@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cruddur_ops.ddb.capacity import DEFAULT_PRICE_FILE
+from cruddur_ops.ddb.capacity import price_file_text
 from cruddur_ops.errors import InputError
 
 OVERHEAD = 100  # bytes DynamoDB adds to each item for storage (table and index)
@@ -40,12 +40,10 @@ class MonthlyPrices:
 
     @classmethod
     def load(cls, path: Path | None = None) -> MonthlyPrices:
-        path = Path(path) if path else DEFAULT_PRICE_FILE
+        path, text = price_file_text(path)
         try:
-            doc = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise InputError("price file not found", path=path) from None
-        except (OSError, ValueError) as exc:
+            doc = json.loads(text)
+        except ValueError as exc:
             raise InputError(f"cannot read price file: {exc}", path=path) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("table_classes"), dict):
             raise InputError("table_classes: the monthly cost needs prices per table class "

@@ -123,14 +123,14 @@ def transfer_cost(billed_bytes: int | None, price_file: Path | str | None, kind:
     """The cost of an export (``kind`` FULL_EXPORT / INCREMENTAL_EXPORT) or an import (``IMPORT``) from the price
     list's ``s3_transfer`` section: dollars per GB of data (billed size for exports, uncompressed source size for
     imports). None when the size is unknown or the price list has no such price."""
-    from cruddur_ops.ddb.capacity import DEFAULT_PRICE_FILE
+    from cruddur_ops.ddb.capacity import price_file_text
 
     if billed_bytes is None:
         return None
-    path = Path(price_file) if price_file else DEFAULT_PRICE_FILE
+    path, text = price_file_text(price_file)
     try:
-        prices = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        prices = json.loads(text)
+    except ValueError as exc:
         raise InputError(f"cannot read the price file: {exc}", path=path) from None
     table = prices.get("s3_transfer") or {} if isinstance(prices, dict) else {}
     unit = {FULL: "export_full_per_gb", INCREMENTAL: "export_incremental_per_gb", "IMPORT": "import_per_gb"}[kind]
